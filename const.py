@@ -1,0 +1,95 @@
+"""Cartona's vocabulary: endpoint paths, statuses, status actions, reasons.
+
+No logic lives here; every other module reads Cartona's names from this one.
+"""
+
+API_BASE_URL_PRODUCTION = "https://supplier-integrations.cartona.com/api/v1/"
+API_BASE_URL_STAGING = "https://supplier-integrations.cartona.space/api/v1/"
+DEFAULT_AUTH_HEADER = "AuthorizationToken"
+USER_AGENT = "Odoo-Cartona-Integration/1.0"
+
+# Endpoint paths, relative to the configured base URL.
+ENDPOINT_PULL_ORDERS = "order/pull-orders"
+ENDPOINT_ORDER_STATUS = "order/update-order-status"
+ENDPOINT_ORDER_STATUS_SINGLE = "order/update-order-status/{hashed_id}"
+ENDPOINT_ORDER_DETAILS = "order/update-order-details"
+ENDPOINT_PRODUCTS = "supplier-product"
+ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
+
+# A pull never walks more pages than this in one go, whatever the server says.
+MAX_PULL_PAGES = 200
+# Characters of a response body kept in an error.
+BODY_EXCERPT_LENGTH = 300
+
+# The pseudo-status that acknowledges an order (it stops coming back until it changes).
+STATUS_SYNCED = "synced"
+
+# Order statuses as Cartona sends them, with the design's aliases.
+ORDER_STATUSES = [
+    ("pending", "Pending"),
+    ("editing", "Editing (retailer)"),
+    ("approved", "Approved"),
+    ("assigned_to_salesman", "Out for delivery"),
+    ("delivered", "Delivered"),
+    ("returned", "Returned"),
+    ("cancelled_by_retailer", "Cancelled by retailer"),
+    ("cancelled_by_supplier", "Cancelled by supplier"),
+    ("cancelled", "Cancelled"),
+    ("return", "Returned (alias)"),
+]
+CANCELLED_STATUSES = ("cancelled", "cancelled_by_retailer", "cancelled_by_supplier")
+
+# Statuses only move forward; a cancellation ends an order (highest rank).
+STATUS_RANK = {
+    "pending": 0,
+    "editing": 0,
+    "approved": 1,
+    "assigned_to_salesman": 2,
+    "delivered": 3,
+    "returned": 4,
+    "return": 4,
+    "cancelled": 5,
+    "cancelled_by_retailer": 5,
+    "cancelled_by_supplier": 5,
+}
+
+# Actions a Cartona status maps to on the Odoo order (decisions.md section 4).
+ODOO_ACTIONS = ("draft", "sale", "done", "cancel", "none")
+DEFAULT_STATE_MAPPING = {
+    "pending": "draft",
+    "editing": "none",
+    "approved": "sale",
+    "assigned_to_salesman": "sale",
+    "delivered": "done",
+    "returned": "draft",
+    "return": "draft",
+    "cancelled": "cancel",
+    "cancelled_by_retailer": "cancel",
+    "cancelled_by_supplier": "cancel",
+}
+
+DELIVERED_BY = [
+    ("delivered_by_supplier", "Delivered by supplier"),
+    ("delivered_by_cartona", "Delivered by Cartona"),
+]
+
+CANCELLATION_REASONS = [
+    ("out_of_stock", "Out of stock"),
+    ("cannot_deliver_the_order", "Cannot deliver the order"),
+    ("supplier_asked_me_to_cancel", "Supplier asked me to cancel"),
+    ("delayed_order", "Delayed order"),
+    ("pending_order_without_action", "Pending order without action"),
+    ("removed_items", "Removed items"),
+    ("supplier_attitude", "Supplier attitude"),
+    ("missing_items", "Missing items"),
+    ("expired_products", "Expired products"),
+    ("different_prices", "Different prices"),
+    ("different_products", "Different products"),
+]
+
+SYNC_STATUSES = [
+    ("not_synced", "Not synced"),
+    ("syncing", "Syncing"),
+    ("synced", "Synced"),
+    ("error", "Error"),
+]

@@ -1,0 +1,183 @@
+import logging
+import time
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from .. import const
+from ..cartona.client import CartonaClient, iter_pages
+from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
+
+_logger = logging.getLogger(__name__)
+
+
+class MarketplaceApi(models.AbstractModel):
+    """Cartona's endpoints for one configuration, given in the context:
+    ``env['marketplace.api'].with_context(marketplace_config_id=config.id)``."""
+
+    _name = "marketplace.api"
+    _description = "Marketplace API"
+
+    @api.model
+    def _get_config(self):
+        config = self.env["marketplace.config"].browse(self.env.context.get("marketplace_config_id")).exists()
+        if not config:
+            raise UserError(self.env._("No marketplace configuration was given to the API client."))
+        return config
+
+    @api.model
+    def _get_client(self):
+        # Whoever triggered the call (a warehouse user validating a delivery)
+        # cannot read the token: the client reads it as superuser.
+        config = self._get_config().sudo()
+        return CartonaClient(
+            base_url=config.api_base_url,
+            token=config.auth_token,
+            auth_header=config.auth_header,
+            timeout=config.timeout,
+        )
+
+    @api.model
+    def _make_api_request(self, endpoint, method="GET", data=None, params=None, operation_type="api_call"):
+        """Call Cartona; return ``{success, data, error}`` or raise a typed error.
+
+        Every failure is written to the sync log (separate cursor); a refused
+        token also marks the configuration's connection as failed.
+        """
+        config = self._get_config()
+        client = self._get_client()
+        start = time.monotonic()
+        try:
+            status_code, body = client.request(endpoint, method=method, data=data, params=params)
+        except MarketplaceError as exc:
+            self.env["marketplace.sync.log"].log_operation(
+                config.id,
+                operation_type,
+                "error",
+                str(exc),
+                endpoint=f"{method} {endpoint}",
+                status_code=exc.status_code,
+                duration_ms=int((time.monotonic() - start) * 1000),
+            )
+            if isinstance(exc, MarketplaceAuthError):
+                config._set_connection_status("error", str(exc))
+            raise
+        _logger.debug("%s %s answered %s in %.3fs", method, endpoint, status_code, time.monotonic() - start)
+        return self._normalize_api_response(body)
+
+    @api.model
+    def _normalize_api_response(self, response):
+        """Any decoded body → ``{"success": bool, "data": ..., "error": str|None}``."""
+        if isinstance(response, list):
+            return {"success": True, "data": response, "error": None}
+        if isinstance(response, dict):
+            if "success" in response:
+                success = bool(response["success"])
+                error = response.get("error") or response.get("message")
+                return {
+                    "success": success,
+                    "data": response.get("data"),
+                    "error": None if success else str(error or self.env._("Cartona reported a failure")),
+                }
+            return {"success": True, "data": response, "error": None}
+        if response is None:
+            return {"success": True, "data": None, "error": None}
+        return {
+            "success": False,
+            "data": None,
+            "error": self.env._("Invalid response format: %s", type(response).__name__),
+        }
+
+    def _supplier_params(self, params=None):
+        params = dict(params or {})
+        supplier_code = self._get_config().supplier_code
+        if supplier_code:
+            params["internal_supplier_code"] = supplier_code
+        return params
+
+    # Orders ---------------------------------------------------------------
+
+    @api.model
+    def pull_orders(self, page=1, per_page=None, date_from=None, date_to=None):
+        """One page of ``order/pull-orders``; ``data`` is that page's list."""
+        config = self._get_config()
+        params = {"page": page, "per_page": per_page or config.pull_page_size}
+        if date_from:
+            params["from"] = fields.Datetime.to_string(date_from)
+        if date_to:
+            params["to"] = fields.Datetime.to_string(date_to)
+        answer = self._make_api_request(
+            const.ENDPOINT_PULL_ORDERS, params=self._supplier_params(params), operation_type="order_pull"
+        )
+        data = answer["data"]
+        if answer["success"] and data is None:
+            answer["data"] = data = []
+        if not answer["success"] or not isinstance(data, list):
+            raise self._permanent(
+                const.ENDPOINT_PULL_ORDERS,
+                answer["error"] or self.env._("pull-orders answered a %s, not a list of orders", type(data).__name__),
+                "order_pull",
+            )
+        return answer
+
+    @api.model
+    def iter_order_pages(self, per_page=None, date_from=None, date_to=None):
+        """Yield ``(page, orders)`` over every page, up to the hard page cap."""
+        per_page = per_page or self._get_config().pull_page_size
+        return iter_pages(
+            lambda page: self.pull_orders(page, per_page, date_from, date_to)["data"],
+            per_page,
+        )
+
+    @api.model
+    def update_single_order_status(self, hashed_id, status, **extra):
+        """``order/update-order-status/<hashed_id>``: fails loudly (OTP checks)."""
+        payload = dict(extra, hashed_id=hashed_id, status=status)
+        endpoint = const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id=hashed_id)
+        answer = self._make_api_request(endpoint, "POST", data=payload, operation_type="status_sync")
+        if not answer["success"]:
+            raise self._permanent(endpoint, answer["error"], "status_sync")
+        return answer
+
+    @api.model
+    def bulk_update_order_status(self, updates, operation_type="status_sync"):
+        """``order/update-order-status`` with a list of ``{hashed_id, status, ...}``."""
+        return self._make_api_request(
+            const.ENDPOINT_ORDER_STATUS, "POST", data=list(updates), operation_type=operation_type
+        )
+
+    # Products -------------------------------------------------------------
+
+    @api.model
+    def get_products(self, page=1, per_page=None, **filters):
+        params = dict(filters, page=page, per_page=per_page or self._get_config().batch_size)
+        return self._make_api_request(const.ENDPOINT_PRODUCTS, params=self._supplier_params(params))
+
+    @api.model
+    def bulk_update_products(self, items, operation_type="product_sync"):
+        """``supplier-product/bulk-update`` in chunks of the batch size;
+        returns one normalized answer per chunk, in order."""
+        config = self._get_config()
+        items = list(items)
+        if config.supplier_code:
+            items = [dict(item, supplier_code=item.get("supplier_code", config.supplier_code)) for item in items]
+        size = config.batch_size
+        return [
+            self._make_api_request(
+                const.ENDPOINT_PRODUCTS_BULK_UPDATE, "POST", data=items[i : i + size], operation_type=operation_type
+            )
+            for i in range(0, len(items), size)
+        ]
+
+    @api.model
+    def bulk_update_stock(self, items):
+        """Stock goes through the same bulk endpoint as prices."""
+        return self.bulk_update_products(items, operation_type="stock_sync")
+
+    # Helpers --------------------------------------------------------------
+
+    def _permanent(self, endpoint, message, operation_type):
+        self.env["marketplace.sync.log"].log_operation(
+            self._get_config().id, operation_type, "error", message, endpoint=endpoint
+        )
+        return MarketplacePermanentError(message, endpoint=endpoint)

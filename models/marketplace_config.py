@@ -1,0 +1,209 @@
+import json
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .. import const
+from ..exceptions import MarketplaceError
+
+
+class MarketplaceConfig(models.Model):
+    _name = "marketplace.config"
+    _description = "Marketplace Configuration"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer(default=10)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+
+    # API
+    api_base_url = fields.Char(
+        "API Base URL",
+        required=True,
+        default=const.API_BASE_URL_PRODUCTION,
+        help="Endpoint paths are relative to this URL.",
+    )
+    auth_token = fields.Char(groups="base.group_system", copy=False)
+    auth_header = fields.Char(required=True, default=const.DEFAULT_AUTH_HEADER)
+    supplier_code = fields.Char(
+        help="When one token serves several supplier accounts: the account this "
+        "configuration handles. Orders of other accounts are ignored.",
+    )
+
+    # Sync settings
+    auto_sync_stock = fields.Boolean(default=True)
+    auto_sync_prices = fields.Boolean(default=True)
+    auto_pull_orders = fields.Boolean(default=True)
+
+    # Performance
+    batch_size = fields.Integer(default=100, help="Products per bulk request.")
+    retry_attempts = fields.Integer(default=3, help="Retries of a failed job.")
+    timeout = fields.Integer(default=30, help="Seconds to wait for Cartona's answer.")
+    pull_page_size = fields.Integer(default=50, help="Orders per pulled page.")
+
+    # Order pull cursor
+    last_pull_date = fields.Datetime(
+        "Orders Pulled Until",
+        copy=False,
+        help="Start of the last complete pull: the next pull asks for orders changed since then, minus the overlap.",
+    )
+    pull_overlap_minutes = fields.Integer(default=60, help="How far back before the last pull each pull looks again.")
+
+    # What imported orders get
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        check_company=True,
+        help="Warehouse of imported orders, and whose stock is published.",
+    )
+    pricelist_id = fields.Many2one("product.pricelist", check_company=True)
+    team_id = fields.Many2one("crm.team", "Sales Team", check_company=True)
+    user_id = fields.Many2one(
+        "res.users", "Salesperson", help="Salesperson of imported orders; gets the activities that need a person."
+    )
+    tax_ids = fields.Many2many(
+        "account.tax",
+        string="Taxes",
+        check_company=True,
+        domain=[("type_tax_use", "=", "sale")],
+        help="Price-included taxes put on imported lines. Cartona's prices are what the retailer pays.",
+    )
+
+    # Status & statistics
+    connection_status = fields.Selection(
+        [("not_tested", "Not tested"), ("connected", "Connected"), ("error", "Error")],
+        default="not_tested",
+        required=True,
+        copy=False,
+        readonly=True,
+    )
+    connection_message = fields.Text(copy=False, readonly=True)
+    last_sync_date = fields.Datetime(copy=False, readonly=True)
+    last_error = fields.Text(copy=False, readonly=True)
+    total_products_synced = fields.Integer(copy=False, readonly=True)
+    total_orders_pulled = fields.Integer(copy=False, readonly=True)
+
+    custom_state_mapping = fields.Text(
+        help='JSON object: Cartona status → action ("draft", "sale", "done", "cancel", "none"). '
+        "Statuses not named keep the default action.",
+    )
+    sync_log_count = fields.Integer(compute="_compute_sync_log_count")
+
+    _sql_constraints = [
+        ("batch_size_positive", "CHECK(batch_size > 0)", "The batch size must be positive."),
+        ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
+        ("retry_attempts_positive", "CHECK(retry_attempts >= 0)", "Retry attempts cannot be negative."),
+        ("pull_page_size_positive", "CHECK(pull_page_size > 0)", "The page size must be positive."),
+        ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
+    ]
+
+    def _compute_sync_log_count(self):
+        counts = dict(
+            self.env["marketplace.sync.log"]._read_group(
+                [("marketplace_config_id", "in", self.ids)], ["marketplace_config_id"], ["__count"]
+            )
+        )
+        for config in self:
+            config.sync_log_count = counts.get(config, 0)
+
+    @api.constrains("custom_state_mapping")
+    def _check_custom_state_mapping(self):
+        for config in self:
+            config._parse_state_mapping(config.custom_state_mapping)
+
+    @api.constrains("tax_ids")
+    def _check_tax_ids(self):
+        for config in self:
+            excluded = config.tax_ids.filtered(lambda t: not t.price_include)
+            if excluded:
+                raise ValidationError(
+                    self.env._(
+                        "Tax %(taxes)s is not included in the price. Cartona's prices are what the "
+                        "retailer pays, so only price-included taxes keep the order's total equal "
+                        "to Cartona's.",
+                        taxes=", ".join(excluded.mapped("name")),
+                    )
+                )
+
+    @api.model
+    def _parse_state_mapping(self, text):
+        """Return the custom mapping as a dict, refusing unknown keys and values."""
+        if not text or not text.strip():
+            return {}
+        try:
+            mapping = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError(self.env._("The state mapping is not valid JSON: %s", exc)) from exc
+        if not isinstance(mapping, dict):
+            raise ValidationError(self.env._("The state mapping must be a JSON object of status → action."))
+        for status, action in mapping.items():
+            if status not in const.STATUS_RANK:
+                raise ValidationError(
+                    self.env._(
+                        'Unknown Cartona status "%(status)s" in the state mapping. Known: %(known)s.',
+                        status=status,
+                        known=", ".join(const.STATUS_RANK),
+                    )
+                )
+            if action not in const.ODOO_ACTIONS:
+                raise ValidationError(
+                    self.env._(
+                        'Unknown Odoo action "%(action)s" for status "%(status)s" in the state '
+                        "mapping. Known: %(known)s.",
+                        action=action,
+                        status=status,
+                        known=", ".join(const.ODOO_ACTIONS),
+                    )
+                )
+        return mapping
+
+    def _get_state_mapping(self):
+        self.ensure_one()
+        return dict(const.DEFAULT_STATE_MAPPING, **self._parse_state_mapping(self.custom_state_mapping))
+
+    def _api(self):
+        self.ensure_one()
+        return self.env["marketplace.api"].with_context(marketplace_config_id=self.id)
+
+    def _set_connection_status(self, status, message=False):
+        """Record the connection status so that it survives a failing job."""
+        self.ensure_one()
+        vals = {"connection_status": status, "connection_message": message}
+        if status == "error":
+            vals["last_error"] = message
+        # A pending write of ours would land after, and undo, the detached one.
+        self.flush_recordset()
+        self.env["marketplace.sync.log"]._run_detached(lambda env: env[self._name].browse(self.id).write(vals))
+        self.invalidate_recordset(list(vals))
+
+    def test_connection(self):
+        self.ensure_one()
+        log = self.env["marketplace.sync.log"]
+        try:
+            self._api().get_products(page=1, per_page=1)
+        except MarketplaceError as exc:
+            self._set_connection_status("error", str(exc))
+            return self._notify(self.env._("Connection failed"), str(exc), "danger")
+        self.write({"connection_status": "connected", "connection_message": False})
+        log.log_operation(self.id, "connection_test", "success", self.env._("Connected to %s", self.api_base_url))
+        return self._notify(self.env._("Connected"), self.env._("Cartona accepted the token."), "success")
+
+    def _notify(self, title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind == "danger",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_view_sync_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_sync_log")
+        action["domain"] = [("marketplace_config_id", "=", self.id)]
+        action["context"] = {"default_marketplace_config_id": self.id}
+        return action

@@ -1,0 +1,111 @@
+import logging
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import SUPERUSER_ID, api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+LOG_LEVELS = {"success": logging.INFO, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class MarketplaceSyncLog(models.Model):
+    _name = "marketplace.sync.log"
+    _description = "Marketplace Sync Log"
+    _order = "id desc"
+    _rec_name = "message"
+
+    marketplace_config_id = fields.Many2one("marketplace.config", string="Marketplace", index=True, ondelete="cascade")
+    operation_type = fields.Selection(
+        [
+            ("connection_test", "Connection test"),
+            ("order_pull", "Order pull"),
+            ("order_process", "Order processing"),
+            ("order_ack", "Order acknowledgement"),
+            ("status_sync", "Order status sync"),
+            ("product_sync", "Product sync"),
+            ("stock_sync", "Stock sync"),
+            ("api_call", "API call"),
+            ("cleanup", "Cleanup"),
+        ],
+        required=True,
+        index=True,
+    )
+    status = fields.Selection(
+        [("success", "Success"), ("info", "Info"), ("warning", "Warning"), ("error", "Error")],
+        required=True,
+        default="info",
+        index=True,
+    )
+    message = fields.Text(required=True)
+    error_details = fields.Text()
+    records_processed = fields.Integer()
+    # A model name + id, never a foreign key: the record may belong to the
+    # transaction that is failing while this log is written elsewhere.
+    res_model = fields.Char("Related Model")
+    res_id = fields.Many2oneReference("Related Record", model_field="res_model")
+    endpoint = fields.Char()
+    status_code = fields.Integer("HTTP Status")
+    duration_ms = fields.Integer("Duration (ms)")
+
+    @api.model
+    def log_operation(
+        self,
+        marketplace_config_id=None,
+        operation_type="api_call",
+        status="info",
+        message="",
+        **values,
+    ):
+        """Record one operation; returns the new log's id.
+
+        Written through its own cursor, so a log about a failure survives the
+        rollback of the transaction that failed.
+        """
+        _logger.log(LOG_LEVELS.get(status, logging.INFO), "Marketplace %s [%s]: %s", operation_type, status, message)
+        vals = dict(
+            values,
+            marketplace_config_id=marketplace_config_id,
+            operation_type=operation_type,
+            status=status,
+            message=message or "-",
+        )
+        return self._run_detached(lambda env: env[self._name].create(vals).id)
+
+    @api.model
+    def _run_detached(self, func):
+        """Run ``func(env)`` in a transaction of its own and commit it.
+
+        Falls back to the current transaction when the other cursor would wait
+        on a row that this transaction holds (it would never get it).
+        """
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET LOCAL lock_timeout = '3s'")
+                # Keep the environment referenced until it is flushed: Odoo
+                # tracks environments weakly.
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                result = func(env)
+                env.flush_all()
+            return result
+        except psycopg2.Error as exc:
+            # The row is locked by this transaction, or a row it points at is
+            # not committed yet: write here rather than lose the record.
+            _logger.warning("Marketplace record written in the current transaction: %s", exc.pgerror or exc)
+            return func(self.env(su=True))
+
+    @api.model
+    def cleanup_old_logs(self, days=30, batch_size=5000):
+        """Delete logs older than ``days``, in batches to keep locks short."""
+        limit = fields.Datetime.now() - timedelta(days=days)
+        total = 0
+        while True:
+            logs = self.sudo().search([("create_date", "<", limit)], limit=batch_size)
+            if not logs:
+                break
+            total += len(logs)
+            logs.unlink()
+        if total:
+            _logger.info("Deleted %s marketplace sync logs older than %s days", total, days)
+        return total

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, a fresh database with the addon, pytest-odoo,
+# then the linters. Exits non-zero on any failure, on no test run, and on a
+# skipped test (a skip hides missing set-up).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DB=${TEST_DB:-cartona_test}
+bash "$ROOT/scripts/setup.sh"
+sync_addon
+fresh_db "$DB"
+
+cd "$STATE/addons/$ADDON"
+say "Running the test suite"
+set +e
+"$VENV/bin/pytest" -p no:cacheprovider -rfEs --odoo-database="$DB" --odoo-config="$(odoo_conf)" \
+    --odoo-log-level=warn tests "$@" 2>&1 | tee "$STATE/pytest.log"
+rc=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$STATE/pytest.log" | tail -n 1)
+[ "$rc" = 5 ] && die "pytest collected no test"
+[ "$rc" = 0 ] || die "tests failed: $summary"
+case "$summary" in
+    *skipped*) die "tests were skipped ($summary): install what they need instead" ;;
+    *passed*) ;;
+    *) die "pytest reported no passed test" ;;
+esac
+
+bash "$ROOT/scripts/lint.sh"
+say "All green: $summary"
