@@ -10,6 +10,7 @@
     "data": [
         "security/marketplace_security.xml",
         "security/ir.model.access.csv",
+        "data/queue_job_data.xml",
         "data/cron_data.xml",
         "views/marketplace_config_views.xml",
         "views/marketplace_sync_log_views.xml",
