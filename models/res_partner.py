@@ -11,7 +11,6 @@ class ResPartner(models.Model):
         help="Cartona's retailer_code: stable per retailer and supplier.",
     )
     cartona_phone_key = fields.Char(
-        "Cartona Phone Key",
         copy=False,
         index="btree_not_null",
         help="National number of the retailer's phone, digits only: matches a retailer "
