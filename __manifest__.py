@@ -14,6 +14,8 @@
         "data/cron_data.xml",
         "views/marketplace_config_views.xml",
         "views/marketplace_sync_log_views.xml",
+        "views/marketplace_parked_order_views.xml",
+        "views/sale_order_views.xml",
         "views/marketplace_menu.xml",
     ],
     "application": True,

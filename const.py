@@ -16,6 +16,8 @@ ENDPOINT_ORDER_DETAILS = "order/update-order-details"
 ENDPOINT_PRODUCTS = "supplier-product"
 ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 
+# Key of the PostgreSQL advisory lock that keeps one pull per configuration.
+PULL_LOCK_KEY = 0x43415254
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
 # Characters of a response body kept in an error.

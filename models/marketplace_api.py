@@ -1,8 +1,12 @@
 import logging
 import time
+from collections import Counter
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..cartona.client import CartonaClient, iter_pages
@@ -20,10 +24,10 @@ class MarketplaceApi(models.AbstractModel):
 
     @api.model
     def _get_config(self):
-        config = self.env["marketplace.config"].browse(self.env.context.get("marketplace_config_id")).exists()
-        if not config:
+        config_id = self.env.context.get("marketplace_config_id")
+        if not config_id:
             raise UserError(self.env._("No marketplace configuration was given to the API client."))
-        return config
+        return self.env["marketplace.config"].browse(config_id)
 
     @api.model
     def _get_client(self):
@@ -145,6 +149,133 @@ class MarketplaceApi(models.AbstractModel):
         return self._make_api_request(
             const.ENDPOINT_ORDER_STATUS, "POST", data=list(updates), operation_type=operation_type
         )
+
+    @api.model
+    def acknowledge_orders(self, config_id, hashed_ids):
+        """Job: tell Cartona these orders are safely in Odoo (status ``synced``),
+        in one bulk request. Idempotent: acknowledging twice is harmless."""
+        api_model = self.with_context(marketplace_config_id=config_id)
+        api_model.bulk_update_order_status(
+            [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
+            operation_type="order_ack",
+        )
+        message = f"Acknowledged {len(hashed_ids)} Cartona orders"
+        self.env["marketplace.sync.log"].log_operation(
+            config_id, "order_ack", "success", message, records_processed=len(hashed_ids)
+        )
+        return message
+
+    # Order pull -----------------------------------------------------------
+
+    @api.model
+    def pull_and_process_orders(self):
+        """Walk every page of ``order/pull-orders`` in this transaction, import
+        each order in its own savepoint and queue the acknowledgements.
+
+        Returns a Counter of outcomes, or None when another pull of the same
+        marketplace holds the lock (the loser skips quietly)."""
+        if not self._lock_pull():
+            return None
+        started = fields.Datetime.now()
+        stats = Counter()
+        for _page, orders in self.iter_order_pages(date_from=self._pull_date_from()):
+            stats += self._process_orders_page(orders)
+        stats += self._replay_parked(started)
+        self._record_pull(stats, watermark=started)
+        return stats
+
+    @api.model
+    def _pull_next_page(self):
+        """One page of the walk the cron keeps on the configuration; returns
+        1 while pages remain, else 0."""
+        config = self._get_config()
+        if not self._lock_pull():
+            return 0
+        page = config.pull_next_page or 1
+        started = fields.Datetime.now() if page == 1 else config.pull_walk_started
+        per_page = config.pull_page_size
+        # Nothing is written on the configuration before Cartona answers: a
+        # failure records itself on it through another transaction.
+        orders = self.pull_orders(page=page, per_page=per_page, date_from=self._pull_date_from())["data"]
+        stats = self._process_orders_page(orders)
+        more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
+        if more:
+            config.write({"pull_next_page": page + 1, "pull_walk_started": started})
+            self._record_pull(stats)
+            return 1
+        stats += self._replay_parked(started)
+        config.write({"pull_next_page": 1, "pull_walk_started": False})
+        # Acknowledged orders leave the list between two runs and shift the
+        # pages: only a walk of one page saw everything, so only it moves the
+        # watermark. Until then the same window is walked again.
+        self._record_pull(stats, watermark=started if page == 1 else None)
+        return 0
+
+    @api.model
+    def _lock_pull(self):
+        """One pull per configuration at a time, across workers."""
+        config = self._get_config()
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, config.id])
+        if self.env.cr.fetchone()[0]:
+            return True
+        _logger.info("A pull of %s is already running: this one skips", config.name)
+        return False
+
+    @api.model
+    def _pull_date_from(self):
+        """Orders changed since the last complete pull, minus the overlap, and
+        never after the oldest order still waiting for a product."""
+        config = self._get_config()
+        oldest_parked = self.env["marketplace.parked.order"].search(
+            [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
+        )
+        bounds = [date for date in (config.last_pull_date, oldest_parked.first_seen) if date]
+        if not bounds:
+            return None
+        return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
+
+    @api.model
+    def _process_orders_page(self, orders):
+        config = self._get_config()
+        processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=config.id)
+        stats, ack = processor._process_page(orders)
+        if ack:
+            # Queued in the transaction that imported the orders: it goes out
+            # only once they are committed.
+            self.with_delay(
+                max_retries=config.retry_attempts,
+                identity_key=identity_exact,
+                description=f"Acknowledge {len(ack)} Cartona orders ({config.name})",
+            ).acknowledge_orders(config.id, sorted(ack))
+        return stats
+
+    @api.model
+    def _replay_parked(self, started):
+        config = self._get_config()
+        parked = self.env["marketplace.parked.order"].search(
+            [("marketplace_config_id", "=", config.id), ("last_seen", "<", started)]
+        )
+        return parked._replay().get(config.id, Counter())
+
+    @api.model
+    def _record_pull(self, stats, watermark=None):
+        config = self._get_config()
+        vals = {
+            "last_sync_date": fields.Datetime.now(),
+            "total_orders_pulled": config.total_orders_pulled + stats["created"],
+        }
+        if watermark:
+            vals["last_pull_date"] = watermark
+        config.write(vals)
+        if sum(stats.values()):
+            summary = ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
+            self.env["marketplace.sync.log"].log_operation(
+                config.id,
+                "order_pull",
+                "warning" if stats["failed"] or stats["parked"] else "success",
+                f"Pulled {sum(stats.values())} Cartona orders: {summary}",
+                records_processed=sum(stats.values()),
+            )
 
     # Products -------------------------------------------------------------
 

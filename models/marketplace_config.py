@@ -1,4 +1,5 @@
 import json
+import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -6,9 +7,12 @@ from odoo.exceptions import ValidationError
 from .. import const
 from ..exceptions import MarketplaceError
 
+_logger = logging.getLogger(__name__)
+
 
 class MarketplaceConfig(models.Model):
     _name = "marketplace.config"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Marketplace Configuration"
     _order = "sequence, id"
 
@@ -49,6 +53,9 @@ class MarketplaceConfig(models.Model):
         help="Start of the last complete pull: the next pull asks for orders changed since then, minus the overlap.",
     )
     pull_overlap_minutes = fields.Integer(default=60, help="How far back before the last pull each pull looks again.")
+    pull_next_page = fields.Integer(default=1, copy=False, readonly=True)
+    pull_walk_started = fields.Datetime(copy=False, readonly=True)
+    parked_order_count = fields.Integer(compute="_compute_parked_order_count")
 
     # What imported orders get
     warehouse_id = fields.Many2one(
@@ -105,6 +112,15 @@ class MarketplaceConfig(models.Model):
         )
         for config in self:
             config.sync_log_count = counts.get(config, 0)
+
+    def _compute_parked_order_count(self):
+        counts = dict(
+            self.env["marketplace.parked.order"]._read_group(
+                [("marketplace_config_id", "in", self.ids)], ["marketplace_config_id"], ["__count"]
+            )
+        )
+        for config in self:
+            config.parked_order_count = counts.get(config, 0)
 
     @api.constrains("custom_state_mapping")
     def _check_custom_state_mapping(self):
@@ -175,6 +191,53 @@ class MarketplaceConfig(models.Model):
         self.flush_recordset()
         self.env["marketplace.sync.log"]._run_detached(lambda env: env[self._name].browse(self.id).write(vals))
         self.invalidate_recordset(list(vals))
+
+    def _record_error(self, message):
+        """An error that must survive the transaction that met it."""
+        self.ensure_one()
+        self.flush_recordset()
+        self.env["marketplace.sync.log"]._run_detached(
+            lambda env: env[self._name].browse(self.id).write({"last_error": message})
+        )
+        self.invalidate_recordset(["last_error"])
+
+    @api.model
+    def _cron_pull_orders(self):
+        """Every minute: one page per marketplace. Odoo commits the run and runs
+        the cron again at once while pages remain. Never raises: a cron that
+        keeps failing is deactivated."""
+        configs = self.search([("auto_pull_orders", "=", True)])
+        remaining = 0
+        for config in configs:
+            try:
+                with self.env.cr.savepoint():
+                    remaining += config._api()._pull_next_page()
+            except MarketplaceError as exc:
+                config._record_error(str(exc))
+            except Exception as exc:
+                _logger.exception("Pulling orders of %s failed", config.name)
+                message = f"Pulling orders failed: {exc!r}"
+                self.env["marketplace.sync.log"].log_operation(config.id, "order_pull", "error", message)
+                config._record_error(message)
+        self.env["ir.cron"]._notify_progress(done=len(configs), remaining=remaining)
+
+    def action_pull_orders(self):
+        self.ensure_one()
+        try:
+            stats = self._api().pull_and_process_orders()
+        except MarketplaceError as exc:
+            self._record_error(str(exc))
+            return self._notify(self.env._("Pull failed"), str(exc), "danger")
+        if stats is None:
+            return self._notify(self.env._("Pull skipped"), self.env._("A pull is already running."), "warning")
+        summary = ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
+        return self._notify(self.env._("Orders pulled"), summary or self.env._("No new orders."), "success")
+
+    def action_view_parked_orders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_parked_order")
+        action["domain"] = [("marketplace_config_id", "=", self.id)]
+        return action
 
     def test_connection(self):
         self.ensure_one()

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from .. import const
 
@@ -49,3 +50,28 @@ class SaleOrder(models.Model):
     def _compute_is_marketplace_order(self):
         for order in self:
             order.is_marketplace_order = bool(order.marketplace_config_id)
+
+    def _check_not_editing(self, what):
+        """While the retailer edits the order on Cartona, hands off."""
+        editing = self.filtered(lambda o: o.marketplace_status == "editing")
+        if editing:
+            raise UserError(
+                self.env._(
+                    "The retailer is editing %(orders)s on Cartona: you cannot %(what)s it until "
+                    "Cartona sets it back to pending.",
+                    orders=", ".join(editing.mapped("name")),
+                    what=what,
+                )
+            )
+
+    def action_confirm(self):
+        self._check_not_editing(self.env._("confirm"))
+        return super().action_confirm()
+
+    def action_cancel(self):
+        self._check_not_editing(self.env._("cancel"))
+        return super().action_cancel()
+
+    def _action_cancel(self):
+        self._check_not_editing(self.env._("cancel"))
+        return super()._action_cancel()

@@ -1,2 +1,3 @@
 from . import test_install
 from . import test_api
+from . import test_order_import

@@ -6,6 +6,8 @@ import responses
 
 from odoo.tests import TransactionCase
 
+from odoo.addons.cartona_marketplace import const
+
 # Odoo's test classes only let requests reach localhost; ``responses`` answers
 # below that guard, so the stand-in Cartona lives on 127.0.0.1.
 BASE_URL = "http://127.0.0.1:8069/cartona/api/v1/"
@@ -59,3 +61,76 @@ class CartonaCase(TransactionCase):
 
     def logs(self, *domain):
         return self.env["marketplace.sync.log"].search([("marketplace_config_id", "=", self.config.id), *domain])
+
+
+class ImportCase(CartonaCase):
+    """Products mapped the way the example page names them, with stock."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        cls.config.warehouse_id = cls.warehouse
+        unit = cls.env.ref("uom.product_uom_unit")
+        cls.box12 = cls._uom("Box of 12", 12)
+        cls.box24 = cls._uom("Box of 24", 24)
+        cls.carton144 = cls._uom("Carton of 144", 144)
+        cls.oil = cls._product("Sunflower oil 1 L", unit, cls.box12, internal="311#1")
+        cls.rice = cls._product("Egyptian rice 1 kg", unit, unit, internal="518#1")
+        cls.soda = cls._product("Soda 330 ml", unit, cls.box24, cartona_id="220731", internal="904#2")
+        kg = cls.env.ref("uom.product_uom_kgm")
+        cls.sugar = cls._product("White sugar", kg, kg, cartona_id="220790", internal="1679#2")
+        cls.tea = cls._product("Black tea 25 bags", unit, cls.carton144, cartona_id="110774", internal="479")
+        cls.page = load_json("pull_orders_page.json")
+
+    @classmethod
+    def _uom(cls, name, ratio):
+        return cls.env["uom.uom"].create(
+            {
+                "name": name,
+                "category_id": cls.env.ref("uom.product_uom_categ_unit").id,
+                "uom_type": "bigger",
+                "factor_inv": ratio,
+            }
+        )
+
+    @classmethod
+    def _product(cls, name, uom, cartona_uom, cartona_id=False, internal=False, qty=10000):
+        product = cls.env["product.product"].create(
+            {
+                "name": name,
+                "is_storable": True,
+                "uom_id": uom.id,
+                "uom_po_id": uom.id,
+                "list_price": 1.0,
+                "cartona_id": cartona_id,
+                "cartona_internal_id": internal,
+                "cartona_uom_id": cartona_uom.id,
+            }
+        )
+        cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, qty)
+        return product
+
+    def order_data(self, source, **changes):
+        """A copy of the example page's order ``source``, with ``changes`` applied."""
+        data = next(order for order in self.page if order["hashed_id"] == source)
+        return json.loads(json.dumps(dict(data, **changes)))
+
+    def serve_pages(self, *pages):
+        """Cartona answers ``pull-orders`` with these pages, then empty ones."""
+
+        def answer(request):
+            page = int(request.params.get("page", 1))
+            body = pages[page - 1] if page <= len(pages) else []
+            return 200, {}, json.dumps(body)
+
+        self.http.add_callback(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), callback=answer)
+
+    def pull(self, *pages):
+        self.serve_pages(*pages)
+        return self.api.pull_and_process_orders()
+
+    def sale(self, hashed_id):
+        return self.env["sale.order"].search(
+            [("marketplace_config_id", "=", self.config.id), ("cartona_id", "=", hashed_id)]
+        )

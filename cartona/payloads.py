@@ -1,0 +1,261 @@
+"""Cartona's order JSON → small typed values.
+
+Every rule of ``_validate_order_data`` lives here, once: a payload that breaks
+one raises ``MarketplaceDataError`` naming the field. Unknown fields are ignored.
+"""
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .. import const
+from ..exceptions import MarketplaceDataError
+
+PRODUCT_KEYS = ("supplier_product_id", "internal_product_id")
+
+
+@dataclass(frozen=True)
+class Retailer:
+    name: str
+    code: str | None
+    phone: str | None
+    phone2: str | None
+    address: str | None
+    address_notes: str | None
+
+    @property
+    def phone_keys(self):
+        return [key for key in (phone_key(self.phone), phone_key(self.phone2)) if key]
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    index: int
+    line_id: str | None
+    supplier_product_id: str | None
+    internal_product_id: str | None
+    product_name: str | None
+    unit: str | None
+    unit_count: float | None
+    amount: float
+    price: float
+    supplier_discount: float
+    cartona_discount: float
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Order:
+    hashed_id: str
+    status: str
+    supplier_code: str | None
+    delivered_by: str | None
+    receipt_id: str | None
+    total_price: float | None
+    cartona_credit: float
+    installment_cost: float
+    wallet_top_up: float
+    supplier_rebate: float
+    estimated_delivery_day: date | None
+    delivery_day: date | None
+    preferred_delivery_date: date | None
+    pickup_date: date | None
+    route_code: str | None
+    note: str | None
+    cancellation_reason: str | None
+    return_reason: str | None
+    retailer: Retailer | None
+    lines: tuple
+    payload_hash: str
+
+    @property
+    def otp_required(self):
+        """Installment and wallet top-up orders need the retailer's OTP to be delivered."""
+        return self.installment_cost > 0 or self.wallet_top_up > 0
+
+    @property
+    def number(self):
+        return self.receipt_id or self.hashed_id
+
+    def check_new(self):
+        """What a new order needs on top of what every payload needs."""
+        if self.retailer is None:
+            raise _error(self.hashed_id, "retailer", "is required for a new order and must be an object")
+        if not self.lines:
+            raise _error(self.hashed_id, "order_details", "must be a non-empty list for a new order")
+
+
+def phone_key(number):
+    """National number, digits only: +20 100 123 4567, 00201001234567 and
+    01001234567 all give 1001234567."""
+    if number is None:
+        return None
+    digits = re.sub(r"\D", "", str(number))
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if digits.startswith("20") and len(digits) == 12:
+        digits = digits[2:]
+    digits = digits.lstrip("0")
+    return digits or None
+
+
+def payload_hash(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _error(hashed_id, field, problem, value=None):
+    who = f"Cartona order {hashed_id}" if hashed_id else "Cartona order"
+    shown = "" if value is None else f" (got {_show(value)})"
+    return MarketplaceDataError(f"{who}: {field} {problem}{shown}", field=field)
+
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _Reader:
+    """Reads fields of one order, naming the field in every error."""
+
+    def __init__(self, hashed_id):
+        self.hashed_id = hashed_id
+
+    def error(self, field, problem, value=None):
+        return _error(self.hashed_id, field, problem, value)
+
+    def text(self, data, key, field=None, required=False):
+        value = data.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.error(field or key, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.error(field or key, "must be a string", value)
+        return str(value).strip() or None
+
+    def number(self, data, key, field=None, positive=False, default=0.0):
+        value = data.get(key)
+        if value is None:
+            return default
+        if not _is_number(value) or value < 0 or (positive and value == 0):
+            problem = "must be a positive number" if positive else "must be a finite number ≥ 0"
+            raise self.error(field or key, problem, value)
+        return float(value)
+
+    def day(self, data, key):
+        value = data.get(key)
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, "must be a date (YYYY-MM-DD)", value)
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            raise self.error(key, "must be a date (YYYY-MM-DD)", value) from None
+
+    def choice(self, data, key, allowed):
+        value = self.text(data, key)
+        if value is not None and value not in allowed:
+            raise self.error(key, f"must be one of {', '.join(allowed)}", value)
+        return value
+
+
+def parse_order(data):
+    """Validate one ``pull-orders`` item and return an ``Order``."""
+    if not isinstance(data, dict):
+        raise _error(None, "order", "must be a JSON object", data)
+    hashed_id = data.get("hashed_id")
+    if not isinstance(hashed_id, str) or not hashed_id.strip():
+        raise _error(None, "hashed_id", "must be a non-empty string", hashed_id)
+    hashed_id = hashed_id.strip()
+    read = _Reader(hashed_id)
+    status = read.text(data, "status", required=True)
+    if status not in const.STATUS_RANK:
+        raise read.error("status", "is not a Cartona order status", status)
+
+    retailer = None
+    if data.get("retailer") is not None:
+        retailer = _parse_retailer(read, data["retailer"])
+
+    details = data.get("order_details")
+    if details is None:
+        details = []
+    if not isinstance(details, list):
+        raise read.error("order_details", "must be a list", details)
+    lines = tuple(_parse_line(read, index, line) for index, line in enumerate(details))
+
+    total = data.get("total_price")
+    return Order(
+        hashed_id=hashed_id,
+        status=status,
+        supplier_code=read.text(data, "supplier_code"),
+        delivered_by=read.choice(data, "delivered_by", [key for key, _label in const.DELIVERED_BY]),
+        receipt_id=read.text(data, "receipt_id"),
+        total_price=None if total is None else read.number(data, "total_price"),
+        cartona_credit=read.number(data, "cartona_credit"),
+        installment_cost=read.number(data, "installment_cost"),
+        wallet_top_up=read.number(data, "wallet_top_up"),
+        supplier_rebate=read.number(data, "applied_supplier_rebate"),
+        estimated_delivery_day=read.day(data, "estimated_delivery_day"),
+        delivery_day=read.day(data, "delivery_day"),
+        preferred_delivery_date=read.day(data, "retailer_preferred_delivery_date"),
+        pickup_date=read.day(data, "pickup_date"),
+        route_code=read.text(data, "distribution_route_code"),
+        note=read.text(data, "note_message"),
+        cancellation_reason=read.text(data, "cancellation_reason"),
+        return_reason=read.text(data, "return_reason"),
+        retailer=retailer,
+        lines=lines,
+        payload_hash=payload_hash(data),
+    )
+
+
+def _parse_retailer(read, data):
+    if not isinstance(data, dict):
+        raise read.error("retailer", "must be an object", data)
+    name = read.text(data, "retailer_name", "retailer.retailer_name", required=True)
+    return Retailer(
+        name=name,
+        code=read.text(data, "retailer_code", "retailer.retailer_code"),
+        phone=read.text(data, "retailer_number", "retailer.retailer_number"),
+        phone2=read.text(data, "retailer_number2", "retailer.retailer_number2"),
+        address=read.text(data, "retailer_address", "retailer.retailer_address"),
+        address_notes=read.text(data, "address_notes", "retailer.address_notes"),
+    )
+
+
+def _parse_line(read, index, data):
+    field = f"order_details[{index}]"
+    if not isinstance(data, dict):
+        raise read.error(field, "must be an object", data)
+    supplier_product_id = read.text(data, "supplier_product_id", f"{field}.supplier_product_id")
+    internal_product_id = read.text(data, "internal_product_id", f"{field}.internal_product_id")
+    if not supplier_product_id and not internal_product_id:
+        raise read.error(field, "names no product (supplier_product_id or internal_product_id)")
+    price_key = "selling_price" if data.get("selling_price") is not None else "price"
+    if data.get(price_key) is None:
+        raise read.error(f"{field}.selling_price", "is required")
+    if data.get("amount") is None:
+        raise read.error(f"{field}.amount", "is required")
+    unit_count = data.get("unit_count")
+    return OrderLine(
+        index=index,
+        line_id=read.text(data, "id", f"{field}.id"),
+        supplier_product_id=supplier_product_id,
+        internal_product_id=internal_product_id,
+        product_name=read.text(data, "product_name", f"{field}.product_name"),
+        unit=read.text(data, "unit", f"{field}.unit"),
+        unit_count=None if unit_count is None else read.number(data, "unit_count", f"{field}.unit_count"),
+        amount=read.number(data, "amount", f"{field}.amount", positive=True),
+        price=read.number(data, price_key, f"{field}.{price_key}"),
+        supplier_discount=read.number(data, "applied_supplier_discount", f"{field}.applied_supplier_discount"),
+        cartona_discount=read.number(data, "applied_cartona_discount", f"{field}.applied_cartona_discount"),
+        comment=read.text(data, "comment", f"{field}.comment"),
+    )

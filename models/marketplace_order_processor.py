@@ -1,0 +1,486 @@
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import psycopg2
+
+from odoo import Command, api, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import float_compare
+
+from .. import const
+from ..cartona import payloads
+from ..exceptions import MarketplaceDataError
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Page:
+    """What every order of a page shares, looked up once."""
+
+    products: dict  # {(key, value): product.product}
+    line_defaults: dict
+
+
+@dataclass
+class Outcome:
+    """What processing one Cartona order did; ``ack`` says whether it may be acknowledged."""
+
+    kind: str  # created, updated, unchanged, parked, ignored, failed
+    order: object = None
+    ack: bool = False
+    message: str = ""
+
+
+class MarketplaceOrderProcessor(models.AbstractModel):
+    """Cartona order → partner, lines, sale order and status action.
+
+    Runs for the configuration given in the context (``marketplace_config_id``).
+    """
+
+    _name = "marketplace.order.processor"
+    _description = "Marketplace Order Processor"
+
+    @api.model
+    def _get_config(self):
+        return self.env["marketplace.api"]._get_config()
+
+    @api.model
+    def _log(self, status, message, order=None, **values):
+        if order:
+            values.update(res_model="sale.order", res_id=order.id)
+        return self.env["marketplace.sync.log"].log_operation(
+            self._get_config().id, "order_process", status, message, **values
+        )
+
+    # Entry points ---------------------------------------------------------
+
+    @api.model
+    def process_marketplace_order(self, order_data):
+        """Import or update one Cartona order (a ``pull-orders`` item)."""
+        order = self._validate_order_data(order_data)
+        return self._process_order(order, order_data, self._prepare_page([order]))
+
+    @api.model
+    def _validate_order_data(self, order_data):
+        return payloads.parse_order(order_data)
+
+    @api.model
+    def _process_page(self, orders_data, replay=False):
+        """Process one page, each order in its own savepoint.
+
+        Returns ``(Counter of outcomes, hashed ids to acknowledge)``. A bad order
+        is logged and skipped; the rest of the page goes on.
+        """
+        stats = Counter()
+        parsed = []
+        for data in orders_data:
+            try:
+                parsed.append((self._validate_order_data(data), data))
+            except MarketplaceDataError as exc:
+                stats["failed"] += 1
+                self._log("error", str(exc), error_details=json.dumps(data, default=str, ensure_ascii=False)[:4000])
+        page = self._prepare_page([order for order, _data in parsed])
+        ack = []
+        for order, data in parsed:
+            outcome = self._process_safely(order, data, page)
+            stats[outcome.kind] += 1
+            if outcome.ack and not replay:
+                ack.append(order.hashed_id)
+        return stats, ack
+
+    @api.model
+    def _process_safely(self, order, data, page):
+        try:
+            with self.env.cr.savepoint():
+                return self._process_order(order, data, page)
+        except psycopg2.errors.UniqueViolation:
+            message = f"Cartona order {order.hashed_id} is being imported by another transaction: skipped"
+            self._log("warning", message)
+            return Outcome("failed", message=message)
+        except psycopg2.OperationalError:
+            raise  # serialization failures and the like: the whole run retries
+        except (MarketplaceDataError, UserError, ValidationError) as exc:
+            self._log("error", f"Cartona order {order.hashed_id}: {exc}")
+            return Outcome("failed", message=str(exc))
+        except Exception as exc:
+            _logger.exception("Cartona order %s could not be processed", order.hashed_id)
+            self._log("error", f"Cartona order {order.hashed_id} could not be processed: {exc!r}")
+            return Outcome("failed", message=repr(exc))
+
+    @api.model
+    def _process_order(self, order, data, page):
+        config = self._get_config()
+        if config.supplier_code and order.supplier_code and order.supplier_code != config.supplier_code:
+            return Outcome("ignored")
+        existing = self._find_existing_order(order.hashed_id)
+        if existing and existing.cartona_payload_hash == order.payload_hash:
+            return Outcome("unchanged", existing, ack=True)
+        if not existing:
+            order.check_new()
+        missing = self._missing_products(order, page)
+        if missing:
+            return self._park_order(order, data, missing)
+        self.env["marketplace.parked.order"]._release(config, order.hashed_id)
+        if existing:
+            return self._update_existing_order(existing, order, page)
+        return self._create_new_order(order, config, page)
+
+    # Products -------------------------------------------------------------
+
+    @api.model
+    def _prepare_page(self, orders):
+        defaults = {
+            # The config's price-included taxes, never the product's own.
+            "tax_id": [Command.set(self._get_config().tax_ids.ids)],
+            "discount": 0.0,
+        }
+        if not self.env["account.analytic.distribution.model"].search_count([], limit=1):
+            # Odoo would look the (absent) models up line by line.
+            defaults["analytic_distribution"] = False
+        return Page(self._prefetch_products(orders), defaults)
+
+    @api.model
+    def _prefetch_products(self, orders):
+        """Every product a page names, in one query: ``{(key, value): product}``."""
+        keys = {"supplier_product_id": set(), "internal_product_id": set()}
+        for order in orders:
+            for line in order.lines:
+                for key in payloads.PRODUCT_KEYS:
+                    if getattr(line, key):
+                        keys[key].add(getattr(line, key))
+        if not any(keys.values()):
+            return {}
+        products = self.env["product.product"].search(
+            [
+                "|",
+                ("cartona_id", "in", list(keys["supplier_product_id"])),
+                ("cartona_internal_id", "in", list(keys["internal_product_id"])),
+            ]
+        )
+        found = {}
+        for product in products:
+            if product.cartona_id:
+                found["supplier_product_id", product.cartona_id] = product
+            if product.cartona_internal_id:
+                found["internal_product_id", product.cartona_internal_id] = product
+        return found
+
+    @api.model
+    def _match_product(self, line, page):
+        for key in payloads.PRODUCT_KEYS:
+            value = getattr(line, key)
+            if value and (key, value) in page.products:
+                return page.products[key, value]
+        return None
+
+    @api.model
+    def _missing_products(self, order, page):
+        return [line for line in order.lines if self._match_product(line, page) is None]
+
+    @api.model
+    def _park_order(self, order, data, missing):
+        names = ", ".join(
+            f"{line.product_name or '?'} ({line.supplier_product_id or line.internal_product_id})" for line in missing
+        )
+        message = (
+            f"Cartona order {order.number} is waiting: no product is mapped to {names}. "
+            "Set the Cartona ID on these products; the order is imported on the next pull."
+        )
+        self.env["marketplace.parked.order"]._park(self._get_config(), order.hashed_id, data, message)
+        return Outcome("parked", message=message)
+
+    # Customer -------------------------------------------------------------
+
+    @api.model
+    def _find_or_create_customer(self, retailer):
+        partners = self.env["res.partner"].with_context(active_test=False)
+        partner = partners.browse()
+        if retailer.code:
+            partner = partners.search([("cartona_id", "=", retailer.code)], limit=1)
+        if not partner and retailer.phone_keys:
+            domain = [("cartona_phone_key", "in", retailer.phone_keys)]
+            if retailer.code:
+                # A partner with another retailer code is another retailer.
+                domain.append(("cartona_id", "in", [False, retailer.code]))
+            partner = partners.search(domain, limit=1)
+        vals = self._prepare_partner_vals(retailer)
+        if not partner:
+            return partners.create(dict(vals, customer_rank=1, marketplace_customer_type="retailer"))
+        changed = {name: value for name, value in vals.items() if value and partner[name] != value}
+        if changed:
+            partner.write(changed)
+        return partner
+
+    @api.model
+    def _prepare_partner_vals(self, retailer):
+        return {
+            "name": retailer.name,
+            "cartona_id": retailer.code,
+            "cartona_phone_key": payloads.phone_key(retailer.phone) or payloads.phone_key(retailer.phone2),
+            "phone": retailer.phone,
+            "mobile": retailer.phone2,
+            "street": retailer.address,
+            "street2": retailer.address_notes,
+        }
+
+    # Sale order -----------------------------------------------------------
+
+    @api.model
+    def _find_existing_order(self, hashed_id):
+        return self.env["sale.order"].search(
+            [("marketplace_config_id", "=", self._get_config().id), ("cartona_id", "=", hashed_id)], limit=1
+        )
+
+    @api.model
+    def _create_new_order(self, order, config, page):
+        partner = self._find_or_create_customer(order.retailer)
+        vals = dict(
+            self._prepare_order_vals(order),
+            partner_id=partner.id,
+            cartona_id=order.hashed_id,
+            marketplace_config_id=config.id,
+            marketplace_status=order.status,
+            company_id=config.company_id.id,
+            client_order_ref=order.number,
+            order_line=[Command.create(self._prepare_line_vals(line, page)) for line in order.lines],
+        )
+        if config.warehouse_id:
+            vals["warehouse_id"] = config.warehouse_id.id
+        if config.pricelist_id:
+            vals["pricelist_id"] = config.pricelist_id.id
+        if config.team_id:
+            vals["team_id"] = config.team_id.id
+        if config.user_id:
+            vals["user_id"] = config.user_id.id
+        sale = self.env["sale.order"].with_context(skip_marketplace_sync=True).create(vals)
+        self._check_totals(sale, order)
+        self._apply_cartona_state_action(sale, order.status)
+        self._log("success", f"Cartona order {order.number} imported as {sale.name}", sale, records_processed=1)
+        return Outcome("created", sale, ack=True)
+
+    @api.model
+    def _prepare_order_vals(self, order):
+        """What Cartona may change on an order after it is imported."""
+        return {
+            "cartona_payload_hash": order.payload_hash,
+            "marketplace_order_number": order.number,
+            "delivered_by": order.delivered_by,
+            "marketplace_supplier_code": order.supplier_code,
+            "marketplace_payment_method": "installment"
+            if order.installment_cost
+            else ("wallet_top_up" if order.wallet_top_up else False),
+            "cartona_estimated_delivery_day": order.estimated_delivery_day,
+            "cartona_delivery_day": order.delivery_day,
+            "cartona_preferred_delivery_date": order.preferred_delivery_date,
+            "cartona_pickup_date": order.pickup_date,
+            "cartona_route_code": order.route_code,
+            "cartona_note": order.note,
+            "cartona_total_price": order.total_price,
+            "cartona_credit": order.cartona_credit,
+            "cartona_installment_cost": order.installment_cost,
+            "cartona_wallet_top_up": order.wallet_top_up,
+            "cartona_supplier_rebate": order.supplier_rebate,
+            "cartona_otp_required": order.otp_required,
+            "cartona_return_reason": order.return_reason,
+            "commitment_date": order.estimated_delivery_day,
+        }
+
+    @api.model
+    def _prepare_line_vals(self, line, page):
+        product = self._match_product(line, page)
+        return dict(
+            page.line_defaults,
+            product_id=product.id,
+            product_uom=product.cartona_uom_id.id or product.uom_id.id,
+            product_uom_qty=line.amount,
+            # Written with the quantity: Odoo recomputes a price it did not see set.
+            price_unit=line.price,
+            cartona_line_id=line.line_id,
+            cartona_unit=line.unit,
+            cartona_unit_count=line.unit_count,
+            cartona_comment=line.comment,
+            cartona_supplier_discount=line.supplier_discount,
+            cartona_discount=line.cartona_discount,
+        )
+
+    @api.model
+    def _check_totals(self, sale, order):
+        if order.total_price is None:
+            return
+        if sale.currency_id.compare_amounts(sale.amount_total, order.total_price) != 0:
+            message = (
+                f"The total of {sale.name} ({sale.amount_total:.2f}) differs from Cartona's "
+                f"total_price ({order.total_price:.2f}) for order {order.number}."
+            )
+            sale.message_post(body=message)
+            self._log("warning", message, sale)
+
+    @api.model
+    def _update_existing_order(self, sale, order, page):
+        sale = sale.with_context(skip_marketplace_sync=True)
+        vals = self._prepare_order_vals(order)
+        old_status = sale.marketplace_status
+        moves_forward = self._status_moves_forward(old_status, order.status)
+        if moves_forward:
+            vals["marketplace_status"] = order.status
+        elif order.status != old_status:
+            self._log(
+                "warning",
+                f"Cartona order {order.number}: status {order.status} arrived after {old_status}; the order keeps it.",
+                sale,
+            )
+        if order.retailer:
+            self._find_or_create_customer(order.retailer)
+        sale.write(vals)
+        if order.lines:
+            self._update_lines(sale, order, page)
+        if moves_forward and order.status != old_status:
+            self._apply_cartona_state_action(sale, order.status)
+        return Outcome("updated", sale, ack=True)
+
+    @api.model
+    def _status_moves_forward(self, old, new):
+        if not old:
+            return True
+        if old in const.CANCELLED_STATUSES:
+            return new in const.CANCELLED_STATUSES
+        return const.STATUS_RANK[new] >= const.STATUS_RANK[old]
+
+    @api.model
+    def _line_signature(self, lines_vals):
+        return sorted(
+            (vals["cartona_line_id"] or "", vals["product_id"], vals["product_uom_qty"], vals["price_unit"])
+            for vals in lines_vals
+        )
+
+    @api.model
+    def _update_lines(self, sale, order, page):
+        wanted = [self._prepare_line_vals(line, page) for line in order.lines]
+        current = [
+            {
+                "cartona_line_id": line.cartona_line_id,
+                "product_id": line.product_id.id,
+                "product_uom_qty": line.product_uom_qty,
+                "price_unit": line.price_unit,
+            }
+            for line in sale.order_line
+        ]
+        if self._line_signature(wanted) == self._line_signature(current):
+            return
+        if sale.state not in ("draft", "sent"):
+            message = (
+                f"Cartona changed the lines of {sale.name} (order {order.number}) after it was confirmed. "
+                "The change is not applied: review it with the retailer."
+            )
+            self._schedule_activity(sale, "Cartona changed a confirmed order", message)
+            self._log("warning", message, sale)
+            return
+        by_id = {line.cartona_line_id: line for line in sale.order_line if line.cartona_line_id}
+        commands = []
+        for vals in wanted:
+            line = by_id.pop(vals["cartona_line_id"], None) if vals["cartona_line_id"] else None
+            if line:
+                commands.append(Command.update(line.id, vals))
+            else:
+                commands.append(Command.create(vals))
+        kept = {command[1] for command in commands if command[0] == Command.UPDATE}
+        commands += [Command.delete(line.id) for line in sale.order_line if line.id not in kept]
+        sale.write({"order_line": commands})
+        self._check_totals(sale, order)
+
+    # Status ---------------------------------------------------------------
+
+    @api.model
+    def _apply_cartona_state_action(self, sale, status):
+        """Bring the Odoo order where Cartona's status says (decisions.md section 4)."""
+        action = self._get_config()._get_state_mapping().get(status, "none")
+        sale = sale.with_context(skip_marketplace_sync=True)
+        if action == "none" or sale.state == "cancel":
+            return
+        if action == "cancel":
+            self._cancel_order(sale, status)
+        elif action == "draft":
+            if sale.state == "sale":
+                self._schedule_activity(
+                    sale,
+                    f"Cartona: order {status}",
+                    f"Cartona marked {sale.name} as {status}. Handle the return by hand.",
+                )
+        else:
+            if sale.state in ("draft", "sent"):
+                sale.action_confirm()
+            self._reserve(sale)
+            if action == "done":
+                self._complete_delivery(sale)
+
+    @api.model
+    def _outgoing_pickings(self, sale):
+        return sale.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+
+    @api.model
+    def _reserve(self, sale):
+        pickings = self._outgoing_pickings(sale).filtered(lambda p: p.state in ("confirmed", "waiting"))
+        if pickings:
+            pickings.action_assign()
+
+    @api.model
+    def _cancel_order(self, sale, status):
+        if sale.picking_ids.filtered(lambda p: p.state == "done" and p.picking_type_code == "outgoing"):
+            message = f"Cartona cancelled {sale.name} ({status}) but goods were already delivered: nothing undone."
+            self._schedule_activity(sale, "Cartona cancelled a delivered order", message)
+            self._log("warning", message, sale)
+            return
+        sale._action_cancel()
+
+    @api.model
+    def _complete_delivery(self, sale):
+        """Validate every open picking of the order with its full quantity,
+        upstream steps first. A picking that cannot be validated (lots missing)
+        stays open with an activity saying why."""
+        pending = self._outgoing_pickings(sale)
+        while pending:
+            ready = pending.filtered(lambda p: all(m.state in ("done", "cancel") for m in p.move_ids.move_orig_ids))
+            if not ready:
+                break
+            for picking in ready:
+                self._validate_picking(sale, picking)
+            still = self._outgoing_pickings(sale)
+            if still == pending:
+                break
+            pending = still
+
+    @api.model
+    def _validate_picking(self, sale, picking):
+        try:
+            with self.env.cr.savepoint():
+                for move in picking.move_ids.filtered(lambda m: m.state not in ("done", "cancel")):
+                    if float_compare(move.quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding):
+                        move.quantity = move.product_uom_qty
+                    move.picked = True
+                result = picking.with_context(
+                    skip_backorder=True, skip_sms=True, cancel_backorder=True
+                ).button_validate()
+                if picking.state != "done":
+                    raise UserError(
+                        self.env._(
+                            "Odoo asks for more information: %s",
+                            result.get("name") if isinstance(result, dict) else result,
+                        )
+                    )
+        except UserError as exc:
+            message = f"Delivery {picking.name} of {sale.name} could not be validated: {exc}"
+            self._schedule_activity(sale, "Validate the delivery by hand", message)
+            self._log("warning", message, sale)
+
+    @api.model
+    def _schedule_activity(self, sale, summary, note):
+        config = self._get_config()
+        sale.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=summary,
+            note=note,
+            user_id=(config.user_id or sale.user_id or self.env.user).id,
+        )

@@ -1,0 +1,61 @@
+import json
+
+from odoo import api, fields, models
+
+
+class MarketplaceParkedOrder(models.Model):
+    """A Cartona order that cannot be imported yet (a product is not mapped).
+
+    Its last payload is kept so that it is imported as soon as the product is
+    mapped, even if Cartona does not send the order again.
+    """
+
+    _name = "marketplace.parked.order"
+    _description = "Parked Marketplace Order"
+    _order = "first_seen desc, id desc"
+    _rec_name = "cartona_id"
+
+    marketplace_config_id = fields.Many2one("marketplace.config", required=True, ondelete="cascade", index=True)
+    cartona_id = fields.Char("Cartona Order ID", required=True, readonly=True)
+    payload = fields.Text(readonly=True)
+    reason = fields.Text(readonly=True)
+    first_seen = fields.Datetime(readonly=True, default=fields.Datetime.now)
+    last_seen = fields.Datetime(readonly=True, default=fields.Datetime.now)
+
+    _sql_constraints = [
+        ("cartona_id_unique", "UNIQUE(marketplace_config_id, cartona_id)", "This order is already parked."),
+    ]
+
+    @api.model
+    def _park(self, config, hashed_id, data, reason):
+        parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
+        vals = {"payload": json.dumps(data, ensure_ascii=False), "reason": reason, "last_seen": fields.Datetime.now()}
+        if parked:
+            parked.write(vals)
+            return parked
+        parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
+        # Tell a person once, not at every pull.
+        self.env["marketplace.sync.log"].log_operation(
+            config.id, "order_process", "error", reason, res_model=self._name, res_id=parked.id
+        )
+        config.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Map the products of Cartona order %s", hashed_id),
+            note=reason,
+            user_id=(config.user_id or self.env.user).id,
+        )
+        return parked
+
+    @api.model
+    def _release(self, config, hashed_id):
+        self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)]).unlink()
+
+    def _replay(self):
+        """Try the kept payloads again; an order imported this way is acknowledged
+        only when Cartona sends it again (it may have changed since)."""
+        stats = {}
+        for config in self.marketplace_config_id:
+            parked = self.filtered(lambda p, c=config: p.marketplace_config_id == c)
+            processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=config.id)
+            stats[config.id], _ack = processor._process_page([json.loads(p.payload) for p in parked], replay=True)
+        return stats

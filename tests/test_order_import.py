@@ -1,0 +1,315 @@
+import json
+from datetime import timedelta
+
+from odoo import fields
+
+from odoo.addons.cartona_marketplace.cartona.payloads import phone_key
+from odoo.addons.cartona_marketplace.exceptions import MarketplaceDataError
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import ImportCase, load_json
+
+
+class TestImportPage(ImportCase):
+    def test_page_imports_each_order_once_with_its_status(self):
+        with trap_jobs() as trap:
+            stats = self.pull(self.page)
+        self.assertEqual(stats["created"], 4)
+        pending, approved, shipped, editing = (self.sale(h) for h in ("Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"))
+        self.assertEqual(pending.state, "draft")
+        self.assertEqual(approved.state, "sale")
+        self.assertEqual(shipped.state, "sale")
+        self.assertEqual(shipped.picking_ids.state, "assigned")
+        self.assertEqual(editing.state, "draft")
+        self.assertEqual(editing.marketplace_status, "editing")
+        # One acknowledgement for the page, in one bulk request once committed.
+        trap.assert_jobs_count(1)
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"].acknowledge_orders,
+            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
+        )
+        self.http.post(self.url("order/update-order-status"), json=[])
+        trap.perform_enqueued_jobs()
+        ack = [c for c in self.http.calls if c.request.method == "POST"]
+        self.assertEqual(len(ack), 1)
+        self.assertEqual(
+            sorted(item["hashed_id"] for item in json.loads(ack[0].request.body)),
+            sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]),
+        )
+        self.assertEqual({item["status"] for item in json.loads(ack[0].request.body)}, {"synced"})
+        self.assertEqual(self.config.total_orders_pulled, 4)
+        self.assertTrue(self.config.last_pull_date)
+
+    def test_order_keeps_what_a_supplier_needs(self):
+        self.pull(self.page)
+        order = self.sale("Qx7mK2aP")
+        self.assertEqual(order.marketplace_order_number, "C-2026-118204")
+        self.assertEqual(order.client_order_ref, "C-2026-118204")
+        self.assertEqual(order.delivered_by, "delivered_by_supplier")
+        self.assertEqual(order.marketplace_supplier_code, "1")
+        self.assertEqual(str(order.cartona_estimated_delivery_day), "2026-11-27")
+        self.assertEqual(order.cartona_note, "الرجاء الاتصال قبل التوصيل")
+        self.assertEqual(
+            (order.cartona_credit, order.cartona_installment_cost, order.cartona_wallet_top_up), (80, 2400, 50)
+        )
+        self.assertTrue(order.cartona_otp_required)
+        self.assertEqual(order.company_id, self.config.company_id)
+        self.assertEqual(order.warehouse_id, self.warehouse)
+        partner = order.partner_id
+        self.assertEqual(partner.name, "سوبر ماركت الأمل")
+        self.assertEqual(partner.cartona_id, "B01142")
+        self.assertEqual(partner.street2, "بجوار الصيدلية")
+        self.assertEqual(partner.cartona_phone_key, "1112223334")
+        # The editing order is the same retailer, its phone written another way.
+        self.assertEqual(self.sale("Mn9bH3kT").partner_id, partner)
+        self.assertEqual(partner.street, "الدقي، الجيزة", "details follow Cartona's latest")
+        line = order.order_line.filtered(lambda sol: sol.product_id == self.oil)
+        self.assertEqual((line.cartona_line_id, line.cartona_unit, line.cartona_unit_count), ("52001", "box", 12))
+        self.assertEqual(line.cartona_supplier_discount, 10)
+        self.assertFalse(self.sale("Lr4tN8wQ").partner_id.cartona_id)
+
+    def test_box_of_12_line_and_delivery_moves_pieces(self):
+        self.pull(self.page)
+        order = self.sale("Qx7mK2aP")
+        line = order.order_line.filtered(lambda sol: sol.product_id == self.oil)
+        self.assertEqual(line.product_uom, self.box12)
+        self.assertEqual(line.product_uom_qty, 4)
+        self.assertEqual(line.price_unit, 470)
+        self.assertEqual(line.price_subtotal, 1880)
+        order.action_confirm()
+        move = order.picking_ids.move_ids.filtered(lambda m: m.product_id == self.oil)
+        self.assertEqual(move.product_qty, 48, "4 boxes of 12 move 48 pieces")
+
+    def test_totals_equal_cartona_with_offers_and_price_included_tax(self):
+        tax = self.env["account.tax"].create(
+            {"name": "VAT 14% incl.", "amount": 14, "type_tax_use": "sale", "price_include_override": "tax_included"}
+        )
+        self.config.tax_ids = tax
+        self.soda.taxes_id = self.env["account.tax"].create({"name": "Own 5%", "amount": 5, "type_tax_use": "sale"})
+        self.pull(self.page)
+        for data in self.page:
+            order = self.sale(data["hashed_id"])
+            self.assertAlmostEqual(order.amount_total, data["total_price"], places=2, msg=data["hashed_id"])
+            self.assertEqual(order.order_line.tax_id, tax)
+        offer = self.sale("Lr4tN8wQ").order_line.filtered(lambda sol: sol.product_id == self.soda)
+        self.assertEqual(sorted(offer.mapped("price_unit")), [175, 200], "offer lines stay separate")
+        self.assertFalse(self.logs(("status", "=", "warning"), ("res_model", "=", "sale.order")))
+
+    def test_total_mismatch_is_a_warning(self):
+        data = self.order_data("Lr4tN8wQ", total_price=1400)
+        self.pull([data])
+        order = self.sale("Lr4tN8wQ")
+        self.assertEqual(order.amount_total, 1370)
+        warning = self.logs(("status", "=", "warning"), ("res_id", "=", order.id))
+        self.assertIn("1400", warning.message)
+        self.assertIn("1400", order.message_ids[0].body)
+
+    def test_supplier_code_filters_orders(self):
+        self.config.supplier_code = "3"
+        with trap_jobs() as trap:
+            stats = self.pull(self.page)
+        self.assertEqual((stats["created"], stats["ignored"]), (1, 3))
+        self.assertTrue(self.sale("Pz2cV6yE"))
+        self.assertFalse(self.sale("Qx7mK2aP"))
+        trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"]))
+        self.assertEqual(self.http.calls[0].request.params["internal_supplier_code"], "3")
+
+
+class TestRepullAndAck(ImportCase):
+    def test_repull_writes_nothing_and_acknowledges_again(self):
+        self.pull(self.page)
+        orders = self.env["sale.order"].search([("marketplace_config_id", "=", self.config.id)])
+        self.env.flush_all()
+        self.env.cr.execute("SELECT id, write_date FROM sale_order WHERE id IN %s", [tuple(orders.ids)])
+        before = dict(self.env.cr.fetchall())
+        self.http.reset()
+        with trap_jobs() as trap:
+            stats = self.pull(self.page)
+        self.assertEqual(stats["unchanged"], 4)
+        self.env.flush_all()
+        self.env.cr.execute("SELECT id, write_date FROM sale_order WHERE id IN %s", [tuple(orders.ids)])
+        self.assertEqual(dict(self.env.cr.fetchall()), before)
+        self.assertEqual(self.env["sale.order"].search_count([("marketplace_config_id", "=", self.config.id)]), 4)
+        trap.assert_jobs_count(1)
+
+    def test_failed_and_parked_orders_are_never_acknowledged(self):
+        bad = self.order_data("Lr4tN8wQ", hashed_id="Bad1", order_details=[{"id": 1, "supplier_product_id": "220731"}])
+        unknown = self.order_data("Lr4tN8wQ", hashed_id="Unknown1")
+        unknown["order_details"][2]["supplier_product_id"] = "999999"
+        unknown["order_details"][2]["internal_product_id"] = "999#9"
+        good = self.order_data("Qx7mK2aP")
+        with trap_jobs() as trap:
+            stats = self.pull([bad, unknown, good])
+        self.assertEqual((stats["failed"], stats["parked"], stats["created"]), (1, 1, 1))
+        trap.assert_jobs_count(1)
+        trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"]))
+        self.assertFalse(self.sale("Bad1"))
+        self.assertFalse(self.sale("Unknown1"))
+
+
+class TestParkedOrders(ImportCase):
+    def _unknown(self):
+        data = self.order_data("Lr4tN8wQ")
+        data["order_details"][2].update(supplier_product_id="888001", internal_product_id="888#1")
+        return data
+
+    def test_unknown_product_parked_then_imported_once_mapped(self):
+        data = self._unknown()
+        with trap_jobs() as trap:
+            self.pull([data])
+        trap.assert_jobs_count(0)
+        self.assertFalse(self.sale("Lr4tN8wQ"), "no placeholder order")
+        parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Lr4tN8wQ")])
+        self.assertIn("888001", parked.reason)
+        self.assertIn("888001", self.logs(("status", "=", "error"), ("res_model", "=", parked._name)).message)
+        activity = self.config.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertIn("888001", activity.note)
+        # Pulled again, still unmapped: still parked, no second activity.
+        self.http.reset()
+        self.pull([data])
+        self.assertEqual(len(self.config.activity_ids), 1)
+        self.assertEqual(self.config.parked_order_count, 1)
+        # Mapped: the next pull imports it and acknowledges it.
+        self.env["product.product"].create({"name": "New biscuits", "cartona_id": "888001"})
+        self.http.reset()
+        with trap_jobs() as trap:
+            self.pull([data])
+        self.assertEqual(self.sale("Lr4tN8wQ").state, "sale")
+        self.assertFalse(parked.exists())
+        trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"]))
+
+    def test_parked_order_imported_even_if_cartona_stops_sending_it(self):
+        data = self._unknown()
+        self.pull([data])
+        parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Lr4tN8wQ")])
+        parked.last_seen = fields.Datetime.now() - timedelta(minutes=5)
+        first_seen = parked.first_seen
+        # The window of the next pull still reaches back to the parked order.
+        self.env["product.product"].create({"name": "New biscuits", "cartona_internal_id": "888#1"})
+        self.http.reset()
+        with trap_jobs() as trap:
+            self.pull([])
+        date_from = fields.Datetime.to_datetime(self.http.calls[0].request.params["from"])
+        self.assertLess(date_from, first_seen)
+        self.assertTrue(self.sale("Lr4tN8wQ"))
+        self.assertFalse(parked.exists())
+        # Imported from the kept payload: acknowledged when Cartona sends it again.
+        trap.assert_jobs_count(0)
+
+
+class TestMalformedOrders(ImportCase):
+    def test_each_malformed_order_names_its_field(self):
+        cases = load_json("malformed_orders.json")
+        self.assertGreaterEqual(len(cases), 20)
+        processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.config.id)
+        for case in cases:
+            with self.subTest(case=case["case"]):
+                with self.raises(MarketplaceDataError) as caught:
+                    processor.process_marketplace_order(case["payload"])
+                self.assertEqual(caught.exception.field, case["field"])
+                self.assertIn(case["field"], str(caught.exception))
+
+    def test_bad_orders_are_logged_and_the_page_goes_on(self):
+        cases = load_json("malformed_orders.json")
+        page = [case["payload"] for case in cases]
+        page.insert(5, self.order_data("Qx7mK2aP"))
+        page.append(self.order_data("Lr4tN8wQ"))
+        partners_before = self.env["res.partner"].search_count([])
+        with trap_jobs() as trap:
+            stats = self.pull(page)
+        self.assertEqual(stats["created"], 2)
+        self.assertEqual(stats["failed"], len(cases))
+        errors = self.logs(("status", "=", "error"), ("operation_type", "=", "order_process"))
+        self.assertEqual(len(errors), len(cases))
+        for case in cases:
+            self.assertTrue(any(case["field"] in log.message for log in errors), case["case"])
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"])
+        )
+        # Nothing half-created: only the two good retailers are new.
+        self.assertEqual(self.env["res.partner"].search_count([]), partners_before + 2)
+        self.assertFalse(self.env["sale.order"].search([("cartona_id", "like", "Bad%")]))
+
+    def test_order_failing_in_odoo_rolls_back_alone(self):
+        good = self.order_data("Qx7mK2aP")
+        failing = self.order_data("Lr4tN8wQ")
+        # A product of another company: Odoo refuses the line, after the
+        # retailer was created in the same savepoint.
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        self.env["product.product"].create(
+            {"name": "Elsewhere", "cartona_id": "OTHER1", "company_id": other_company.id}
+        )
+        failing["order_details"][2].update(supplier_product_id="OTHER1", internal_product_id=None)
+        stats = self.pull([failing, good])
+        self.assertEqual((stats["created"], stats["failed"]), (1, 1))
+        self.assertFalse(self.sale("Lr4tN8wQ"))
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "بقالة الحاج سيد")]))
+
+
+class TestCustomers(ImportCase):
+    def test_phone_matches_across_formats(self):
+        self.assertEqual(phone_key("+20 100 123 4567"), "1001234567")
+        self.assertEqual(phone_key("00201001234567"), "1001234567")
+        self.assertEqual(phone_key("01001234567"), "1001234567")
+        base = self.order_data("Lr4tN8wQ")
+        for index, number in enumerate(["+201001234567", "00201001234567", "01001234567", "+20 100 123 4567"]):
+            data = dict(base, hashed_id=f"Phone{index}")
+            data["retailer"] = dict(base["retailer"], retailer_number=number)
+            self.pull([data])
+            self.http.reset()
+        partners = self.env["sale.order"].search([("cartona_id", "like", "Phone%")]).partner_id
+        self.assertEqual(len(partners), 1)
+
+    def test_partner_found_by_phone_gets_the_code(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Known shop", "cartona_phone_key": "1009876543", "phone": "01009876543"}
+        )
+        data = self.order_data("Lr4tN8wQ")
+        data["retailer"]["retailer_code"] = "R777"
+        self.pull([data])
+        self.assertEqual(self.sale("Lr4tN8wQ").partner_id, partner)
+        self.assertEqual(partner.cartona_id, "R777")
+        self.assertEqual(partner.name, "بقالة الحاج سيد")
+
+    def test_same_name_is_not_the_same_retailer(self):
+        data = self.order_data("Lr4tN8wQ")
+        other = self.order_data("Lr4tN8wQ", hashed_id="Other1")
+        other["retailer"] = dict(data["retailer"], retailer_number="01110000000")
+        self.pull([data, other])
+        self.assertNotEqual(self.sale("Lr4tN8wQ").partner_id, self.sale("Other1").partner_id)
+
+
+class TestQueryCount(ImportCase):
+    def _order_with_lines(self, hashed_id, count):
+        products = [
+            self._product(
+                f"Item {hashed_id} {i}",
+                self.env.ref("uom.product_uom_unit"),
+                self.env.ref("uom.product_uom_unit"),
+                cartona_id=f"{hashed_id}-{i}",
+            )
+            for i in range(count)
+        ]
+        data = self.order_data("Qx7mK2aP", hashed_id=hashed_id, total_price=count * 5)
+        data["order_details"] = [
+            {"id": i, "supplier_product_id": product.cartona_id, "amount": 1, "selling_price": 5}
+            for i, product in enumerate(products)
+        ]
+        return data
+
+    def test_queries_do_not_grow_with_lines(self):
+        processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.config.id)
+        small, large = self._order_with_lines("Small", 2), self._order_with_lines("Large", 20)
+        # Warm the caches that a first import fills, then measure both.
+        processor._process_page([self._order_with_lines("Warm", 2)])
+        self.env.flush_all()
+        self.env.invalidate_all()
+        counts = []
+        for data in (small, large):
+            before = self.cr.sql_log_count
+            processor._process_page([data])
+            self.env.flush_all()
+            counts.append(self.cr.sql_log_count - before)
+            self.env.invalidate_all()
+        self.assertEqual(counts[0], counts[1], f"2 lines: {counts[0]} queries, 20 lines: {counts[1]}")
