@@ -209,9 +209,10 @@ class MarketplaceConfig(models.Model):
         configs = self.search([("auto_pull_orders", "=", True)])
         remaining = 0
         for config in configs:
+            # No savepoint around the page: each order has its own, and what a
+            # failing request records about itself must not be rolled back.
             try:
-                with self.env.cr.savepoint():
-                    remaining += config._api()._pull_next_page()
+                remaining += config._api()._pull_next_page()
             except MarketplaceError as exc:
                 config._record_error(str(exc))
             except Exception as exc:
