@@ -2,3 +2,4 @@ from . import test_install
 from . import test_api
 from . import test_order_import
 from . import test_order_status
+from . import test_concurrency
