@@ -16,6 +16,7 @@
         "views/marketplace_sync_log_views.xml",
         "views/marketplace_parked_order_views.xml",
         "views/sale_order_views.xml",
+        "views/marketplace_cancel_wizard_views.xml",
         "views/marketplace_menu.xml",
     ],
     "application": True,

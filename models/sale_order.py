@@ -1,7 +1,14 @@
+import logging
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.queue_job.job import identity_exact
+
 from .. import const
+from ..exceptions import MarketplaceAuthError, MarketplacePermanentError
+
+_logger = logging.getLogger(__name__)
 
 
 class SaleOrder(models.Model):
@@ -37,6 +44,13 @@ class SaleOrder(models.Model):
     retailer_otp = fields.Char("Retailer OTP", copy=False, help="The code the retailer gives at delivery.")
     cartona_cancellation_reason = fields.Selection(const.CANCELLATION_REASONS, copy=False)
     cartona_return_reason = fields.Char(copy=False, readonly=True)
+    marketplace_push_status = fields.Selection(
+        const.ORDER_STATUSES,
+        "Status to Push",
+        copy=False,
+        readonly=True,
+        help="The last status Odoo sent, or is sending, to Cartona.",
+    )
 
     _sql_constraints = [
         (
@@ -66,12 +80,144 @@ class SaleOrder(models.Model):
 
     def action_confirm(self):
         self._check_not_editing(self.env._("confirm"))
-        return super().action_confirm()
+        result = super().action_confirm()
+        self._marketplace_queue_status("approved")
+        return result
 
     def action_cancel(self):
         self._check_not_editing(self.env._("cancel"))
+        if not self.env.context.get("skip_marketplace_sync"):
+            without_reason = self.filtered(lambda o: o.is_marketplace_order and not o.cartona_cancellation_reason)
+            if without_reason:
+                # Cartona needs a reason to cancel: ask for it first.
+                return {
+                    "type": "ir.actions.act_window",
+                    "name": self.env._("Why cancel on Cartona?"),
+                    "res_model": "marketplace.cancel.wizard",
+                    "view_mode": "form",
+                    "target": "new",
+                    "context": {"default_order_ids": self.ids},
+                }
         return super().action_cancel()
 
     def _action_cancel(self):
         self._check_not_editing(self.env._("cancel"))
-        return super()._action_cancel()
+        result = super()._action_cancel()
+        self._marketplace_queue_status("cancelled_by_supplier")
+        return result
+
+    def action_out_for_delivery(self):
+        """The goods left the warehouse: Cartona shows the order as shipped."""
+        not_confirmed = self.filtered(lambda o: o.state != "sale")
+        if not_confirmed:
+            raise UserError(self.env._("Confirm %s before sending it out.", ", ".join(not_confirmed.mapped("name"))))
+        self._marketplace_queue_status("assigned_to_salesman")
+
+    def action_marketplace_sync_now(self):
+        """Send the status Cartona has not accepted yet (after correcting the OTP, say)."""
+        for order in self.filtered("is_marketplace_order"):
+            status = order.marketplace_push_status or order._marketplace_status_from_odoo()
+            if status:
+                order._marketplace_queue_status(status)
+
+    def _marketplace_status_from_odoo(self):
+        self.ensure_one()
+        if self.state == "cancel":
+            return "cancelled_by_supplier"
+        if self.state != "sale":
+            return None
+        outgoing = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
+        if outgoing and all(p.state == "done" for p in outgoing):
+            return "delivered"
+        return "approved"
+
+    def _marketplace_pushes(self, status):
+        """Whether ``status`` is news to Cartona for this order (decisions.md section 5)."""
+        self.ensure_one()
+        if not self.is_marketplace_order:
+            return False
+        if self.delivered_by == "delivered_by_cartona" and status not in const.CANCELLED_STATUSES:
+            return False
+        known = self.marketplace_status
+        if known in const.CANCELLED_STATUSES:
+            return False
+        return const.STATUS_RANK[status] > const.STATUS_RANK.get(known, 0)
+
+    def _marketplace_queue_status(self, status):
+        """Queue one push of ``status`` per order it is news to. What the
+        import itself changes (``skip_marketplace_sync``) never echoes back."""
+        if self.env.context.get("skip_marketplace_sync"):
+            return
+        for order in self.filtered(lambda o: o._marketplace_pushes(status)):
+            config = order.marketplace_config_id
+            order.write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
+            order.with_delay(
+                max_retries=config.retry_attempts,
+                identity_key=identity_exact,
+                description=f"Cartona status {status} for {order.name}",
+            ).push_marketplace_status(status)
+
+    def _marketplace_status_steps(self, status):
+        """Statuses to send, in order: ``delivered`` is preceded by
+        ``assigned_to_salesman`` when Cartona never got it."""
+        known = const.STATUS_RANK.get(self.marketplace_status, 0)
+        if status == "delivered" and known < const.STATUS_RANK["assigned_to_salesman"]:
+            return ["assigned_to_salesman", "delivered"]
+        return [status]
+
+    def _marketplace_status_payload(self, status):
+        payload = {"hashed_id": self.cartona_id, "status": status}
+        if status == "cancelled_by_supplier":
+            payload["cancellation_reason"] = self.cartona_cancellation_reason
+        return payload
+
+    def push_marketplace_status(self, status):
+        """Job: send ``status`` to Cartona. OTP orders are delivered through the
+        single-order endpoint, which fails loudly when the OTP is wrong."""
+        self.ensure_one()
+        if not self._marketplace_pushes(status):
+            # An earlier job already sent this status, or a later one.
+            return f"Cartona already has {self.marketplace_status}"
+        api = self.marketplace_config_id._api()
+        steps = self._marketplace_status_steps(status)
+        try:
+            if status == "delivered" and self.cartona_otp_required:
+                if not self.retailer_otp:
+                    raise MarketplacePermanentError(
+                        self.env._("Enter the retailer's OTP: Cartona needs it to mark %s delivered.", self.name)
+                    )
+                for step in steps:
+                    extra = {"retailer_otp": self.retailer_otp} if step == "delivered" else {}
+                    api.update_single_order_status(self.cartona_id, step, **extra)
+            else:
+                answer = api.bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
+                self._marketplace_check_bulk_answer(answer)
+        except (MarketplacePermanentError, MarketplaceAuthError) as exc:
+            self._marketplace_record_push_error(str(exc))
+            raise
+        self.with_context(skip_marketplace_sync=True).write(
+            {"marketplace_status": status, "marketplace_sync_status": "synced", "marketplace_error_message": False}
+        )
+        message = f"Cartona status of {self.name} set to {', then '.join(steps)}"
+        self.env["marketplace.sync.log"].log_operation(
+            self.marketplace_config_id.id, "status_sync", "success", message, res_model=self._name, res_id=self.id
+        )
+        return message
+
+    def _marketplace_check_bulk_answer(self, answer):
+        """The bulk endpoint reports per item, without an HTTP error."""
+        items = answer.get("data") if answer.get("success") else None
+        if not answer.get("success"):
+            raise MarketplacePermanentError(answer.get("error") or "Cartona refused the status update")
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("hashed_id") == self.cartona_id:
+                if item.get("success") is False or item.get("error"):
+                    raise MarketplacePermanentError(str(item.get("error") or item.get("message") or item))
+
+    def _marketplace_record_push_error(self, message):
+        """Shown on the order even though the failing job is rolled back."""
+        vals = {"marketplace_sync_status": "error", "marketplace_error_message": message}
+        # A pending write of ours would land after, and undo, the detached one.
+        self.flush_recordset()
+        self.env["marketplace.sync.log"]._run_detached(lambda env: env[self._name].browse(self.id).write(vals))
+        self.invalidate_recordset(list(vals))

@@ -7,3 +7,20 @@ class StockPicking(models.Model):
     def button_validate(self):
         self.sale_id._check_not_editing(self.env._("deliver"))
         return super().button_validate()
+
+    def _action_done(self):
+        result = super()._action_done()
+        if not self.env.context.get("skip_marketplace_sync"):
+            self._marketplace_push_shipping()
+        return result
+
+    def _marketplace_push_shipping(self):
+        """The last outgoing delivery done: delivered; any earlier step (a pick,
+        a pack, part of the delivery): out for delivery."""
+        shipping = self.filtered(lambda p: p.picking_type_code in ("outgoing", "internal"))
+        for order in shipping.sale_id.filtered("is_marketplace_order"):
+            outgoing = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
+            if outgoing and all(p.state == "done" for p in outgoing):
+                order._marketplace_queue_status("delivered")
+            else:
+                order._marketplace_queue_status("assigned_to_salesman")

@@ -3,3 +3,4 @@ from . import test_api
 from . import test_order_import
 from . import test_order_status
 from . import test_concurrency
+from . import test_status_push

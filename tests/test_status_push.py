@@ -1,0 +1,239 @@
+import json
+
+from odoo.tests import Form
+
+from odoo.addons.cartona_marketplace import const
+from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError, MarketplaceRetryableError
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import ImportCase
+
+BULK = const.ENDPOINT_ORDER_STATUS
+
+
+class StatusPushCase(ImportCase):
+    def _import(self, source="Lr4tN8wQ", **changes):
+        data = self.order_data(source, **changes)
+        self.pull([data])
+        self.http.reset()
+        return self.sale(data["hashed_id"])
+
+    def _sent(self):
+        return [json.loads(call.request.body) for call in self.http.calls if call.request.method == "POST"]
+
+    def _validate(self, picking):
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.move_ids.picked = True
+        return picking.with_context(skip_backorder=True).button_validate()
+
+
+class TestStatusPush(StatusPushCase):
+    def test_supplier_delivered_order_syncs_its_whole_life(self):
+        order = self._import(status="pending")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            order.action_confirm()
+            trap.assert_jobs_count(1)
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("approved",))
+            trap.perform_enqueued_jobs()
+        self.assertEqual(self._sent(), [[{"hashed_id": "Lr4tN8wQ", "status": "approved"}]])
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
+        self.http.calls.reset()
+        with trap_jobs() as trap:
+            order.action_out_for_delivery()
+            trap.perform_enqueued_jobs()
+            self._validate(order.picking_ids)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(
+            self._sent(),
+            [
+                [{"hashed_id": "Lr4tN8wQ", "status": "assigned_to_salesman"}],
+                [{"hashed_id": "Lr4tN8wQ", "status": "delivered"}],
+            ],
+        )
+        self.assertEqual(order.marketplace_status, "delivered")
+
+    def test_delivered_is_preceded_by_out_for_delivery_in_one_request(self):
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            trap.assert_jobs_count(1)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(
+            self._sent(),
+            [
+                [
+                    {"hashed_id": "Lr4tN8wQ", "status": "assigned_to_salesman"},
+                    {"hashed_id": "Lr4tN8wQ", "status": "delivered"},
+                ]
+            ],
+        )
+
+    def test_reservation_alone_never_means_shipped(self):
+        order = self._import(status="approved")
+        with trap_jobs() as trap:
+            order.picking_ids.do_unreserve()
+            order.picking_ids.action_assign()
+            trap.assert_jobs_count(0)
+
+    def test_multi_step_pick_means_out_for_delivery(self):
+        self.warehouse.delivery_steps = "pick_ship"
+        order = self._import(status="approved")
+        pick = order.picking_ids.filtered(lambda p: p.picking_type_code == "internal")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate(pick)
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("assigned_to_salesman",))
+            trap.perform_enqueued_jobs()
+            ship = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
+            self.assertEqual(ship.state, "assigned")
+            self._validate(ship)
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("delivered",))
+            trap.perform_enqueued_jobs()
+        self.assertEqual(
+            [item["status"] for body in self._sent() for item in body], ["assigned_to_salesman", "delivered"]
+        )
+
+    def test_cancellation_asks_for_a_reason_then_pushes_it(self):
+        order = self._import(status="approved")
+        action = order.action_cancel()
+        self.assertEqual(action["res_model"], "marketplace.cancel.wizard")
+        self.assertNotEqual(order.state, "cancel")
+        wizard = Form(self.env["marketplace.cancel.wizard"].with_context(**action["context"]))
+        wizard.reason = "out_of_stock"
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            result = wizard.save().action_cancel_orders()
+            if isinstance(result, dict):  # Odoo's own confirmation for confirmed orders
+                wizard_model = self.env[result["res_model"]].with_context(**result["context"])
+                wizard_model.create({}).action_cancel()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(order.state, "cancel")
+        self.assertEqual(
+            self._sent(),
+            [[{"hashed_id": "Lr4tN8wQ", "status": "cancelled_by_supplier", "cancellation_reason": "out_of_stock"}]],
+        )
+
+    def test_order_with_a_reason_cancels_straight_through(self):
+        order = self._import(status="pending")
+        order.cartona_cancellation_reason = "delayed_order"
+        with trap_jobs() as trap:
+            self.assertTrue(order.action_cancel())
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("cancelled_by_supplier",))
+        self.assertEqual(order.state, "cancel")
+
+    def test_cartona_delivered_orders_push_only_cancellation(self):
+        order = self._import("Pz2cV6yE", status="approved")
+        self.assertEqual(order.delivered_by, "delivered_by_cartona")
+        with trap_jobs() as trap:
+            order.action_out_for_delivery()
+            self._validate(order.picking_ids)
+            trap.assert_jobs_count(0)
+            order.cartona_cancellation_reason = "cannot_deliver_the_order"
+            order.with_context(disable_cancel_warning=True).action_cancel()
+            trap.assert_jobs_count(1)
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("cancelled_by_supplier",))
+
+
+class TestOtp(StatusPushCase):
+    def _otp_order(self):
+        order = self._import("Qx7mK2aP", status="assigned_to_salesman")
+        self.assertTrue(order.cartona_otp_required)
+        return order
+
+    def test_otp_accepted(self):
+        order = self._otp_order()
+        order.retailer_otp = "4821"
+        single = self.url(const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id="Qx7mK2aP"))
+        self.http.post(single, json={"success": True})
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(self._sent(), [{"hashed_id": "Qx7mK2aP", "status": "delivered", "retailer_otp": "4821"}])
+        self.assertEqual(order.marketplace_status, "delivered")
+
+    def test_otp_rejected_then_corrected(self):
+        order = self._otp_order()
+        order.retailer_otp = "0000"
+        single = self.url(const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id="Qx7mK2aP"))
+        self.http.post(single, status=422, json={"message": "Invalid OTP"})
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            with self.raises(MarketplacePermanentError):
+                trap.perform_enqueued_jobs()
+        self.assertEqual(order.marketplace_sync_status, "error")
+        self.assertIn("Invalid OTP", order.marketplace_error_message)
+        self.assertEqual(order.marketplace_status, "assigned_to_salesman")
+        # The user corrects the OTP and syncs again.
+        self.http.reset()
+        self.http.post(single, json={"success": True})
+        order.retailer_otp = "4821"
+        with trap_jobs() as trap:
+            order.action_marketplace_sync_now()
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("delivered",))
+            trap.perform_enqueued_jobs()
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
+
+    def test_missing_otp_is_an_error_without_a_request(self):
+        order = self._otp_order()
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            with self.raises(MarketplacePermanentError):
+                trap.perform_enqueued_jobs()
+        self.assertFalse(self.http.calls)
+        self.assertIn("OTP", order.marketplace_error_message)
+
+
+class TestNoEcho(StatusPushCase):
+    def test_import_never_echoes(self):
+        with trap_jobs() as trap:
+            for status in ("pending", "approved", "assigned_to_salesman", "delivered"):
+                self.pull([self.order_data("Lr4tN8wQ", status=status)])
+                self.http.reset()
+            self.pull([self.order_data("Qx7mK2aP", status="cancelled_by_retailer")])
+            trap.assert_jobs_count(0, only=self.env["sale.order"].push_marketplace_status)
+
+    def test_our_push_coming_back_changes_nothing_and_is_acknowledged(self):
+        order = self._import(status="pending")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            order.action_confirm()
+            trap.perform_enqueued_jobs()
+        self.http.reset()
+        self.env.cr.precommit.run()  # posts the tracking of the confirmation
+        messages = len(order.message_ids)
+        with trap_jobs() as trap:
+            stats = self.pull([self.order_data("Lr4tN8wQ", status="approved")])
+            trap.assert_jobs_count(1)
+            trap.assert_enqueued_job(
+                self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"])
+            )
+        self.assertEqual(stats["updated"], 1)
+        self.assertEqual((order.state, order.marketplace_status), ("sale", "approved"))
+        self.assertEqual(len(order.message_ids), messages)
+
+
+class TestPushFailures(StatusPushCase):
+    def test_retryable_failure_honours_retry_after(self):
+        order = self._import(status="pending")
+        self.http.post(self.url(BULK), status=429, headers={"Retry-After": "90"})
+        with trap_jobs() as trap:
+            order.action_confirm()
+            with self.raises(MarketplaceRetryableError) as caught:
+                trap.perform_enqueued_jobs()
+        self.assertEqual(caught.exception.seconds, 90)
+        self.assertEqual(order.marketplace_sync_status, "syncing", "a retry is coming, not an error")
+
+    def test_permanent_failure_marks_the_order(self):
+        order = self._import(status="pending")
+        self.http.post(
+            self.url(BULK), json=[{"hashed_id": "Lr4tN8wQ", "success": False, "error": "status not allowed"}]
+        )
+        with trap_jobs() as trap:
+            order.action_confirm()
+            with self.raises(MarketplacePermanentError):
+                trap.perform_enqueued_jobs()
+        self.assertEqual(order.marketplace_sync_status, "error")
+        self.assertIn("status not allowed", order.marketplace_error_message)
