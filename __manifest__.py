@@ -14,6 +14,7 @@
         "data/cron_data.xml",
         "views/marketplace_config_views.xml",
         "views/marketplace_sync_log_views.xml",
+        "views/product_views.xml",
         "views/marketplace_menu.xml",
     ],
     "application": True,
