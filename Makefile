@@ -1,4 +1,4 @@
-.PHONY: setup test run lint clean
+.PHONY: setup test run lint bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -11,6 +11,9 @@ run:
 
 lint:
 	bash scripts/lint.sh
+
+bench:
+	bash scripts/bench.sh
 
 clean:
 	rm -rf .venv .state

@@ -17,6 +17,7 @@
         "views/marketplace_parked_order_views.xml",
         "views/sale_order_views.xml",
         "views/marketplace_cancel_wizard_views.xml",
+        "views/product_views.xml",
         "views/marketplace_menu.xml",
     ],
     "application": True,

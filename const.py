@@ -95,3 +95,18 @@ SYNC_STATUSES = [
     ("synced", "Synced"),
     ("error", "Error"),
 ]
+
+# What a product sync publishes: the price, the stock, or both.
+SYNC_PART_PRICE = "price"
+SYNC_PART_STOCK = "stock"
+SYNC_PARTS = (SYNC_PART_PRICE, SYNC_PART_STOCK)
+
+# A refused bulk-update is split to isolate the bad item, except when the
+# answer is about the endpoint itself: no half of the chunk would fare better.
+BULK_UNSPLITTABLE_STATUSES = (404, 405)
+# Cartona documents no per-item answer; these words in an item's ``status``
+# mean that item was refused (see docs/what-goes-to-cartona.md).
+ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
+
+# The connector's job methods, found again by "Requeue failed jobs".
+JOB_METHODS = ("_marketplace_sync_job", "acknowledge_orders", "push_marketplace_status")

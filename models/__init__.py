@@ -4,6 +4,8 @@ from . import marketplace_api
 from . import marketplace_order_processor
 from . import marketplace_parked_order
 from . import product_product
+from . import product_template
+from . import stock_quant
 from . import res_partner
 from . import sale_order
 from . import sale_order_line

@@ -312,3 +312,143 @@ class MarketplaceApi(models.AbstractModel):
             self._get_config().id, operation_type, "error", message, endpoint=endpoint
         )
         return MarketplacePermanentError(message, endpoint=endpoint)
+
+    # Product sync ---------------------------------------------------------
+
+    @api.model
+    def sync_products(self, products, parts, force=False):
+        """Publish ``parts`` ("price", "stock") of ``products`` as they are now.
+
+        A value equal to the last one published is not sent again, unless the
+        product is not known to be synced or ``force`` is set. A refused item
+        is marked ``error`` with Cartona's message; the others go out. Returns
+        a short summary (the job's result).
+        """
+        config = self._get_config()
+        entries = self._product_sync_entries(products, parts, force)
+        if not entries:
+            return self.env._("Nothing changed since the last publication.")
+        operation = "product_sync" if const.SYNC_PART_PRICE in parts else "stock_sync"
+        errors = self._send_product_items(entries, operation)
+        now = fields.Datetime.now()
+        # Bookkeeping of the connector: whoever triggered the job may not write products.
+        for product, item in entries:
+            product = product.sudo()
+            if product.id in errors:
+                product.write({"marketplace_sync_status": "error", "marketplace_error_message": errors[product.id]})
+                continue
+            vals = {
+                "marketplace_sync_status": "synced",
+                "marketplace_sync_date": now,
+                "marketplace_error_message": False,
+            }
+            if "selling_price" in item:
+                vals["marketplace_published_price"] = item["selling_price"]
+            if "available_stock_quantity" in item:
+                vals["marketplace_published_qty"] = item["available_stock_quantity"]
+            product.write(vals)
+        synced = len(entries) - len(errors)
+        config.sudo().write({"total_products_synced": config.total_products_synced + synced, "last_sync_date": now})
+        message = self.env._("%(synced)s of %(sent)s products published", synced=synced, sent=len(entries))
+        if errors:
+            message += "\n" + "\n".join(
+                f"{product.display_name} [{product.cartona_id}]: {errors[product.id]}"
+                for product, _item in entries
+                if product.id in errors
+            )
+        self.env["marketplace.sync.log"].log_operation(
+            config.id, operation, "warning" if errors else "success", message, records_processed=synced
+        )
+        return message
+
+    @api.model
+    def _product_sync_entries(self, products, parts, force):
+        """``[(product, bulk-update item)]`` of the products with something to send."""
+        config = self._get_config()
+        figures = products._marketplace_figures(config)
+        currency = config.company_id.currency_id
+        entries = []
+        for product in products:
+            price, qty = figures[product.id]
+            resend = force or product.marketplace_sync_status != "synced"
+            item = {"supplier_product_id": product.cartona_id}
+            if const.SYNC_PART_PRICE in parts and (
+                resend or currency.compare_amounts(price, product.marketplace_published_price)
+            ):
+                item["selling_price"] = price
+            if (
+                const.SYNC_PART_STOCK in parts
+                and product.marketplace_stock_sync_enabled
+                and (resend or qty != product.marketplace_published_qty)
+            ):
+                item["available_stock_quantity"] = qty
+                item["in_stock"] = qty > 0
+            if len(item) > 1:
+                entries.append((product, item))
+        return entries
+
+    @api.model
+    def _send_product_items(self, entries, operation_type):
+        """Send ``entries`` in one bulk request; return ``{product id: error}``.
+
+        A chunk Cartona refuses is split in two and each half sent again, so
+        one bad item costs about log2(n) extra requests and blocks no other.
+        """
+        try:
+            answers = self.bulk_update_products([item for _product, item in entries], operation_type=operation_type)
+            refused = next((answer for answer in answers if not answer["success"]), None)
+            if refused:
+                raise self._permanent(const.ENDPOINT_PRODUCTS_BULK_UPDATE, refused["error"], operation_type)
+        except MarketplacePermanentError as exc:
+            if len(entries) == 1 or exc.status_code in const.BULK_UNSPLITTABLE_STATUSES:
+                return {product.id: str(exc) for product, _item in entries}
+            half = len(entries) // 2
+            return {
+                **self._send_product_items(entries[:half], operation_type),
+                **self._send_product_items(entries[half:], operation_type),
+            }
+        results = [result for answer in answers if isinstance(answer["data"], list) for result in answer["data"]]
+        return self._bulk_item_errors(entries, results)
+
+    @api.model
+    def _bulk_item_errors(self, entries, results):
+        """The items a bulk answer says were refused, as ``{product id: message}``.
+
+        Cartona documents no per-item answer. Accepted: a list of dicts naming
+        the item by ``supplier_product_id`` or ``internal_product_id``, with
+        ``success`` (bool), ``status`` (a word or an HTTP code), ``message`` or
+        ``error``. Any other 2xx answer means every item was accepted.
+        """
+        products = {}
+        for product, _item in entries:
+            products[("supplier_product_id", product.cartona_id)] = product
+            if product.cartona_internal_id:
+                products[("internal_product_id", product.cartona_internal_id)] = product
+        errors = {}
+        for result in results:
+            if not isinstance(result, dict) or not self._bulk_item_failed(result):
+                continue
+            product = next(
+                (
+                    products[(key, str(result[key]))]
+                    for key in ("supplier_product_id", "internal_product_id")
+                    if result.get(key) is not None and (key, str(result[key])) in products
+                ),
+                None,
+            )
+            if product:
+                errors[product.id] = str(
+                    result.get("message") or result.get("error") or self.env._("Cartona refused this product")
+                )
+        return errors
+
+    @api.model
+    def _bulk_item_failed(self, result):
+        if "success" in result:
+            return not result["success"]
+        status = result.get("status")
+        if isinstance(status, int):
+            return status >= 400
+        if isinstance(status, str):
+            return status.strip().lower() in const.ITEM_FAILED_STATUSES
+        return bool(result.get("error"))

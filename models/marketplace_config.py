@@ -89,6 +89,12 @@ class MarketplaceConfig(models.Model):
     last_error = fields.Text(copy=False, readonly=True)
     total_products_synced = fields.Integer(copy=False, readonly=True)
     total_orders_pulled = fields.Integer(copy=False, readonly=True)
+    last_reconciliation_date = fields.Datetime(
+        "Last Full Product Sync",
+        copy=False,
+        readonly=True,
+        help="Once a day every mapped product's price and stock are sent again, changed or not.",
+    )
 
     custom_state_mapping = fields.Text(
         help='JSON object: Cartona status → action ("draft", "sale", "done", "cancel", "none"). '
@@ -271,3 +277,35 @@ class MarketplaceConfig(models.Model):
         action["domain"] = [("marketplace_config_id", "=", self.id)]
         action["context"] = {"default_marketplace_config_id": self.id}
         return action
+
+    def _get_stock_warehouse(self):
+        """The warehouse whose free quantity is published."""
+        self.ensure_one()
+        return self.warehouse_id or self.env["stock.warehouse"].search(
+            [("company_id", "=", self.company_id.id)], limit=1
+        )
+
+    def action_requeue_failed_jobs(self):
+        """Put this marketplace's failed jobs (product sync, acknowledgements,
+        status pushes) back in the queue."""
+        self.ensure_one()
+
+        def owned(job):
+            if job.model_name == "sale.order":
+                return job.records.marketplace_config_id == self
+            return bool(job.args) and job.args[0] == self.id
+
+        # Jobs are the connector's plumbing: an administrator of the connector
+        # may requeue them without being a queue_job manager.
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("state", "=", "failed"), ("method_name", "in", list(const.JOB_METHODS))])
+            .filtered(owned)
+        )
+        jobs.requeue()
+        return self._notify(
+            self.env._("Failed jobs requeued"),
+            self.env._("%s failed job(s) of this marketplace are queued again.", len(jobs)),
+            "success",
+        )

@@ -1,5 +1,20 @@
+import math
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import float_round
+
+from odoo.addons.queue_job.job import identity_exact
+
+from .. import const
+from ..exceptions import MarketplaceError
+
+# Key of the products to republish in ``cr.precommit.data``.
+COLLECTED_KEY = "cartona_marketplace.products_to_sync"
+# Jobs this transaction queued, in ``cr.postcommit.data``.
+OPEN_JOBS_KEY = "cartona_marketplace.open_sync_jobs"
+# Writes that change what Cartona should show for the product, price and stock alike.
+REPUBLISH_FIELDS = {"cartona_id", "cartona_uom_id", "marketplace_sync_enabled", "marketplace_stock_sync_enabled"}
 
 
 class ProductProduct(models.Model):
@@ -27,6 +42,21 @@ class ProductProduct(models.Model):
         help="The unit of measure that equals one unit as Cartona sells it (e.g. a box of 12). "
         "Quantities and prices exchanged with Cartona are in this unit.",
     )
+    delivered_by = fields.Selection(const.DELIVERED_BY, copy=False)
+    marketplace_sync_enabled = fields.Boolean(
+        "Publish to Cartona", default=True, help="Push this product's price and stock to Cartona."
+    )
+    marketplace_stock_sync_enabled = fields.Boolean(
+        "Publish Stock", default=True, help="Push this product's free quantity to Cartona."
+    )
+    marketplace_sync_status = fields.Selection(
+        const.SYNC_STATUSES, "Cartona Sync", default="not_synced", copy=False, readonly=True, index=True
+    )
+    marketplace_sync_date = fields.Datetime("Last Cartona Sync", copy=False, readonly=True)
+    marketplace_error_message = fields.Text("Cartona Sync Error", copy=False, readonly=True)
+    # What Cartona was last told, in the Cartona unit: an unchanged value is not sent again.
+    marketplace_published_price = fields.Float("Published Price", digits="Product Price", copy=False, readonly=True)
+    marketplace_published_qty = fields.Integer("Published Quantity", copy=False, readonly=True)
 
     _sql_constraints = [
         ("cartona_id_unique", "UNIQUE(cartona_id)", "Another product already has this Cartona ID."),
@@ -54,3 +84,222 @@ class ProductProduct(models.Model):
                         category=product.uom_id.category_id.name,
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        products = super().create(vals_list)
+        products.filtered("cartona_id")._trigger_marketplace_sync(const.SYNC_PARTS)
+        return products
+
+    def write(self, vals):
+        remapped = self.browse()
+        if "cartona_id" in vals:
+            remapped = self.filtered(lambda p: p.cartona_id != (vals["cartona_id"] or False))
+        result = super().write(vals)
+        if remapped:
+            # Cartona knows nothing yet of this product: everything goes out.
+            super(ProductProduct, remapped).write(
+                {"marketplace_sync_status": "not_synced", "marketplace_error_message": False}
+            )
+        if REPUBLISH_FIELDS & vals.keys():
+            self._trigger_marketplace_sync(const.SYNC_PARTS)
+        return result
+
+    # Collecting what changed ------------------------------------------------
+
+    def _trigger_marketplace_sync(self, parts):
+        """Republish ``parts`` of these products when the transaction commits.
+
+        Costs no query: the ids are kept on the transaction, filtered and
+        queued once, at commit, however many times they were touched.
+        """
+        if not self:
+            return
+        precommit = self.env.cr.precommit
+        collected = precommit.data.get(COLLECTED_KEY)
+        if collected is None:
+            collected = precommit.data[COLLECTED_KEY] = {part: set() for part in const.SYNC_PARTS}
+            precommit.add(self.env["product.product"]._marketplace_enqueue_collected)
+        for part in parts:
+            collected[part].update(self.ids)
+
+    def _marketplace_enqueue_collected(self):
+        """Precommit: one job per chunk of products, per marketplace."""
+        collected = self.env.cr.precommit.data.pop(COLLECTED_KEY, None)
+        if not collected:
+            return
+        products = self.with_context(active_test=True).search(
+            [
+                ("id", "in", list(set().union(*collected.values()))),
+                ("cartona_id", "!=", False),
+                ("marketplace_sync_enabled", "=", True),
+            ]
+        )
+        if not products:
+            return
+        for config in self.env["marketplace.config"].sudo().search([("active", "=", True)]):
+            wanted = {
+                const.SYNC_PART_PRICE: config.auto_sync_prices,
+                const.SYNC_PART_STOCK: config.auto_sync_stock,
+            }
+            by_parts = {}
+            for product in products:
+                parts = tuple(part for part in const.SYNC_PARTS if wanted[part] and product.id in collected[part])
+                if parts:
+                    by_parts.setdefault(parts, []).append(product.id)
+            for parts, ids in by_parts.items():
+                self._marketplace_enqueue(config, self.browse(ids), parts)
+        # Precommit runs after the ORM's flush: flush the jobs written here.
+        self.env.flush_all()
+
+    @api.model
+    def _marketplace_enqueue(self, config, products, parts, force=False):
+        """Queue ``parts`` of ``products`` for ``config``, one job per batch; return the count of new jobs.
+
+        Odoo runs the precommit hooks at every savepoint too (an order pull
+        has one per order), so one transaction may come here several times:
+        the jobs it queued already are filled up before new ones are made.
+        They are kept on ``postcommit.data``, which savepoints leave alone and
+        the end of the transaction clears.
+        """
+        ids = sorted(products.filtered(lambda p: not p.company_id or p.company_id == config.company_id).ids)
+        size = config.batch_size
+        open_jobs = self.env.cr.postcommit.data.setdefault(OPEN_JOBS_KEY, {})
+        open_jobs = open_jobs.setdefault((config.id, tuple(parts), force), [])
+        for job in list(open_jobs):
+            record = job.db_record()
+            if record.state != "pending":  # rolled back with a savepoint, or already taken
+                open_jobs.remove(job)
+                continue
+            queued = list(record.args[1])
+            ids = [pid for pid in ids if pid not in queued]
+            room = size - len(queued)
+            if ids and room > 0:
+                args = (config.id, sorted(queued + ids[:room]), list(parts), force)
+                record.with_context(_job_edit_sentinel=record.EDIT_SENTINEL).write({"args": args})
+                ids = ids[room:]
+        for start in range(0, len(ids), size):
+            job = (
+                self.env["product.product"]
+                .with_delay(
+                    max_retries=config.retry_attempts,
+                    identity_key=identity_exact,
+                    description=self.env._(
+                        "Publish %(parts)s to %(config)s", parts=" + ".join(parts), config=config.name
+                    ),
+                )
+                ._marketplace_sync_job(config.id, ids[start : start + size], list(parts), force)
+            )
+            open_jobs.append(job)
+        return math.ceil(len(ids) / size)
+
+    # The job ------------------------------------------------------------------
+
+    @api.model
+    def _marketplace_sync_job(self, config_id, product_ids, parts, force=False):
+        """Publish the figures these products have now (a late job never sends a stale one).
+
+        A refused item is marked ``error`` and the job goes on; a failure of
+        the whole request (retryable, or a refused token) marks the products
+        ``error`` in a transaction of its own and fails the job, which queue_job
+        retries (or keeps failed, for the "Requeue failed jobs" button).
+        """
+        config = self.env["marketplace.config"].browse(config_id).exists()
+        if not config:
+            return "The marketplace configuration no longer exists."
+        products = self.browse(product_ids).exists().filtered(lambda p: p.cartona_id and p.marketplace_sync_enabled)
+        try:
+            return config._api().sync_products(products, parts, force=force)
+        except MarketplaceError as exc:
+            products._marketplace_set_error_detached(str(exc))
+            raise
+
+    def _marketplace_set_error_detached(self, message):
+        """Record a failed sync so that it survives the failing job's rollback."""
+        ids = self.ids
+        vals = {"marketplace_sync_status": "error", "marketplace_error_message": message}
+        self.env["marketplace.sync.log"]._run_detached(lambda env: env["product.product"].browse(ids).write(vals))
+        self.invalidate_recordset(list(vals))
+
+    def _marketplace_figures(self, config):
+        """``{product id: (price, quantity)}`` in each product's Cartona unit.
+
+        The quantity is what can really be sold: free quantity (on hand minus
+        reserved) in the config's warehouse, rounded down, never negative.
+        """
+        warehouse = config._get_stock_warehouse()
+        products = self.with_context(warehouse_id=warehouse.id) if warehouse else self
+        currency = config.company_id.currency_id
+        figures = {}
+        for product in products:
+            unit = product.cartona_uom_id or product.uom_id
+            price = currency.round(product.uom_id._compute_price(product.lst_price, unit))
+            qty = product.uom_id._compute_quantity(product.free_qty, unit, round=False)
+            qty = max(0, int(float_round(qty, precision_rounding=1.0, rounding_method="DOWN")))
+            figures[product.id] = (price, qty)
+        return figures
+
+    # Entry points ---------------------------------------------------------------
+
+    def action_marketplace_sync_now(self):
+        products = self.filtered(lambda p: p.cartona_id and p.marketplace_sync_enabled)
+        if not products:
+            raise UserError(self.env._("Only products with a Cartona ID and publishing enabled can be synced."))
+        jobs = sum(
+            self._marketplace_enqueue(config, products, const.SYNC_PARTS, force=True)
+            for config in self.env["marketplace.config"].sudo().search([("active", "=", True)])
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Sync queued"),
+                "message": self.env._("%s job(s) will publish the price and stock to Cartona.", jobs),
+                "type": "success",
+            },
+        }
+
+    @api.model
+    def _cron_sync_product_data(self):
+        """Every 30 minutes: products not synced or in error; once a day, all of them.
+
+        Never raises: Odoo deactivates a cron that keeps failing.
+        """
+        for config in self.env["marketplace.config"].search([("active", "=", True)]):
+            try:
+                with self.env.cr.savepoint():
+                    self._marketplace_cron_config(config)
+            except Exception as exc:  # any failure is logged; the next config goes on
+                self.env["marketplace.sync.log"].log_operation(
+                    config.id, "product_sync", "error", self.env._("Product sync cron failed: %s", exc)
+                )
+
+    @api.model
+    def _marketplace_cron_config(self, config):
+        parts = [
+            part
+            for part, wanted in (
+                (const.SYNC_PART_PRICE, config.auto_sync_prices),
+                (const.SYNC_PART_STOCK, config.auto_sync_stock),
+            )
+            if wanted
+        ]
+        if not parts:
+            return
+        now = fields.Datetime.now()
+        reconcile = not config.last_reconciliation_date or (now - config.last_reconciliation_date).days >= 1
+        domain = [("cartona_id", "!=", False), ("marketplace_sync_enabled", "=", True)]
+        if not reconcile:
+            domain.append(("marketplace_sync_status", "in", ("not_synced", "error")))
+        jobs = self._marketplace_enqueue(config, self.search(domain), parts, force=reconcile)
+        if reconcile:
+            config.sudo().last_reconciliation_date = now
+        if jobs:
+            self.env["marketplace.sync.log"].log_operation(
+                config.id,
+                "product_sync",
+                "info",
+                self.env._("Daily reconciliation: %s job(s) queued", jobs)
+                if reconcile
+                else self.env._("%s job(s) queued for products not synced or in error", jobs),
+            )

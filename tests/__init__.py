@@ -4,3 +4,5 @@ from . import test_order_import
 from . import test_order_status
 from . import test_concurrency
 from . import test_status_push
+from . import test_product_sync
+from . import test_stock_sync

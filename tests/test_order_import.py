@@ -23,14 +23,15 @@ class TestImportPage(ImportCase):
         self.assertEqual(editing.state, "draft")
         self.assertEqual(editing.marketplace_status, "editing")
         # One acknowledgement for the page, in one bulk request once committed.
-        trap.assert_jobs_count(1)
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
         trap.assert_enqueued_job(
             self.env["marketplace.api"].acknowledge_orders,
             args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
         )
         self.http.post(self.url("order/update-order-status"), json=[])
+        self.http.post(self.url("supplier-product/bulk-update"), json=[])
         trap.perform_enqueued_jobs()
-        ack = [c for c in self.http.calls if c.request.method == "POST"]
+        ack = [c for c in self.http.calls if c.request.url.endswith("order/update-order-status")]
         self.assertEqual(len(ack), 1)
         self.assertEqual(
             sorted(item["hashed_id"] for item in json.loads(ack[0].request.body)),
@@ -39,6 +40,20 @@ class TestImportPage(ImportCase):
         self.assertEqual({item["status"] for item in json.loads(ack[0].request.body)}, {"synced"})
         self.assertEqual(self.config.total_orders_pulled, 4)
         self.assertTrue(self.config.last_pull_date)
+
+    def test_stock_of_a_whole_page_goes_out_in_one_job(self):
+        # Each order runs in its own savepoint, and Odoo runs the precommit
+        # hooks at each: the jobs of the transaction are filled up first.
+        # (Real jobs here: trapped ones are not stored, so cannot be filled.)
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # publish the products the set-up mapped
+        jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
+        self.pull(self.page)
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # what the commit does
+        new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
+        self.assertEqual(len(new), 1)
+        self.assertTrue({self.soda.id, self.sugar.id, self.tea.id} <= set(new.args[1]))
 
     def test_order_keeps_what_a_supplier_needs(self):
         self.pull(self.page)
@@ -130,7 +145,7 @@ class TestRepullAndAck(ImportCase):
         self.env.cr.execute("SELECT id, write_date FROM sale_order WHERE id IN %s", [tuple(orders.ids)])
         self.assertEqual(dict(self.env.cr.fetchall()), before)
         self.assertEqual(self.env["sale.order"].search_count([("marketplace_config_id", "=", self.config.id)]), 4)
-        trap.assert_jobs_count(1)
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
 
     def test_failed_and_parked_orders_are_never_acknowledged(self):
         bad = self.order_data("Lr4tN8wQ", hashed_id="Bad1", order_details=[{"id": 1, "supplier_product_id": "220731"}])
@@ -141,7 +156,7 @@ class TestRepullAndAck(ImportCase):
         with trap_jobs() as trap:
             stats = self.pull([bad, unknown, good])
         self.assertEqual((stats["failed"], stats["parked"], stats["created"]), (1, 1, 1))
-        trap.assert_jobs_count(1)
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
         trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"]))
         self.assertFalse(self.sale("Bad1"))
         self.assertFalse(self.sale("Unknown1"))
@@ -157,7 +172,7 @@ class TestParkedOrders(ImportCase):
         data = self._unknown()
         with trap_jobs() as trap:
             self.pull([data])
-        trap.assert_jobs_count(0)
+        trap.assert_jobs_count(0, only=self.env["marketplace.api"].acknowledge_orders)
         self.assertFalse(self.sale("Lr4tN8wQ"), "no placeholder order")
         parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Lr4tN8wQ")])
         self.assertIn("888001", parked.reason)
@@ -195,7 +210,7 @@ class TestParkedOrders(ImportCase):
         self.assertTrue(self.sale("Lr4tN8wQ"))
         self.assertFalse(parked.exists())
         # Imported from the kept payload: acknowledged when Cartona sends it again.
-        trap.assert_jobs_count(0)
+        trap.assert_jobs_count(0, only=self.env["marketplace.api"].acknowledge_orders)
 
 
 class TestMalformedOrders(ImportCase):
