@@ -3,6 +3,8 @@
 # Idempotent: each step checks before it acts, so a second run takes seconds.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Bump when install_venv changes what it installs: the venv is rebuilt.
+VENV_RECIPE=1
 APT_PACKAGES=(postgresql postgresql-client libpq-dev libldap2-dev libsasl2-dev
               python3-dev build-essential rsync chromium)
 
@@ -34,7 +36,8 @@ odoo_source() {
 
 install_venv() {
     local src=$1 stamp
-    stamp=$(cat "$ROOT/scripts/setup.sh" "$ROOT/scripts/requirements-dev.txt" "$src/requirements.txt" | sha1sum | cut -c1-12)-$src
+    stamp=$( { echo "$VENV_RECIPE"; cat "$ROOT/scripts/odoo_requirements.py" "$ROOT/scripts/requirements-dev.txt" \
+               "$src/requirements.txt"; } | sha1sum | cut -c1-12)-$src
     if [ -f "$VENV/.setup-stamp" ] && [ "$(cat "$VENV/.setup-stamp")" = "$stamp" ]; then
         return 0
     fi
@@ -57,6 +60,9 @@ install_venv() {
     echo "$stamp" > "$VENV/.setup-stamp"
 }
 
+# Run as the cluster's user, from a directory it can enter.
+as_pg() { (cd / && as_root runuser -u "$PG_OS_USER" -- "$@"); }
+
 ensure_pg_user() {
     id "$PG_OS_USER" >/dev/null 2>&1 && return 0
     say "Creating the unprivileged user '$PG_OS_USER' that runs the private PostgreSQL cluster"
@@ -68,7 +74,7 @@ choose_pg_home() {
     local home=$STATE/pg
     mkdir -p "$home"
     as_root chown "$PG_OS_USER" "$home"
-    if ! as_root runuser -u "$PG_OS_USER" -- test -w "$home"; then
+    if ! as_pg test -w "$home"; then
         local alt
         alt=/var/lib/$ADDON/$(echo "$ROOT" | sha1sum | cut -c1-12)
         say "PostgreSQL runs as '$PG_OS_USER', who cannot reach $home (a parent directory is private)."
@@ -86,7 +92,7 @@ start_cluster() {
     bin=$(pg_bindir); home=$(pg_home); data=$home/data
     if [ ! -f "$data/PG_VERSION" ]; then
         say "Creating the private PostgreSQL cluster in $data"
-        as_root runuser -u "$PG_OS_USER" -- "$bin/initdb" -D "$data" -U "$DB_USER" \
+        as_pg "$bin/initdb" -D "$data" -U "$DB_USER" \
             --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
         cat <<CONF | as_root tee -a "$data/postgresql.conf" >/dev/null
 # cartona_marketplace development cluster: loopback only, its own port.
@@ -99,7 +105,7 @@ full_page_writes = off
 max_connections = 200
 CONF
     fi
-    local ctl=(as_root runuser -u "$PG_OS_USER" -- "$bin/pg_ctl" -D "$data" -l "$home/postgresql.log")
+    local ctl=(as_pg "$bin/pg_ctl" -D "$data" -l "$home/postgresql.log")
     if [ -f "$STATE/.pg_restart_needed" ]; then
         "${ctl[@]}" status >/dev/null 2>&1 && "${ctl[@]}" -m fast -w stop >/dev/null
         rm -f "$STATE/.pg_restart_needed"
