@@ -1,14 +1,83 @@
 #!/usr/bin/env bash
-# Odoo with the addon, serving on http://localhost:8069 with the job runner.
+# The demo: Odoo with the addon on http://localhost:8069 (job runner on),
+# connected to the Cartona sandbox (scripts/cartona_sandbox.py) on
+# http://127.0.0.1:8070, which makes up orders and records what Odoo sends.
+# Ctrl-C stops both. A second run reuses the database and the sandbox's state.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${RUN_DB:-cartona}
+HTTP_PORT=${HTTP_PORT:-8069}
+SANDBOX_PORT=${SANDBOX_PORT:-8070}
+SANDBOX_TOKEN=${SANDBOX_TOKEN:-sandbox-token}
+SANDBOX_ORDER_EVERY=${SANDBOX_ORDER_EVERY:-20}
+SANDBOX_FAIL_RATE=${SANDBOX_FAIL_RATE:-0}
+SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
+
+port_busy() { "$PY" -c 'import socket, sys; s = socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"; }
+
+wait_for_url() {
+    local url=$1 tries=${2:-50}
+    until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.2
+    done
+}
+
 bash "$ROOT/scripts/setup.sh"
 sync_addon
+for port in "$HTTP_PORT" "$SANDBOX_PORT"; do
+    port_busy "$port" && die "port $port is in use: stop what listens there (or set HTTP_PORT / SANDBOX_PORT)"
+done
 if db_exists "$DB"; then
+    say "Upgrading $ADDON in $DB"
     odoo_bin -d "$DB" -u "$ADDON" --stop-after-init --log-level=warn --no-http >&2
 else
     fresh_db "$DB"
+    rm -f "$STATE/sandbox-$DB.json"  # the sandbox's orders belonged to the database gone
 fi
-say "Odoo on http://localhost:${HTTP_PORT:-8069} (database $DB) — log in as admin / admin"
-exec "$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-interface=0.0.0.0
+
+PIDS=()
+# On Ctrl-C the children got the signal too (a second one would force Odoo's
+# shutdown): give them a moment to stop by themselves, then ask.
+stop_children() {
+    local pid tries
+    for pid in "${PIDS[@]}"; do
+        tries=10
+        while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.2; tries=$((tries - 1)); done
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_children EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "Starting the Cartona sandbox on $SANDBOX_URL (log: $STATE/sandbox.log)"
+sandbox_args=(--port "$SANDBOX_PORT" --token "$SANDBOX_TOKEN" --order-every "$SANDBOX_ORDER_EVERY"
+              --fail-rate "$SANDBOX_FAIL_RATE" --state-file "$STATE/sandbox-$DB.json")
+[ -n "${SANDBOX_SEED:-}" ] && sandbox_args+=(--seed "$SANDBOX_SEED")
+"$PY" -u "$ROOT/scripts/cartona_sandbox.py" "${sandbox_args[@]}" >>"$STATE/sandbox.log" 2>&1 &
+PIDS+=($!)
+wait_for_url "$SANDBOX_URL/sandbox/state" || { tail -n 20 "$STATE/sandbox.log" >&2; die "the sandbox did not start"; }
+
+say "Pointing the marketplace \"Cartona sandbox\" at it and creating its products"
+"$PY" "$ROOT/scripts/demo_setup.py" --config "$(odoo_conf)" --database "$DB" \
+    --url "$SANDBOX_URL/api/v1/" --token "$SANDBOX_TOKEN" >&2
+
+cat >&2 <<BANNER
+
+  Odoo              http://localhost:$HTTP_PORT   (database $DB, log in as admin / admin)
+                    Marketplace > Orders, Waiting Orders, Sync Logs
+  Cartona sandbox   $SANDBOX_URL/api/v1/   (token $SANDBOX_TOKEN, a new order every ${SANDBOX_ORDER_EVERY}s)
+  What it received  $SANDBOX_URL/sandbox/state
+  Sandbox log       $STATE/sandbox.log
+
+  Orders are pulled every minute; acknowledgements, statuses and stock go out
+  within seconds through the job runner. Ctrl-C stops Odoo and the sandbox.
+
+BANNER
+
+"$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-interface=0.0.0.0 &
+PIDS+=($!)
+wait "${PIDS[-1]}"

@@ -6,3 +6,4 @@ from . import test_concurrency
 from . import test_status_push
 from . import test_product_sync
 from . import test_stock_sync
+from . import test_sandbox

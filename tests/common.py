@@ -19,8 +19,8 @@ def load_json(name):
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
-class CartonaCase(TransactionCase):
-    """A configuration pointing at a ``responses`` stand-in for Cartona."""
+class MarketplaceCase(TransactionCase):
+    """A configuration, with no stand-in for Cartona behind its URL."""
 
     @classmethod
     def setUpClass(cls):
@@ -40,17 +40,6 @@ class CartonaCase(TransactionCase):
         )
         cls.api = cls.config._api()
 
-    def setUp(self):
-        super().setUp()
-        self.http = responses.RequestsMock(assert_all_requests_are_fired=False)
-        self.http.start()
-        self.addCleanup(self.http.reset)
-        self.addCleanup(self.http.stop)
-
-    @staticmethod
-    def url(endpoint):
-        return BASE_URL + endpoint
-
     def raises(self, exception):
         """``assertRaises`` without Odoo's savepoint rollback.
 
@@ -61,6 +50,21 @@ class CartonaCase(TransactionCase):
 
     def logs(self, *domain):
         return self.env["marketplace.sync.log"].search([("marketplace_config_id", "=", self.config.id), *domain])
+
+
+class CartonaCase(MarketplaceCase):
+    """A configuration pointing at a ``responses`` stand-in for Cartona."""
+
+    def setUp(self):
+        super().setUp()
+        self.http = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.http.start()
+        self.addCleanup(self.http.reset)
+        self.addCleanup(self.http.stop)
+
+    @staticmethod
+    def url(endpoint):
+        return BASE_URL + endpoint
 
 
 class ImportCase(CartonaCase):

@@ -1,0 +1,185 @@
+"""The connector against the Cartona sandbox of ``make run`` (scripts/cartona_sandbox.py),
+served for real on 127.0.0.1: pull, acknowledgement, status push, OTP, publishing."""
+
+import importlib.util
+import threading
+from pathlib import Path
+
+from odoo.addons.cartona_marketplace.exceptions import (
+    MarketplaceAuthError,
+    MarketplacePermanentError,
+    MarketplaceRetryableError,
+)
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import TOKEN, MarketplaceCase
+
+SANDBOX_PATH = Path(__file__).parents[1] / "scripts" / "cartona_sandbox.py"
+UNMAPPED = "550123"
+
+
+def load_sandbox_module():
+    spec = importlib.util.spec_from_file_location("cartona_sandbox", SANDBOX_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.log = lambda message: None  # its request log would only clutter the test output
+    return module
+
+
+class TestSandbox(MarketplaceCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.module = load_sandbox_module()
+        cls.server = cls.module.make_server("127.0.0.1", 0, None)
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        cls.addClassCleanup(cls.server.server_close)
+        cls.addClassCleanup(cls.server.shutdown)
+        host, port = cls.server.server_address[:2]
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        cls.config.write({"api_base_url": f"http://{host}:{port}/api/v1/", "warehouse_id": cls.warehouse.id})
+        cls.products = cls.env["product.product"]
+        for entry in cls.module.CATALOGUE:
+            cls.products |= cls._product(entry)
+
+    @classmethod
+    def _product(cls, entry):
+        """The catalogue entry in Odoo, mapped unless it is the one left unmapped."""
+        if entry["unit"] == "kg":
+            uom = unit = cls.env.ref("uom.product_uom_kgm")
+        else:
+            uom = unit = cls.env.ref("uom.product_uom_unit")
+            if entry["unit_count"] > 1:
+                unit = cls.env["uom.uom"].create(
+                    {
+                        "name": f"Box of {entry['unit_count']} ({entry['supplier_product_id']})",
+                        "category_id": uom.category_id.id,
+                        "uom_type": "bigger",
+                        "factor_inv": entry["unit_count"],
+                    }
+                )
+        mapped = entry["supplier_product_id"] != UNMAPPED
+        product = cls.env["product.product"].create(
+            {
+                "name": entry["product_name"],
+                "is_storable": True,
+                "uom_id": uom.id,
+                "uom_po_id": uom.id,
+                "list_price": entry["price"] / entry["unit_count"],
+                "cartona_id": mapped and entry["supplier_product_id"],
+                "cartona_internal_id": mapped and entry["internal_product_id"],
+                "cartona_uom_id": unit.id,
+            }
+        )
+        cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 10000)
+        return product
+
+    def setUp(self):
+        super().setUp()
+        # A fresh Cartona for every test, as the database is rolled back.
+        self.sandbox = self.server.sandbox = self.module.Sandbox(TOKEN, seed=11)
+
+    def sale(self, hashed_id):
+        return self.env["sale.order"].search(
+            [("marketplace_config_id", "=", self.config.id), ("cartona_id", "=", hashed_id)]
+        )
+
+    def pull(self):
+        """One pull, then the jobs it queued, as the job runner would run them."""
+        with trap_jobs() as trap:
+            stats = self.api.pull_and_process_orders()
+            trap.perform_enqueued_jobs()
+        return stats
+
+    def waiting(self):
+        return {order["hashed_id"] for order in self.sandbox.pull_orders(per_page=200)}
+
+    def test_pull_imports_acknowledges_and_parks(self):
+        orders = [self.sandbox.new_order() for _i in range(8)]
+        unmapped = {o["hashed_id"] for o in orders if any(UNMAPPED in line.values() for line in o["order_details"])}
+        self.assertTrue(unmapped, "the seed should give an order of the unmapped product")
+        self.assertLess(len(unmapped), len(orders))
+
+        stats = self.pull()
+
+        self.assertEqual(stats["created"], len(orders) - len(unmapped))
+        self.assertEqual(stats["parked"], len(unmapped))
+        for order in orders:
+            sale = self.sale(order["hashed_id"])
+            if order["hashed_id"] in unmapped:
+                self.assertFalse(sale)
+                continue
+            self.assertEqual(len(sale.order_line), len(order["order_details"]))
+            self.assertAlmostEqual(sale.amount_total, order["total_price"], places=2)
+            self.assertEqual(sale.marketplace_status, "pending")
+        # Acknowledged orders leave pull-orders; the parked ones keep coming back.
+        acknowledged = {ack["hashed_id"] for ack in self.sandbox.acknowledgements}
+        self.assertEqual(acknowledged, {o["hashed_id"] for o in orders} - unmapped)
+        self.assertEqual(self.waiting(), unmapped)
+        again = self.pull()
+        self.assertEqual(again["created"], 0)
+        self.assertEqual(again["parked"], len(unmapped))
+
+        # Mapping the product lets the waiting orders in.
+        self.products.filtered(lambda p: not p.cartona_id).write(
+            {"cartona_id": UNMAPPED, "cartona_internal_id": "3307#1"}
+        )
+        self.assertEqual(self.pull()["created"], len(unmapped))
+        self.assertFalse(self.waiting())
+
+    def test_cartona_side_change_comes_back_once(self):
+        hashed_id = self.sandbox.new_order()["hashed_id"]
+        self.pull()
+        self.assertFalse(self.waiting())
+        self.sandbox.advance(hashed_id)  # approved on Cartona
+        self.assertEqual(self.waiting(), {hashed_id})
+        self.assertEqual(self.pull()["updated"], 1)
+        self.assertEqual(self.sale(hashed_id).state, "sale")
+        self.assertFalse(self.waiting())
+
+    def test_supplier_status_is_recorded_not_sent_back(self):
+        hashed_id = self.sandbox.new_order()["hashed_id"]
+        self.pull()
+        sale = self.sale(hashed_id)
+        with trap_jobs() as trap:
+            sale.action_confirm()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(sale.marketplace_status, "approved")
+        self.assertEqual(self.sandbox.orders[hashed_id]["order"]["status"], "approved")
+        self.assertEqual([u["status"] for u in self.sandbox.status_updates], ["approved"])
+        self.assertFalse(self.waiting())
+
+    def test_delivered_with_otp_through_the_single_endpoint(self):
+        hashed_id = self.sandbox.new_order()["hashed_id"]
+        self.sandbox.orders[hashed_id]["otp"] = "4321"
+        with self.raises(MarketplacePermanentError) as caught:
+            self.api.update_single_order_status(hashed_id, "delivered", retailer_otp="0000")
+        self.assertEqual(caught.exception.status_code, 422)
+        self.assertIn("Invalid OTP", str(caught.exception))
+        # Through the bulk endpoint an OTP order is refused item by item.
+        answer = self.api.bulk_update_order_status([{"hashed_id": hashed_id, "status": "delivered"}])
+        self.assertFalse(answer["data"][0]["success"])
+        self.api.update_single_order_status(hashed_id, "delivered", retailer_otp="4321")
+        self.assertEqual(self.sandbox.orders[hashed_id]["order"]["status"], "delivered")
+
+    def test_prices_and_stock_are_published_in_cartona_units(self):
+        mapped = self.products.filtered("cartona_id")
+        self.api.sync_products(mapped, ["price", "stock"])
+        published = self.sandbox.published
+        self.assertEqual(set(published), set(mapped.mapped("cartona_id")))
+        oil = published["311001"]  # boxes of 12
+        self.assertEqual((oil["selling_price"], oil["available_stock_quantity"]), (474.0, 10000 // 12))
+        self.assertEqual(set(mapped.mapped("marketplace_sync_status")), {"synced"})
+        answer = self.api.bulk_update_products([{"supplier_product_id": "311001", "available_stock_quantity": -1}])
+        self.assertFalse(answer[0]["data"][0]["success"])
+        self.assertEqual(published["311001"]["available_stock_quantity"], 10000 // 12)
+
+    def test_token_and_outages(self):
+        self.sandbox.token = "another"
+        with self.raises(MarketplaceAuthError):
+            self.api.pull_orders()
+        self.sandbox.token = TOKEN
+        self.sandbox.fail_rate = 1.0
+        with self.raises(MarketplaceRetryableError) as caught:
+            self.api.pull_orders()
+        self.assertEqual((caught.exception.status_code, caught.exception.seconds), (503, 5))
