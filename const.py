@@ -105,7 +105,7 @@ SYNC_PARTS = (SYNC_PART_PRICE, SYNC_PART_STOCK)
 # answer is about the endpoint itself: no half of the chunk would fare better.
 BULK_UNSPLITTABLE_STATUSES = (404, 405)
 # Cartona documents no per-item answer; these words in an item's ``status``
-# mean that item was refused (see docs/what-goes-to-cartona.md).
+# mean that item was refused (see the README, "What goes to Cartona").
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
 
 # The connector's job methods, found again by "Requeue failed jobs".

@@ -9,7 +9,6 @@ import email.utils
 import json
 import logging
 import threading
-import time
 from datetime import datetime, timezone
 
 import requests
@@ -163,7 +162,3 @@ def iter_pages(fetch_page, per_page, max_pages=const.MAX_PULL_PAGES):
         if len(items) < per_page:
             return
     _logger.warning("Stopped after %s pages: the page cap was reached", max_pages)
-
-
-def monotonic_ms(start):
-    return int((time.monotonic() - start) * 1000)

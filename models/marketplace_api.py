@@ -178,10 +178,13 @@ class MarketplaceApi(models.AbstractModel):
             return None
         started = fields.Datetime.now()
         stats = Counter()
-        for _page, orders in self.iter_order_pages(date_from=self._pull_date_from()):
+        last_page = 0
+        for page, orders in self.iter_order_pages(date_from=self._pull_date_from()):
+            last_page = page
             stats += self._process_orders_page(orders)
-        stats += self._replay_parked(started)
-        self._record_pull(stats, watermark=started)
+        stats["created"] += self._replay_parked(started)["created"]
+        complete = last_page < const.MAX_PULL_PAGES
+        self._record_pull(stats, watermark=started if complete else None)
         return stats
 
     @api.model
@@ -192,19 +195,23 @@ class MarketplaceApi(models.AbstractModel):
         if not self._lock_pull():
             return 0
         page = config.pull_next_page or 1
-        started = fields.Datetime.now() if page == 1 else config.pull_walk_started
+        if page == 1:
+            started, date_from = fields.Datetime.now(), self._pull_date_from()
+        else:  # the whole walk asks for the same window
+            started, date_from = config.pull_walk_started, config.pull_walk_from
         per_page = config.pull_page_size
         # Nothing is written on the configuration before Cartona answers: a
         # failure records itself on it through another transaction.
-        orders = self.pull_orders(page=page, per_page=per_page, date_from=self._pull_date_from())["data"]
+        orders = self.pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
         stats = self._process_orders_page(orders)
         more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
         if more:
-            config.write({"pull_next_page": page + 1, "pull_walk_started": started})
+            config.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
             self._record_pull(stats)
             return 1
-        stats += self._replay_parked(started)
-        config.write({"pull_next_page": 1, "pull_walk_started": False})
+        stats["created"] += self._replay_parked(started)["created"]
+        if page > 1:
+            config.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
         # Acknowledged orders leave the list between two runs and shift the
         # pages: only a walk of one page saw everything, so only it moves the
         # watermark. Until then the same window is walked again.
@@ -224,14 +231,15 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _pull_date_from(self):
         """Orders changed since the last complete pull, minus the overlap, and
-        never after the oldest order still waiting for a product."""
+        never after the oldest order still waiting. No bound before the first
+        complete pull."""
         config = self._get_config()
+        if not config.last_pull_date:
+            return None
         oldest_parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
         )
         bounds = [date for date in (config.last_pull_date, oldest_parked.first_seen) if date]
-        if not bounds:
-            return None
         return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
 
     @api.model
@@ -251,10 +259,25 @@ class MarketplaceApi(models.AbstractModel):
 
     @api.model
     def _replay_parked(self, started):
+        """Import the waiting orders Cartona did not send this time, once a
+        product was mapped since they were last tried."""
         config = self._get_config()
         parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id), ("last_seen", "<", started)]
         )
+        if not parked:
+            return Counter()
+        mapped_since = self.env["product.product"].search_count(
+            [
+                ("write_date", ">=", min(parked.mapped("last_seen"))),
+                "|",
+                ("cartona_id", "!=", False),
+                ("cartona_internal_id", "!=", False),
+            ],
+            limit=1,
+        )
+        if not mapped_since:
+            return Counter()
         return parked._replay().get(config.id, Counter())
 
     @api.model
@@ -264,7 +287,9 @@ class MarketplaceApi(models.AbstractModel):
             "last_sync_date": fields.Datetime.now(),
             "total_orders_pulled": config.total_orders_pulled + stats["created"],
         }
-        if watermark:
+        # An order that could not be identified may be lost behind the window:
+        # keep the window until a pull reads every order it returns.
+        if watermark and not stats["unidentified"]:
             vals["last_pull_date"] = watermark
         config.write(vals)
         if sum(stats.values()):
@@ -272,7 +297,7 @@ class MarketplaceApi(models.AbstractModel):
             self.env["marketplace.sync.log"].log_operation(
                 config.id,
                 "order_pull",
-                "warning" if stats["failed"] or stats["parked"] else "success",
+                "warning" if stats["failed"] or stats["parked"] or stats["unidentified"] else "success",
                 f"Pulled {sum(stats.values())} Cartona orders: {summary}",
                 records_processed=sum(stats.values()),
             )
@@ -348,7 +373,8 @@ class MarketplaceApi(models.AbstractModel):
                 vals["marketplace_published_qty"] = item["available_stock_quantity"]
             product.write(vals)
         synced = len(entries) - len(errors)
-        config.sudo().write({"total_products_synced": config.total_products_synced + synced, "last_sync_date": now})
+        # No write on the configuration: the pull cron's transaction writes it,
+        # and two writers of one row make one of them fail (REPEATABLE READ).
         message = self.env._("%(synced)s of %(sent)s products published", synced=synced, sent=len(entries))
         if errors:
             message += "\n" + "\n".join(

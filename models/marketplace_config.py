@@ -1,6 +1,8 @@
 import json
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -55,6 +57,7 @@ class MarketplaceConfig(models.Model):
     pull_overlap_minutes = fields.Integer(default=60, help="How far back before the last pull each pull looks again.")
     pull_next_page = fields.Integer(default=1, copy=False, readonly=True)
     pull_walk_started = fields.Datetime(copy=False, readonly=True)
+    pull_walk_from = fields.Datetime(copy=False, readonly=True)
     parked_order_count = fields.Integer(compute="_compute_parked_order_count")
 
     # What imported orders get
@@ -87,7 +90,10 @@ class MarketplaceConfig(models.Model):
     connection_message = fields.Text(copy=False, readonly=True)
     last_sync_date = fields.Datetime(copy=False, readonly=True)
     last_error = fields.Text(copy=False, readonly=True)
-    total_products_synced = fields.Integer(copy=False, readonly=True)
+    total_products_synced = fields.Integer(
+        compute="_compute_total_products_synced",
+        help="Products published over the sync logs kept (30 days).",
+    )
     total_orders_pulled = fields.Integer(copy=False, readonly=True)
     last_reconciliation_date = fields.Datetime(
         "Last Full Product Sync",
@@ -105,7 +111,8 @@ class MarketplaceConfig(models.Model):
     _sql_constraints = [
         ("batch_size_positive", "CHECK(batch_size > 0)", "The batch size must be positive."),
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
-        ("retry_attempts_positive", "CHECK(retry_attempts >= 0)", "Retry attempts cannot be negative."),
+        # queue_job reads max_retries=0 as "retry forever".
+        ("retry_attempts_positive", "CHECK(retry_attempts > 0)", "Retry attempts must be at least 1."),
         ("pull_page_size_positive", "CHECK(pull_page_size > 0)", "The page size must be positive."),
         ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
     ]
@@ -118,6 +125,22 @@ class MarketplaceConfig(models.Model):
         )
         for config in self:
             config.sync_log_count = counts.get(config, 0)
+
+    def _compute_total_products_synced(self):
+        # Counted from the logs: product jobs never write the configuration row.
+        totals = dict(
+            self.env["marketplace.sync.log"]._read_group(
+                [
+                    ("marketplace_config_id", "in", self.ids),
+                    ("operation_type", "in", ("product_sync", "stock_sync")),
+                    ("status", "in", ("success", "warning")),
+                ],
+                ["marketplace_config_id"],
+                ["records_processed:sum"],
+            )
+        )
+        for config in self:
+            config.total_products_synced = totals.get(config, 0)
 
     def _compute_parked_order_count(self):
         counts = dict(
@@ -193,19 +216,12 @@ class MarketplaceConfig(models.Model):
         vals = {"connection_status": status, "connection_message": message}
         if status == "error":
             vals["last_error"] = message
-        # A pending write of ours would land after, and undo, the detached one.
-        self.flush_recordset()
-        self.env["marketplace.sync.log"]._run_detached(lambda env: env[self._name].browse(self.id).write(vals))
-        self.invalidate_recordset(list(vals))
+        self.env["marketplace.sync.log"]._write_detached(self, vals)
 
     def _record_error(self, message):
         """An error that must survive the transaction that met it."""
         self.ensure_one()
-        self.flush_recordset()
-        self.env["marketplace.sync.log"]._run_detached(
-            lambda env: env[self._name].browse(self.id).write({"last_error": message})
-        )
-        self.invalidate_recordset(["last_error"])
+        self.env["marketplace.sync.log"]._write_detached(self, {"last_error": message})
 
     @api.model
     def _cron_pull_orders(self):
@@ -221,6 +237,8 @@ class MarketplaceConfig(models.Model):
                 remaining += config._api()._pull_next_page()
             except MarketplaceError as exc:
                 config._record_error(str(exc))
+            except psycopg2.Error:
+                raise  # the transaction is unusable: Odoo rolls the run back and retries
             except Exception as exc:
                 _logger.exception("Pulling orders of %s failed", config.name)
                 message = f"Pulling orders failed: {exc!r}"

@@ -80,8 +80,13 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             try:
                 parsed.append((self._validate_order_data(data), data))
             except MarketplaceDataError as exc:
-                stats["failed"] += 1
                 self._log("error", str(exc), error_details=json.dumps(data, default=str, ensure_ascii=False)[:4000])
+                hashed_id = data.get("hashed_id") if isinstance(data, dict) else None
+                if isinstance(hashed_id, str) and hashed_id.strip():
+                    stats["failed"] += 1
+                    self._keep_failed(hashed_id.strip(), data, str(exc))
+                else:
+                    stats["unidentified"] += 1
         page = self._prepare_page([order for order, _data in parsed])
         ack = []
         for order, data in parsed:
@@ -103,12 +108,25 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         except psycopg2.OperationalError:
             raise  # serialization failures and the like: the whole run retries
         except (MarketplaceDataError, UserError, ValidationError) as exc:
-            self._log("error", f"Cartona order {order.hashed_id}: {exc}")
-            return Outcome("failed", message=str(exc))
+            message = f"Cartona order {order.hashed_id}: {exc}"
         except Exception as exc:
             _logger.exception("Cartona order %s could not be processed", order.hashed_id)
-            self._log("error", f"Cartona order {order.hashed_id} could not be processed: {exc!r}")
-            return Outcome("failed", message=repr(exc))
+            message = f"Cartona order {order.hashed_id} could not be processed: {exc!r}"
+        self._log("error", message)
+        self._keep_failed(order.hashed_id, data, message)
+        return Outcome("failed", message=message)
+
+    @api.model
+    def _keep_failed(self, hashed_id, data, message):
+        """A failed order is not acknowledged; keeping it among the waiting
+        orders also keeps the pull window open on it until it imports."""
+        self.env["marketplace.parked.order"]._park(
+            self._get_config(),
+            hashed_id,
+            data,
+            message,
+            summary=self.env._("Cartona order %s could not be imported", hashed_id),
+        )
 
     @api.model
     def _process_order(self, order, data, page):
@@ -189,7 +207,15 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             f"Cartona order {order.number} is waiting: no product is mapped to {names}. "
             "Set the Cartona ID on these products; the order is imported on the next pull."
         )
-        self.env["marketplace.parked.order"]._park(self._get_config(), order.hashed_id, data, message)
+        parked, new = self.env["marketplace.parked.order"]._park(
+            self._get_config(),
+            order.hashed_id,
+            data,
+            message,
+            summary=self.env._("Map the products of Cartona order %s", order.hashed_id),
+        )
+        if new:
+            self._log("error", message, res_model=parked._name, res_id=parked.id)
         return Outcome("parked", message=message)
 
     # Customer -------------------------------------------------------------

@@ -4,10 +4,12 @@ from odoo import api, fields, models
 
 
 class MarketplaceParkedOrder(models.Model):
-    """A Cartona order that cannot be imported yet (a product is not mapped).
+    """A Cartona order that cannot be imported yet: a product is not mapped,
+    or the order failed.
 
     Its last payload is kept so that it is imported as soon as the product is
-    mapped, even if Cartona does not send the order again.
+    mapped, even if Cartona does not send the order again; and the pull window
+    reaches back to it until then.
     """
 
     _name = "marketplace.parked.order"
@@ -27,24 +29,22 @@ class MarketplaceParkedOrder(models.Model):
     ]
 
     @api.model
-    def _park(self, config, hashed_id, data, reason):
+    def _park(self, config, hashed_id, data, reason, summary):
+        """Keep the order's payload; returns the record and whether it is new."""
         parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
         vals = {"payload": json.dumps(data, ensure_ascii=False), "reason": reason, "last_seen": fields.Datetime.now()}
         if parked:
             parked.write(vals)
-            return parked
+            return parked, False
         parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
         # Tell a person once, not at every pull.
-        self.env["marketplace.sync.log"].log_operation(
-            config.id, "order_process", "error", reason, res_model=self._name, res_id=parked.id
-        )
         config.activity_schedule(
             "mail.mail_activity_data_todo",
-            summary=self.env._("Map the products of Cartona order %s", hashed_id),
+            summary=summary,
             note=reason,
             user_id=(config.user_id or self.env.user).id,
         )
-        return parked
+        return parked, True
 
     @api.model
     def _release(self, config, hashed_id):

@@ -96,6 +96,16 @@ class MarketplaceSyncLog(models.Model):
             return func(self.env(su=True))
 
     @api.model
+    def _write_detached(self, records, vals):
+        """Write ``vals`` on ``records`` so that it survives the current
+        transaction's rollback (an error status on a failing job, say)."""
+        # A pending write of ours would land after, and undo, the detached one.
+        records.flush_recordset()
+        model, ids = records._name, records.ids
+        self._run_detached(lambda env: env[model].browse(ids).write(vals))
+        records.invalidate_recordset(list(vals))
+
+    @api.model
     def cleanup_old_logs(self, days=30, batch_size=5000):
         """Delete logs older than ``days``, in batches to keep locks short."""
         limit = fields.Datetime.now() - timedelta(days=days)

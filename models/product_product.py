@@ -4,8 +4,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_round
 
-from odoo.addons.queue_job.job import identity_exact
-
 from .. import const
 from ..exceptions import MarketplaceError
 
@@ -137,7 +135,11 @@ class ProductProduct(models.Model):
         )
         if not products:
             return
-        for config in self.env["marketplace.config"].sudo().search([("active", "=", True)]):
+        configs = self.env["marketplace.config"].sudo().search([("active", "=", True)])
+        # The last published figures are kept per product, not per marketplace:
+        # with several marketplaces (supplier accounts), each gets every figure.
+        force = len(configs) > 1
+        for config in configs:
             wanted = {
                 const.SYNC_PART_PRICE: config.auto_sync_prices,
                 const.SYNC_PART_STOCK: config.auto_sync_stock,
@@ -148,7 +150,7 @@ class ProductProduct(models.Model):
                 if parts:
                     by_parts.setdefault(parts, []).append(product.id)
             for parts, ids in by_parts.items():
-                self._marketplace_enqueue(config, self.browse(ids), parts)
+                self._marketplace_enqueue(config, self.browse(ids), parts, force=force)
         # Precommit runs after the ORM's flush: flush the jobs written here.
         self.env.flush_all()
 
@@ -182,8 +184,9 @@ class ProductProduct(models.Model):
             job = (
                 self.env["product.product"]
                 .with_delay(
+                    # No identity key: a duplicate finds nothing changed and sends
+                    # nothing, while a job already started may have read stale figures.
                     max_retries=config.retry_attempts,
-                    identity_key=identity_exact,
                     description=self.env._(
                         "Publish %(parts)s to %(config)s", parts=" + ".join(parts), config=config.name
                     ),
@@ -216,10 +219,9 @@ class ProductProduct(models.Model):
 
     def _marketplace_set_error_detached(self, message):
         """Record a failed sync so that it survives the failing job's rollback."""
-        ids = self.ids
-        vals = {"marketplace_sync_status": "error", "marketplace_error_message": message}
-        self.env["marketplace.sync.log"]._run_detached(lambda env: env["product.product"].browse(ids).write(vals))
-        self.invalidate_recordset(list(vals))
+        self.env["marketplace.sync.log"]._write_detached(
+            self, {"marketplace_sync_status": "error", "marketplace_error_message": message}
+        )
 
     def _marketplace_figures(self, config):
         """``{product id: (price, quantity)}`` in each product's Cartona unit.

@@ -126,10 +126,13 @@ class SaleOrder(models.Model):
             return "cancelled_by_supplier"
         if self.state != "sale":
             return None
+        return "delivered" if self._marketplace_all_delivered() else "approved"
+
+    def _marketplace_all_delivered(self):
+        """Every outgoing delivery of the order is done."""
+        self.ensure_one()
         outgoing = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
-        if outgoing and all(p.state == "done" for p in outgoing):
-            return "delivered"
-        return "approved"
+        return bool(outgoing) and all(p.state == "done" for p in outgoing)
 
     def _marketplace_pushes(self, status):
         """Whether ``status`` is news to Cartona for this order (decisions.md section 5)."""
@@ -180,6 +183,7 @@ class SaleOrder(models.Model):
             return f"Cartona already has {self.marketplace_status}"
         api = self.marketplace_config_id._api()
         steps = self._marketplace_status_steps(status)
+        accepted = []
         try:
             if status == "delivered" and self.cartona_otp_required:
                 if not self.retailer_otp:
@@ -189,11 +193,12 @@ class SaleOrder(models.Model):
                 for step in steps:
                     extra = {"retailer_otp": self.retailer_otp} if step == "delivered" else {}
                     api.update_single_order_status(self.cartona_id, step, **extra)
+                    accepted.append(step)
             else:
                 answer = api.bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
                 self._marketplace_check_bulk_answer(answer)
         except (MarketplacePermanentError, MarketplaceAuthError) as exc:
-            self._marketplace_record_push_error(str(exc))
+            self._marketplace_record_push_error(str(exc), accepted[-1] if accepted else None)
             raise
         self.with_context(skip_marketplace_sync=True).write(
             {"marketplace_status": status, "marketplace_sync_status": "synced", "marketplace_error_message": False}
@@ -214,10 +219,11 @@ class SaleOrder(models.Model):
                 if item.get("success") is False or item.get("error"):
                     raise MarketplacePermanentError(str(item.get("error") or item.get("message") or item))
 
-    def _marketplace_record_push_error(self, message):
-        """Shown on the order even though the failing job is rolled back."""
+    def _marketplace_record_push_error(self, message, accepted=None):
+        """Shown on the order even though the failing job is rolled back, with
+        the step Cartona accepted before the failure (out for delivery, when
+        the OTP of the delivery is refused)."""
         vals = {"marketplace_sync_status": "error", "marketplace_error_message": message}
-        # A pending write of ours would land after, and undo, the detached one.
-        self.flush_recordset()
-        self.env["marketplace.sync.log"]._run_detached(lambda env: env[self._name].browse(self.id).write(vals))
-        self.invalidate_recordset(list(vals))
+        if accepted:
+            vals["marketplace_status"] = accepted
+        self.env["marketplace.sync.log"]._write_detached(self, vals)

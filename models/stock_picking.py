@@ -15,12 +15,17 @@ class StockPicking(models.Model):
         return result
 
     def _marketplace_push_shipping(self):
-        """The last outgoing delivery done: delivered; any earlier step (a pick,
-        a pack, part of the delivery): out for delivery."""
-        shipping = self.filtered(lambda p: p.picking_type_code in ("outgoing", "internal"))
+        """The last outgoing delivery done: delivered. The step just before the
+        delivery (the pack, or the pick of a two-step route), or part of the
+        delivery: out for delivery."""
+        shipping = self.filtered(
+            lambda p: (
+                p.picking_type_code == "outgoing"
+                or "outgoing" in p.move_ids.move_dest_ids.picking_id.mapped("picking_type_code")
+            )
+        )
         for order in shipping.sale_id.filtered("is_marketplace_order"):
-            outgoing = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
-            if outgoing and all(p.state == "done" for p in outgoing):
+            if order._marketplace_all_delivered():
                 order._marketplace_queue_status("delivered")
             else:
                 order._marketplace_queue_status("assigned_to_salesman")

@@ -338,3 +338,12 @@ class TestSyncLogSurvivesRollback(TransactionCase):
         self.assertEqual(
             self._committed_logs(), [("Cartona answered 503 for GET supplier-product: down for maintenance", 503)]
         )
+
+    def test_detached_status_survives_the_failing_transaction(self):
+        config = self.env["marketplace.config"].browse(self.config_id)
+        with self.assertRaises(RuntimeError), self.env.cr.savepoint():
+            config._set_connection_status("error", "token revoked")
+            raise RuntimeError("the job fails after recording the status")
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT connection_status, last_error FROM marketplace_config WHERE id = %s", [self.config_id])
+            self.assertEqual(cr.fetchone(), ("error", "token revoked"))

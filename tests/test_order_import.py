@@ -234,7 +234,8 @@ class TestMalformedOrders(ImportCase):
         with trap_jobs() as trap:
             stats = self.pull(page)
         self.assertEqual(stats["created"], 2)
-        self.assertEqual(stats["failed"], len(cases))
+        self.assertEqual(stats["unidentified"], 4, "no usable hashed_id")
+        self.assertEqual(stats["failed"] + stats["unidentified"], len(cases))
         errors = self.logs(("status", "=", "error"), ("operation_type", "=", "order_process"))
         self.assertEqual(len(errors), len(cases))
         for case in cases:
@@ -242,6 +243,10 @@ class TestMalformedOrders(ImportCase):
         trap.assert_enqueued_job(
             self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"])
         )
+        # Failed orders wait with their reason; without an id, the window stays.
+        waiting = self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)])
+        self.assertEqual(len(waiting), stats["failed"])
+        self.assertFalse(self.config.last_pull_date)
         # Nothing half-created: only the two good retailers are new.
         self.assertEqual(self.env["res.partner"].search_count([]), partners_before + 2)
         self.assertFalse(self.env["sale.order"].search([("cartona_id", "like", "Bad%")]))
@@ -260,6 +265,36 @@ class TestMalformedOrders(ImportCase):
         self.assertEqual((stats["created"], stats["failed"]), (1, 1))
         self.assertFalse(self.sale("Lr4tN8wQ"))
         self.assertFalse(self.env["res.partner"].search([("name", "=", "بقالة الحاج سيد")]))
+
+
+class TestPullWindow(ImportCase):
+    def test_first_pull_has_no_bound_even_with_a_waiting_order(self):
+        data = self.order_data("Lr4tN8wQ")
+        data["order_details"][2].update(supplier_product_id="888001", internal_product_id="888#1")
+        self.config.pull_page_size = 1
+        self.serve_pages([data], [])
+        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.config"]._cron_pull_orders()
+        self.assertEqual(self.config.parked_order_count, 1)
+        self.assertNotIn("from", self.http.calls[-1].request.params)
+
+    def test_failed_order_keeps_the_window_open(self):
+        self.pull([])
+        self.http.reset()
+        failing = self.order_data("Qx7mK2aP", status="approved")
+        failing["order_details"][0]["selling_price"] = "470"
+        self.pull([failing])
+        waiting = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Qx7mK2aP")])
+        self.assertIn("selling_price", waiting.reason)
+        # Much later, the next pull still reaches back to it.
+        first_seen = waiting.first_seen
+        self.config.last_pull_date = first_seen + timedelta(days=3)
+        self.http.reset()
+        self.pull([self.order_data("Qx7mK2aP")])
+        date_from = fields.Datetime.to_datetime(self.http.calls[0].request.params["from"])
+        self.assertLess(date_from, first_seen)
+        self.assertTrue(self.sale("Qx7mK2aP"))
+        self.assertFalse(waiting.exists(), "imported: no longer waiting")
 
 
 class TestCustomers(ImportCase):

@@ -5,7 +5,7 @@ from odoo import Command
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceAuthError, MarketplaceRetryableError
-from odoo.addons.queue_job.job import identity_exact
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .products_common import CartonaProductCase
@@ -38,7 +38,7 @@ class TestPricePublishing(CartonaProductCase):
             trap.assert_enqueued_job(
                 self.env["product.product"]._marketplace_sync_job,
                 args=(self.config.id, product.ids, ["price", "stock"], False),
-                properties={"max_retries": 5, "identity_key": identity_exact},
+                properties={"max_retries": 5},
             )
         function = self.env.ref("cartona_marketplace.job_function_product_marketplace_sync")
         self.assertEqual(function.channel, "root.marketplace")
@@ -111,15 +111,31 @@ class TestPricePublishing(CartonaProductCase):
         self.assertEqual([len(items) for items in self.sent()], [3, 3, 1])
 
     def test_repeated_triggers_do_not_pile_up(self):
+        # Real jobs: a transaction fills the job it already queued (trapped
+        # jobs are not stored, so could not be filled).
         product = self.make_products(1)
         self.forget_pending()
-        with trap_jobs() as trap:
-            for price in (11, 12, 13):
-                product.product_tmpl_id.list_price = price
-                self.commit()
-            trap.assert_jobs_count(1)
-            trap.perform_enqueued_jobs()
+        jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
+        for price in (11, 12, 13):
+            product.product_tmpl_id.list_price = price
+            self.commit()  # as each savepoint of a transaction does
+        new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
+        self.assertEqual(len(new), 1)
+        self.assertEqual(new.args[1], product.ids)
+        Job.load(self.env, new.uuid).perform()
         self.assertEqual(self.sent(), [[{"supplier_product_id": "SP1", "selling_price": 13.0}]])
+
+    def test_one_transaction_queues_one_job_per_chunk_across_savepoints(self):
+        self.config.batch_size = 2
+        products = self.make_products(3)
+        self.forget_pending()
+        jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
+        for product in products:
+            product.product_tmpl_id.list_price = 40
+            self.commit()
+        new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
+        self.assertEqual(sorted(len(job.args[1]) for job in new), [1, 2])
+        self.assertEqual(sorted(pid for job in new for pid in job.args[1]), sorted(products.ids))
 
     def test_a_late_job_publishes_the_figures_of_when_it_runs(self):
         product = self.make_products(1)

@@ -96,6 +96,17 @@ class TestStatusPush(StatusPushCase):
             [item["status"] for body in self._sent() for item in body], ["assigned_to_salesman", "delivered"]
         )
 
+    def test_three_steps_pick_is_not_yet_out_for_delivery(self):
+        self.warehouse.delivery_steps = "pick_pack_ship"
+        order = self._import(status="approved")
+        pick = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pick_type_id)
+        with trap_jobs() as trap:
+            self._validate(pick)
+            trap.assert_jobs_count(0, only=order.push_marketplace_status)
+            pack = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pack_type_id)
+            self._validate(pack)
+            trap.assert_enqueued_job(order.push_marketplace_status, args=("assigned_to_salesman",))
+
     def test_cancellation_asks_for_a_reason_then_pushes_it(self):
         order = self._import(status="approved")
         action = order.action_cancel()
@@ -175,6 +186,20 @@ class TestOtp(StatusPushCase):
             trap.assert_enqueued_job(order.push_marketplace_status, args=("delivered",))
             trap.perform_enqueued_jobs()
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
+
+    def test_otp_refused_after_out_for_delivery_was_accepted(self):
+        order = self._import("Qx7mK2aP", status="approved")
+        order.retailer_otp = "0000"
+        single = self.url(const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id="Qx7mK2aP"))
+        self.http.post(single, json={"success": True})
+        self.http.post(single, status=422, json={"message": "Invalid OTP"})
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            with self.raises(MarketplacePermanentError):
+                trap.perform_enqueued_jobs()
+        self.assertEqual([body["status"] for body in self._sent()], ["assigned_to_salesman", "delivered"])
+        self.assertEqual(order.marketplace_status, "assigned_to_salesman", "what Cartona accepted is kept")
+        self.assertEqual(order.marketplace_sync_status, "error")
 
     def test_missing_otp_is_an_error_without_a_request(self):
         order = self._otp_order()
