@@ -156,6 +156,28 @@ class MarketplaceConfig(models.Model):
         for config in self:
             config._parse_state_mapping(config.custom_state_mapping)
 
+    @api.constrains("api_base_url", "auth_token", "supplier_code", "active")
+    def _check_shared_token(self):
+        """Several accounts on one token: each configuration must say which one,
+        else one of them would import the others' orders too."""
+        for config in self.sudo().filtered("active"):
+            if not config.auth_token:
+                continue
+            same_token = self.sudo().search(
+                [
+                    ("id", "!=", config.id),
+                    ("api_base_url", "=", config.api_base_url),
+                    ("auth_token", "=", config.auth_token),
+                ]
+            )
+            if same_token and not all((same_token | config).mapped("supplier_code")):
+                raise ValidationError(
+                    self.env._(
+                        "%(configs)s use the same Cartona token: give each one its supplier code.",
+                        configs=", ".join((same_token | config).mapped("name")),
+                    )
+                )
+
     @api.constrains("tax_ids")
     def _check_tax_ids(self):
         for config in self:

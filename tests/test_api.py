@@ -270,6 +270,14 @@ class TestConfig(CartonaCase):
                 self.config.custom_state_mapping = text
             self.assertIn(named, str(caught.exception))
 
+    def test_configs_sharing_a_token_name_their_account(self):
+        configs = self.env["marketplace.config"]
+        wholesale = {"name": "Wholesale", "api_base_url": BASE_URL, "auth_token": TOKEN}
+        self.config.supplier_code = "1"
+        self.assertEqual(configs.create(dict(wholesale, supplier_code="2")).supplier_code, "2")
+        with self.assertRaisesRegex(ValidationError, "supplier code"):
+            configs.create(dict(wholesale, name="Retail"))
+
     def test_price_excluded_tax_refused(self):
         tax = self.env["account.tax"].create({"name": "VAT 14% excl", "amount": 14, "type_tax_use": "sale"})
         with self.assertRaises(ValidationError) as caught:
