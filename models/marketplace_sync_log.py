@@ -71,7 +71,18 @@ class MarketplaceSyncLog(models.Model):
             status=status,
             message=message or "-",
         )
-        return self._run_detached(lambda env: env[self._name].create(vals).id)
+
+        def create(env):
+            if marketplace_config_id:
+                # A configuration this transaction created is not visible from
+                # the other cursor: the log then goes with its configuration.
+                env.cr.execute("SELECT 1 FROM marketplace_config WHERE id = %s", [marketplace_config_id])
+                if not env.cr.fetchone():
+                    return None
+            return env[self._name].create(vals).id
+
+        log_id = self._run_detached(create)
+        return log_id or self.sudo().create(vals).id
 
     @api.model
     def _run_detached(self, func):
