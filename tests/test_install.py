@@ -1,15 +1,16 @@
 from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 
+from .common import MarketplaceCase
 
-class TestInstall(TransactionCase):
+
+class TestInstall(MarketplaceCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
+        # A configuration with the defaults of the form.
         cls.config = cls.env["marketplace.config"].create({"name": "Cartona", "auth_token": "secret-token"})
         cls.user = new_test_user(cls.env, login="plain_user", groups="base.group_user")
 
