@@ -5,8 +5,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${BENCH_DB:-cartona_bench}
-bash "$ROOT/scripts/setup.sh"
-sync_addon
-fresh_db "$DB"
+set_up_fresh_db "$DB"
 say "Benchmark on $DB"
 "$PY" "$ROOT/scripts/bench_stock.py" --config "$(odoo_conf)" --database "$DB" "$@"

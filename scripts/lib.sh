@@ -79,3 +79,11 @@ fresh_db() {
     odoo_bin -d "$name" -i "$ADDON" --stop-after-init --log-level=warn --no-http >&2 \
         || die "$ADDON did not install into $name"
 }
+
+# set_up_fresh_db NAME: everything installed and running, and NAME a new
+# database with the addon as it is in the checkout.
+set_up_fresh_db() {
+    bash "$ROOT/scripts/setup.sh"
+    sync_addon
+    fresh_db "$1"
+}

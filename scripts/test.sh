@@ -5,9 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${TEST_DB:-cartona_test}
-bash "$ROOT/scripts/setup.sh"
-sync_addon
-fresh_db "$DB"
+set_up_fresh_db "$DB"
 
 cd "$STATE/addons/$ADDON"
 say "Running the test suite"
