@@ -11,7 +11,7 @@ cd "$STATE/addons/$ADDON"
 say "Running the test suite"
 set +e
 "$VENV/bin/pytest" -p no:cacheprovider -rfEs --odoo-database="$DB" --odoo-config="$(odoo_conf)" \
-    --odoo-log-level=warn tests "$@" 2>&1 | tee "$STATE/pytest.log"
+    --odoo-log-level=warn --odoo-http --odoo-extra="http-port=${TEST_HTTP_PORT:-8169}" tests "$@" 2>&1 | tee "$STATE/pytest.log"
 rc=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$STATE/pytest.log" | tail -n 1)

@@ -7,3 +7,4 @@ from . import test_status_push
 from . import test_product_sync
 from . import test_stock_sync
 from . import test_sandbox
+from . import test_ui
