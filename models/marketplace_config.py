@@ -117,37 +117,31 @@ class MarketplaceConfig(models.Model):
         ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
     ]
 
-    def _compute_sync_log_count(self):
-        counts = dict(
-            self.env["marketplace.sync.log"]._read_group(
-                [("marketplace_config_id", "in", self.ids)], ["marketplace_config_id"], ["__count"]
+    def _aggregate_per_config(self, model, aggregate, domain=()):
+        """``{config: value}`` of ``aggregate`` over the ``model`` records of these configurations."""
+        return dict(
+            self.env[model]._read_group(
+                [("marketplace_config_id", "in", self.ids), *domain], ["marketplace_config_id"], [aggregate]
             )
         )
+
+    def _compute_sync_log_count(self):
+        counts = self._aggregate_per_config("marketplace.sync.log", "__count")
         for config in self:
             config.sync_log_count = counts.get(config, 0)
 
     def _compute_total_products_synced(self):
         # Counted from the logs: product jobs never write the configuration row.
-        totals = dict(
-            self.env["marketplace.sync.log"]._read_group(
-                [
-                    ("marketplace_config_id", "in", self.ids),
-                    ("operation_type", "in", ("product_sync", "stock_sync")),
-                    ("status", "in", ("success", "warning")),
-                ],
-                ["marketplace_config_id"],
-                ["records_processed:sum"],
-            )
+        totals = self._aggregate_per_config(
+            "marketplace.sync.log",
+            "records_processed:sum",
+            [("operation_type", "in", ("product_sync", "stock_sync")), ("status", "in", ("success", "warning"))],
         )
         for config in self:
             config.total_products_synced = totals.get(config, 0)
 
     def _compute_parked_order_count(self):
-        counts = dict(
-            self.env["marketplace.parked.order"]._read_group(
-                [("marketplace_config_id", "in", self.ids)], ["marketplace_config_id"], ["__count"]
-            )
-        )
+        counts = self._aggregate_per_config("marketplace.parked.order", "__count")
         for config in self:
             config.parked_order_count = counts.get(config, 0)
 
