@@ -80,8 +80,11 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             try:
                 parsed.append((self._validate_order_data(data), data))
             except MarketplaceDataError as exc:
-                self._log("error", str(exc), error_details=json.dumps(data, default=str, ensure_ascii=False)[:4000])
                 hashed_id = data.get("hashed_id") if isinstance(data, dict) else None
+                if isinstance(data, dict) and self._other_account(data.get("supplier_code")):
+                    stats["ignored"] += 1
+                    continue
+                self._log("error", str(exc), error_details=json.dumps(data, default=str, ensure_ascii=False)[:4000])
                 if isinstance(hashed_id, str) and hashed_id.strip():
                     stats["failed"] += 1
                     self._keep_failed(hashed_id.strip(), data, str(exc))
@@ -117,6 +120,12 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         return Outcome("failed", message=message)
 
     @api.model
+    def _other_account(self, supplier_code):
+        """An order of another supplier account on the same token."""
+        own = self._get_config().supplier_code
+        return bool(own and supplier_code and str(supplier_code) != own)
+
+    @api.model
     def _keep_failed(self, hashed_id, data, message):
         """A failed order is not acknowledged; keeping it among the waiting
         orders also keeps the pull window open on it until it imports."""
@@ -131,7 +140,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     @api.model
     def _process_order(self, order, data, page):
         config = self._get_config()
-        if config.supplier_code and order.supplier_code and order.supplier_code != config.supplier_code:
+        if self._other_account(order.supplier_code):
             return Outcome("ignored")
         existing = self._find_existing_order(order.hashed_id)
         if existing and existing.cartona_payload_hash == order.payload_hash:

@@ -128,6 +128,11 @@ class TestImportPage(ImportCase):
         self.assertFalse(self.sale("Qx7mK2aP"))
         trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"]))
         self.assertEqual(self.http.calls[0].request.params["internal_supplier_code"], "3")
+        # A malformed order of another account is not ours to log or keep.
+        self.http.reset()
+        foreign = self.order_data("Qx7mK2aP", hashed_id="Foreign1", status="shipped")
+        self.assertEqual(self.pull([foreign])["ignored"], 1)
+        self.assertFalse(self.env["marketplace.parked.order"].search([("cartona_id", "=", "Foreign1")]))
 
 
 class TestRepullAndAck(ImportCase):
