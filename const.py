@@ -109,4 +109,4 @@ BULK_UNSPLITTABLE_STATUSES = (404, 405)
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
 
 # The connector's job methods, found again by "Requeue failed jobs".
-JOB_METHODS = ("_marketplace_sync_job", "acknowledge_orders", "push_marketplace_status")
+JOB_METHODS = ("_marketplace_sync_job", "_acknowledge_orders", "_push_marketplace_status")

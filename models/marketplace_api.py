@@ -54,7 +54,7 @@ class MarketplaceApi(models.AbstractModel):
         try:
             status_code, body = client.request(endpoint, method=method, data=data, params=params)
         except MarketplaceError as exc:
-            self.env["marketplace.sync.log"].log_operation(
+            self.env["marketplace.sync.log"]._log_operation(
                 config.id,
                 operation_type,
                 "error",
@@ -102,7 +102,7 @@ class MarketplaceApi(models.AbstractModel):
     # Orders ---------------------------------------------------------------
 
     @api.model
-    def pull_orders(self, page=1, per_page=None, date_from=None, date_to=None):
+    def _pull_orders(self, page=1, per_page=None, date_from=None, date_to=None):
         """One page of ``order/pull-orders``; ``data`` is that page's list."""
         config = self._get_config()
         params = {"page": page, "per_page": per_page or config.pull_page_size}
@@ -125,16 +125,16 @@ class MarketplaceApi(models.AbstractModel):
         return answer
 
     @api.model
-    def iter_order_pages(self, per_page=None, date_from=None, date_to=None):
+    def _iter_order_pages(self, per_page=None, date_from=None, date_to=None):
         """Yield ``(page, orders)`` over every page, up to the hard page cap."""
         per_page = per_page or self._get_config().pull_page_size
         return iter_pages(
-            lambda page: self.pull_orders(page, per_page, date_from, date_to)["data"],
+            lambda page: self._pull_orders(page, per_page, date_from, date_to)["data"],
             per_page,
         )
 
     @api.model
-    def update_single_order_status(self, hashed_id, status, **extra):
+    def _update_single_order_status(self, hashed_id, status, **extra):
         """``order/update-order-status/<hashed_id>``: fails loudly (OTP checks)."""
         payload = dict(extra, hashed_id=hashed_id, status=status)
         endpoint = const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id=hashed_id)
@@ -144,23 +144,23 @@ class MarketplaceApi(models.AbstractModel):
         return answer
 
     @api.model
-    def bulk_update_order_status(self, updates, operation_type="status_sync"):
+    def _bulk_update_order_status(self, updates, operation_type="status_sync"):
         """``order/update-order-status`` with a list of ``{hashed_id, status, ...}``."""
         return self._make_api_request(
             const.ENDPOINT_ORDER_STATUS, "POST", data=list(updates), operation_type=operation_type
         )
 
     @api.model
-    def acknowledge_orders(self, config_id, hashed_ids):
+    def _acknowledge_orders(self, config_id, hashed_ids):
         """Job: tell Cartona these orders are safely in Odoo (status ``synced``),
         in one bulk request. Idempotent: acknowledging twice is harmless."""
         api_model = self.with_context(marketplace_config_id=config_id)
-        api_model.bulk_update_order_status(
+        api_model._bulk_update_order_status(
             [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
             operation_type="order_ack",
         )
         message = f"Acknowledged {len(hashed_ids)} Cartona orders"
-        self.env["marketplace.sync.log"].log_operation(
+        self.env["marketplace.sync.log"]._log_operation(
             config_id, "order_ack", "success", message, records_processed=len(hashed_ids)
         )
         return message
@@ -168,7 +168,7 @@ class MarketplaceApi(models.AbstractModel):
     # Order pull -----------------------------------------------------------
 
     @api.model
-    def pull_and_process_orders(self):
+    def _pull_and_process_orders(self):
         """Walk every page of ``order/pull-orders`` in this transaction, import
         each order in its own savepoint and queue the acknowledgements.
 
@@ -179,7 +179,7 @@ class MarketplaceApi(models.AbstractModel):
         started = fields.Datetime.now()
         stats = Counter()
         last_page = 0
-        for page, orders in self.iter_order_pages(date_from=self._pull_date_from()):
+        for page, orders in self._iter_order_pages(date_from=self._pull_date_from()):
             last_page = page
             stats += self._process_orders_page(orders)
         stats["created"] += self._replay_parked(started)["created"]
@@ -202,7 +202,7 @@ class MarketplaceApi(models.AbstractModel):
         per_page = config.pull_page_size
         # Nothing is written on the configuration before Cartona answers: a
         # failure records itself on it through another transaction.
-        orders = self.pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
+        orders = self._pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
         stats = self._process_orders_page(orders)
         more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
         if more:
@@ -254,7 +254,7 @@ class MarketplaceApi(models.AbstractModel):
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
                 description=f"Acknowledge {len(ack)} Cartona orders ({config.name})",
-            ).acknowledge_orders(config.id, sorted(ack))
+            )._acknowledge_orders(config.id, sorted(ack))
         return stats
 
     @api.model
@@ -294,7 +294,7 @@ class MarketplaceApi(models.AbstractModel):
         config.write(vals)
         if sum(stats.values()):
             summary = ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
-            self.env["marketplace.sync.log"].log_operation(
+            self.env["marketplace.sync.log"]._log_operation(
                 config.id,
                 "order_pull",
                 "warning" if stats["failed"] or stats["parked"] or stats["unidentified"] else "success",
@@ -305,12 +305,12 @@ class MarketplaceApi(models.AbstractModel):
     # Products -------------------------------------------------------------
 
     @api.model
-    def get_products(self, page=1, per_page=None, **filters):
+    def _get_products(self, page=1, per_page=None, **filters):
         params = dict(filters, page=page, per_page=per_page or self._get_config().batch_size)
         return self._make_api_request(const.ENDPOINT_PRODUCTS, params=self._supplier_params(params))
 
     @api.model
-    def bulk_update_products(self, items, operation_type="product_sync"):
+    def _bulk_update_products(self, items, operation_type="product_sync"):
         """``supplier-product/bulk-update`` in chunks of the batch size;
         returns one normalized answer per chunk, in order."""
         config = self._get_config()
@@ -326,14 +326,14 @@ class MarketplaceApi(models.AbstractModel):
         ]
 
     @api.model
-    def bulk_update_stock(self, items):
+    def _bulk_update_stock(self, items):
         """Stock goes through the same bulk endpoint as prices."""
-        return self.bulk_update_products(items, operation_type="stock_sync")
+        return self._bulk_update_products(items, operation_type="stock_sync")
 
     # Helpers --------------------------------------------------------------
 
     def _permanent(self, endpoint, message, operation_type):
-        self.env["marketplace.sync.log"].log_operation(
+        self.env["marketplace.sync.log"]._log_operation(
             self._get_config().id, operation_type, "error", message, endpoint=endpoint
         )
         return MarketplacePermanentError(message, endpoint=endpoint)
@@ -341,7 +341,7 @@ class MarketplaceApi(models.AbstractModel):
     # Product sync ---------------------------------------------------------
 
     @api.model
-    def sync_products(self, products, parts, force=False):
+    def _sync_products(self, products, parts, force=False):
         """Publish ``parts`` ("price", "stock") of ``products`` as they are now.
 
         A value equal to the last one published is not sent again, unless the
@@ -382,7 +382,7 @@ class MarketplaceApi(models.AbstractModel):
                 for product, _item in entries
                 if product.id in errors
             )
-        self.env["marketplace.sync.log"].log_operation(
+        self.env["marketplace.sync.log"]._log_operation(
             config.id, operation, "warning" if errors else "success", message, records_processed=synced
         )
         return message
@@ -421,7 +421,7 @@ class MarketplaceApi(models.AbstractModel):
         one bad item costs about log2(n) extra requests and blocks no other.
         """
         try:
-            answers = self.bulk_update_products([item for _product, item in entries], operation_type=operation_type)
+            answers = self._bulk_update_products([item for _product, item in entries], operation_type=operation_type)
             refused = next((answer for answer in answers if not answer["success"]), None)
             if refused:
                 raise self._permanent(const.ENDPOINT_PRODUCTS_BULK_UPDATE, refused["error"], operation_type)

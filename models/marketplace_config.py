@@ -258,14 +258,14 @@ class MarketplaceConfig(models.Model):
             except Exception as exc:
                 _logger.exception("Pulling orders of %s failed", config.name)
                 message = f"Pulling orders failed: {exc!r}"
-                self.env["marketplace.sync.log"].log_operation(config.id, "order_pull", "error", message)
+                self.env["marketplace.sync.log"]._log_operation(config.id, "order_pull", "error", message)
                 config._record_error(message)
         self.env["ir.cron"]._notify_progress(done=len(configs), remaining=remaining)
 
     def action_pull_orders(self):
         self.ensure_one()
         try:
-            stats = self._api().pull_and_process_orders()
+            stats = self._api()._pull_and_process_orders()
         except MarketplaceError as exc:
             self._record_error(str(exc))
             return self._notify(self.env._("Pull failed"), str(exc), "danger")
@@ -280,16 +280,16 @@ class MarketplaceConfig(models.Model):
         action["domain"] = [("marketplace_config_id", "=", self.id)]
         return action
 
-    def test_connection(self):
+    def action_test_connection(self):
         self.ensure_one()
         log = self.env["marketplace.sync.log"]
         try:
-            self._api().get_products(page=1, per_page=1)
+            self._api()._get_products(page=1, per_page=1)
         except MarketplaceError as exc:
             self._set_connection_status("error", str(exc))
             return self._notify(self.env._("Connection failed"), str(exc), "danger")
         self.write({"connection_status": "connected", "connection_message": False})
-        log.log_operation(self.id, "connection_test", "success", self.env._("Connected to %s", self.api_base_url))
+        log._log_operation(self.id, "connection_test", "success", self.env._("Connected to %s", self.api_base_url))
         return self._notify(self.env._("Connected"), self.env._("Cartona accepted the token."), "success")
 
     def _notify(self, title, message, kind):

@@ -51,14 +51,14 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _log(self, status, message, order=None, **values):
         if order:
             values.update(res_model="sale.order", res_id=order.id)
-        return self.env["marketplace.sync.log"].log_operation(
+        return self.env["marketplace.sync.log"]._log_operation(
             self._get_config().id, "order_process", status, message, **values
         )
 
     # Entry points ---------------------------------------------------------
 
     @api.model
-    def process_marketplace_order(self, order_data):
+    def _process_marketplace_order(self, order_data):
         """Import or update one Cartona order (a ``pull-orders`` item)."""
         order = self._validate_order_data(order_data)
         return self._process_order(order, order_data, self._prepare_page([order]))

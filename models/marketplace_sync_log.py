@@ -50,7 +50,7 @@ class MarketplaceSyncLog(models.Model):
     duration_ms = fields.Integer("Duration (ms)")
 
     @api.model
-    def log_operation(
+    def _log_operation(
         self,
         marketplace_config_id=None,
         operation_type="api_call",
@@ -117,7 +117,7 @@ class MarketplaceSyncLog(models.Model):
         records.invalidate_recordset(list(vals))
 
     @api.model
-    def cleanup_old_logs(self, days=30, batch_size=5000):
+    def _cleanup_old_logs(self, days=30, batch_size=5000):
         """Delete logs older than ``days``, in batches to keep locks short."""
         limit = fields.Datetime.now() - timedelta(days=days)
         total = 0

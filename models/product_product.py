@@ -212,7 +212,7 @@ class ProductProduct(models.Model):
             return "The marketplace configuration no longer exists."
         products = self.browse(product_ids).exists().filtered(lambda p: p.cartona_id and p.marketplace_sync_enabled)
         try:
-            return config._api().sync_products(products, parts, force=force)
+            return config._api()._sync_products(products, parts, force=force)
         except MarketplaceError as exc:
             products._marketplace_set_error_detached(str(exc))
             raise
@@ -272,7 +272,7 @@ class ProductProduct(models.Model):
                 with self.env.cr.savepoint():
                     self._marketplace_cron_config(config)
             except Exception as exc:  # any failure is logged; the next config goes on
-                self.env["marketplace.sync.log"].log_operation(
+                self.env["marketplace.sync.log"]._log_operation(
                     config.id, "product_sync", "error", self.env._("Product sync cron failed: %s", exc)
                 )
 
@@ -297,7 +297,7 @@ class ProductProduct(models.Model):
         if reconcile:
             config.sudo().last_reconciliation_date = now
         if jobs:
-            self.env["marketplace.sync.log"].log_operation(
+            self.env["marketplace.sync.log"]._log_operation(
                 config.id,
                 "product_sync",
                 "info",

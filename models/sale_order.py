@@ -158,7 +158,7 @@ class SaleOrder(models.Model):
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
                 description=f"Cartona status {status} for {order.name}",
-            ).push_marketplace_status(status)
+            )._push_marketplace_status(status)
 
     def _marketplace_status_steps(self, status):
         """Statuses to send, in order: ``delivered`` is preceded by
@@ -174,7 +174,7 @@ class SaleOrder(models.Model):
             payload["cancellation_reason"] = self.cartona_cancellation_reason
         return payload
 
-    def push_marketplace_status(self, status):
+    def _push_marketplace_status(self, status):
         """Job: send ``status`` to Cartona. OTP orders are delivered through the
         single-order endpoint, which fails loudly when the OTP is wrong."""
         self.ensure_one()
@@ -192,10 +192,10 @@ class SaleOrder(models.Model):
                     )
                 for step in steps:
                     extra = {"retailer_otp": self.retailer_otp} if step == "delivered" else {}
-                    api.update_single_order_status(self.cartona_id, step, **extra)
+                    api._update_single_order_status(self.cartona_id, step, **extra)
                     accepted.append(step)
             else:
-                answer = api.bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
+                answer = api._bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
                 self._marketplace_check_bulk_answer(answer)
         except (MarketplacePermanentError, MarketplaceAuthError) as exc:
             self._marketplace_record_push_error(str(exc), accepted[-1] if accepted else None)
@@ -204,7 +204,7 @@ class SaleOrder(models.Model):
             {"marketplace_status": status, "marketplace_sync_status": "synced", "marketplace_error_message": False}
         )
         message = f"Cartona status of {self.name} set to {', then '.join(steps)}"
-        self.env["marketplace.sync.log"].log_operation(
+        self.env["marketplace.sync.log"]._log_operation(
             self.marketplace_config_id.id, "status_sync", "success", message, res_model=self._name, res_id=self.id
         )
         return message

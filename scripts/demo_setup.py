@@ -133,7 +133,7 @@ def main():
         else:
             config = configs.create(vals)
         # The sandbox is up: the form shows the connection as tested.
-        config.test_connection()
+        config.action_test_connection()
         created, updated, unmapped = set_up_products(env, sandbox.CATALOGUE, warehouse)
         # The first pull right after Odoo starts rather than at the next minute.
         cron = env.ref("cartona_marketplace.cron_pull_marketplace_orders")

@@ -132,7 +132,7 @@ class ImportCase(CartonaCase):
 
     def pull(self, *pages):
         self.serve_pages(*pages)
-        return self.api.pull_and_process_orders()
+        return self.api._pull_and_process_orders()
 
     def sale(self, hashed_id):
         return self.env["sale.order"].search(

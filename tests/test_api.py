@@ -27,7 +27,7 @@ PULL = const.ENDPOINT_PULL_ORDERS
 class TestApiAnswers(CartonaCase):
     def test_list_answer_is_normalized(self):
         self.http.get(self.url(PRODUCTS), json=[{"supplier_product_id": "1"}])
-        answer = self.api.get_products(page=1, per_page=1)
+        answer = self.api._get_products(page=1, per_page=1)
         self.assertEqual(answer, {"success": True, "data": [{"supplier_product_id": "1"}], "error": None})
 
     def test_dict_answers_are_normalized(self):
@@ -42,7 +42,7 @@ class TestApiAnswers(CartonaCase):
     def test_request_headers_and_configurable_header_name(self):
         self.config.auth_header = "X-Cartona-Token"
         self.http.get(self.url(PRODUCTS), json=[])
-        self.api.get_products(page=2, per_page=5)
+        self.api._get_products(page=2, per_page=5)
         request = self.http.calls[0].request
         self.assertEqual(request.headers["X-Cartona-Token"], TOKEN)
         self.assertNotIn("AuthorizationToken", request.headers)
@@ -61,7 +61,7 @@ class TestApiAnswers(CartonaCase):
             self.config.connection_status = "connected"
             self.http.get(self.url(PRODUCTS), status=status, json={"message": "invalid token"})
             with self.raises(MarketplaceAuthError) as caught:
-                self.api.get_products()
+                self.api._get_products()
             self.assertNotIsInstance(caught.exception, MarketplaceRetryableError)
             self.assertEqual(caught.exception.status_code, status)
             self.assertEqual(len(self.http.calls), 1)
@@ -73,7 +73,7 @@ class TestApiAnswers(CartonaCase):
             self.http.reset()
             self.http.get(self.url(PRODUCTS), status=status, body="busy")
             with self.raises(MarketplaceRetryableError) as caught:
-                self.api.get_products()
+                self.api._get_products()
             self.assertEqual(caught.exception.status_code, status)
             self.assertIsNone(caught.exception.seconds)
         self.assertEqual(self.config.connection_status, "not_tested")
@@ -81,14 +81,14 @@ class TestApiAnswers(CartonaCase):
     def test_retry_after_seconds_and_http_date(self):
         self.http.get(self.url(PRODUCTS), status=429, headers={"Retry-After": "120"}, body="slow down")
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api.get_products()
+            self.api._get_products()
         self.assertEqual(caught.exception.seconds, 120)
 
         self.http.reset()
         when = datetime.now(timezone.utc) + timedelta(seconds=90)
         self.http.get(self.url(PRODUCTS), status=503, headers={"Retry-After": format_datetime(when, usegmt=True)})
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api.get_products()
+            self.api._get_products()
         self.assertTrue(80 <= caught.exception.seconds <= 91, caught.exception.seconds)
 
     def test_parse_retry_after(self):
@@ -104,13 +104,13 @@ class TestApiAnswers(CartonaCase):
             self.http.reset()
             self.http.get(self.url(PRODUCTS), body=error)
             with self.raises(MarketplaceRetryableError):
-                self.api.get_products()
+                self.api._get_products()
 
     def test_other_4xx_are_permanent_with_body_excerpt(self):
         long_body = json.dumps({"message": "supplier_product_id is invalid", "detail": "x" * 2000})
         self.http.get(self.url(PRODUCTS), status=422, body=long_body)
         with self.raises(MarketplacePermanentError) as caught:
-            self.api.get_products()
+            self.api._get_products()
         error = caught.exception
         self.assertEqual(error.status_code, 422)
         self.assertIn("supplier_product_id is invalid", str(error))
@@ -118,19 +118,19 @@ class TestApiAnswers(CartonaCase):
         self.http.reset()
         self.http.get(self.url(PRODUCTS), status=404, body="not here")
         with self.raises(MarketplacePermanentError):
-            self.api.get_products()
+            self.api._get_products()
 
     def test_html_error_page_with_200_is_an_error_not_a_crash(self):
         self.http.get(self.url(PRODUCTS), status=200, body="<html><body>Maintenance</body></html>")
         with self.raises(MarketplacePermanentError) as caught:
-            self.api.get_products()
+            self.api._get_products()
         self.assertIn("not JSON", str(caught.exception))
         self.assertIn("Maintenance", str(caught.exception))
 
     def test_failures_are_logged_with_endpoint_and_status(self):
         self.http.get(self.url(PRODUCTS), status=500, body="boom")
         with self.raises(MarketplaceRetryableError):
-            self.api.get_products()
+            self.api._get_products()
         log = self.logs(("status", "=", "error"))
         self.assertEqual(len(log), 1)
         self.assertEqual(log.status_code, 500)
@@ -144,9 +144,9 @@ class TestApiAnswers(CartonaCase):
         with self.assertLogs(level=logging.DEBUG) as captured:
             logging.getLogger("urllib3").setLevel(logging.DEBUG)
             with self.raises(MarketplaceRetryableError) as first:
-                self.api.get_products()
+                self.api._get_products()
             with self.raises(MarketplaceAuthError) as second:
-                self.api.pull_orders()
+                self.api._pull_orders()
         self.assertTrue(captured.output)
         for text in [*captured.output, str(first.exception), str(second.exception), self.config.connection_message]:
             self.assertNotIn(TOKEN, text)
@@ -161,7 +161,7 @@ class TestApiEndpoints(CartonaCase):
         self.config.supplier_code = "3"
         self.http.get(self.url(PULL), json=[])
         date_from = datetime(2026, 11, 24, 8, 30)
-        answer = self.api.pull_orders(page=2, per_page=10, date_from=date_from)
+        answer = self.api._pull_orders(page=2, per_page=10, date_from=date_from)
         self.assertEqual(answer["data"], [])
         params = self.http.calls[0].request.params
         self.assertEqual(params["page"], "2")
@@ -172,7 +172,7 @@ class TestApiEndpoints(CartonaCase):
     def test_pull_orders_refuses_a_non_list(self):
         self.http.get(self.url(PULL), json={"orders": "nope"})
         with self.raises(MarketplacePermanentError):
-            self.api.pull_orders()
+            self.api._pull_orders()
 
     def test_pagination_three_pages_then_empty(self):
         pages = {1: [{"hashed_id": "a"}, {"hashed_id": "b"}], 2: [{"hashed_id": "c"}, {"hashed_id": "d"}]}
@@ -183,19 +183,19 @@ class TestApiEndpoints(CartonaCase):
             return 200, {}, json.dumps(pages.get(page, []))
 
         self.http.add_callback(responses.GET, self.url(PULL), callback=answer)
-        walked = list(self.api.iter_order_pages(per_page=2))
+        walked = list(self.api._iter_order_pages(per_page=2))
         self.assertEqual([page for page, _orders in walked], [1, 2, 3])
         self.assertEqual([o["hashed_id"] for _page, orders in walked for o in orders], list("abcdef"))
         self.assertEqual(len(self.http.calls), 4)
 
     def test_pagination_stops_on_short_page(self):
         self.http.get(self.url(PULL), json=[{"hashed_id": "a"}])
-        self.assertEqual(len(list(self.api.iter_order_pages(per_page=2))), 1)
+        self.assertEqual(len(list(self.api._iter_order_pages(per_page=2))), 1)
         self.assertEqual(len(self.http.calls), 1)
 
     def test_pagination_has_a_hard_cap(self):
         self.http.get(self.url(PULL), json=[{"hashed_id": "same"}])
-        walked = list(self.api.iter_order_pages(per_page=1))
+        walked = list(self.api._iter_order_pages(per_page=1))
         self.assertEqual(len(walked), const.MAX_PULL_PAGES)
         self.assertEqual(len(self.http.calls), const.MAX_PULL_PAGES)
 
@@ -203,13 +203,13 @@ class TestApiEndpoints(CartonaCase):
         self.config.batch_size = 100
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
         items = [{"supplier_product_id": str(i), "selling_price": 10} for i in range(250)]
-        answers = self.api.bulk_update_products(items)
+        answers = self.api._bulk_update_products(items)
         self.assertEqual(len(answers), 3)
         sizes = [len(json.loads(call.request.body)) for call in self.http.calls]
         self.assertEqual(sizes, [100, 100, 50])
         self.http.reset()
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
-        self.api.bulk_update_stock([{"supplier_product_id": "1", "available_stock_quantity": 3, "in_stock": True}])
+        self.api._bulk_update_stock([{"supplier_product_id": "1", "available_stock_quantity": 3, "in_stock": True}])
         self.assertEqual(
             json.loads(self.http.calls[0].request.body),
             [{"supplier_product_id": "1", "available_stock_quantity": 3, "in_stock": True}],
@@ -218,7 +218,7 @@ class TestApiEndpoints(CartonaCase):
     def test_order_status_endpoints(self):
         single = self.url(const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id="Qx7mK2aP"))
         self.http.post(single, json={"success": True})
-        self.api.update_single_order_status("Qx7mK2aP", "delivered", retailer_otp="1234")
+        self.api._update_single_order_status("Qx7mK2aP", "delivered", retailer_otp="1234")
         self.assertEqual(
             json.loads(self.http.calls[0].request.body),
             {"hashed_id": "Qx7mK2aP", "status": "delivered", "retailer_otp": "1234"},
@@ -226,18 +226,18 @@ class TestApiEndpoints(CartonaCase):
         self.http.reset()
         self.http.post(single, json={"success": False, "message": "Wrong OTP"})
         with self.raises(MarketplacePermanentError) as caught:
-            self.api.update_single_order_status("Qx7mK2aP", "delivered", retailer_otp="0000")
+            self.api._update_single_order_status("Qx7mK2aP", "delivered", retailer_otp="0000")
         self.assertIn("Wrong OTP", str(caught.exception))
         self.http.reset()
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[{"hashed_id": "a", "success": True}])
-        self.api.bulk_update_order_status([{"hashed_id": "a", "status": "synced"}])
+        self.api._bulk_update_order_status([{"hashed_id": "a", "status": "synced"}])
         self.assertEqual(json.loads(self.http.calls[0].request.body), [{"hashed_id": "a", "status": "synced"}])
 
 
 class TestConfig(CartonaCase):
     def test_connection_success(self):
         self.http.get(self.url(PRODUCTS), json=[{"supplier_product_id": "1"}])
-        action = self.config.test_connection()
+        action = self.config.action_test_connection()
         self.assertEqual(action["params"]["type"], "success")
         self.assertEqual(self.config.connection_status, "connected")
         self.assertEqual(self.http.calls[0].request.params["per_page"], "1")
@@ -245,13 +245,13 @@ class TestConfig(CartonaCase):
 
     def test_connection_failure_shows_reason(self):
         self.http.get(self.url(PRODUCTS), status=401, json={"message": "token revoked"})
-        action = self.config.test_connection()
+        action = self.config.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertEqual(self.config.connection_status, "error")
         self.assertIn("token revoked", self.config.connection_message)
         self.http.reset()
         self.http.get(self.url(PRODUCTS), status=502, body="<html>Bad gateway</html>")
-        self.config.test_connection()
+        self.config.action_test_connection()
         self.assertEqual(self.config.connection_status, "error")
         self.assertIn("502", self.config.connection_message)
 
@@ -288,20 +288,20 @@ class TestConfig(CartonaCase):
 class TestSyncLog(CartonaCase):
     def test_cleanup_by_age(self):
         model = self.env["marketplace.sync.log"]
-        old = model.browse([model.log_operation(self.config.id, "api_call", "info", f"old {i}") for i in range(3)])
-        new = model.browse(model.log_operation(self.config.id, "api_call", "info", "new"))
+        old = model.browse([model._log_operation(self.config.id, "api_call", "info", f"old {i}") for i in range(3)])
+        new = model.browse(model._log_operation(self.config.id, "api_call", "info", "new"))
         self.env.cr.execute(
             "UPDATE marketplace_sync_log SET create_date = now() - interval '40 days' WHERE id IN %s",
             [tuple(old.ids)],
         )
         model.invalidate_model()
-        self.assertEqual(model.cleanup_old_logs(days=30, batch_size=2), 3)
+        self.assertEqual(model._cleanup_old_logs(days=30, batch_size=2), 3)
         self.assertFalse(old.exists())
         self.assertTrue(new.exists())
 
     def test_cleanup_cron_calls_it(self):
         cron = self.env.ref("cartona_marketplace.cron_cleanup_sync_logs")
-        self.assertEqual(cron.code.strip(), "model.cleanup_old_logs(days=30)")
+        self.assertEqual(cron.code.strip(), "model._cleanup_old_logs(days=30)")
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "days"))
         cron.method_direct_trigger()
 
@@ -341,7 +341,7 @@ class TestSyncLogSurvivesRollback(TransactionCase):
             http.get(BASE_URL + PRODUCTS, status=503, body="down for maintenance")
             with self.assertRaises(MarketplaceRetryableError), self.env.cr.savepoint():
                 self.env["res.partner"].create({"name": "rolled back"})
-                api_model.get_products()
+                api_model._get_products()
         self.assertFalse(self.env["res.partner"].search([("name", "=", "rolled back")]))
         self.assertEqual(
             self._committed_logs(), [("Cartona answered 503 for GET supplier-product: down for maintenance", 503)]

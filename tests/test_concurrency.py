@@ -16,14 +16,14 @@ class TestPullLock(ImportCase):
         other = db_connect(self.env.cr.dbname).cursor()
         try:
             other.execute("SELECT pg_advisory_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
-            self.assertIsNone(self.api.pull_and_process_orders())
+            self.assertIsNone(self.api._pull_and_process_orders())
             self.assertFalse(self.http.calls, "the loser does not even call Cartona")
             self.assertEqual(self.config.action_pull_orders()["params"]["type"], "warning")
         finally:
             other.execute("SELECT pg_advisory_unlock_all()")
             other.close()
         self.serve_pages([])
-        self.assertIsNotNone(self.api.pull_and_process_orders())
+        self.assertIsNotNone(self.api._pull_and_process_orders())
 
 
 class TestConcurrentImport(TransactionCase):

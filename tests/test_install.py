@@ -65,7 +65,7 @@ class TestInstall(MarketplaceCase):
             config.read(["auth_token"])
         self.assertNotIn("auth_token", config.fields_get())
         # The sync log is read-only for the same user.
-        log_id = self.env["marketplace.sync.log"].log_operation(self.config.id, "api_call", "info", "hello")
+        log_id = self.env["marketplace.sync.log"]._log_operation(self.config.id, "api_call", "info", "hello")
         log = self.env["marketplace.sync.log"].with_user(self.user).browse(log_id)
         self.assertEqual(log.message, "hello")
         with self.assertRaises(AccessError):

@@ -23,9 +23,9 @@ class TestImportPage(ImportCase):
         self.assertEqual(editing.state, "draft")
         self.assertEqual(editing.marketplace_status, "editing")
         # One acknowledgement for the page, in one bulk request once committed.
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
         trap.assert_enqueued_job(
-            self.env["marketplace.api"].acknowledge_orders,
+            self.env["marketplace.api"]._acknowledge_orders,
             args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
         )
         self.http.post(self.url("order/update-order-status"), json=[])
@@ -126,7 +126,7 @@ class TestImportPage(ImportCase):
         self.assertEqual((stats["created"], stats["ignored"]), (1, 3))
         self.assertTrue(self.sale("Pz2cV6yE"))
         self.assertFalse(self.sale("Qx7mK2aP"))
-        trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"]))
+        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"]))
         self.assertEqual(self.http.calls[0].request.params["internal_supplier_code"], "3")
         # A malformed order of another account is not ours to log or keep.
         self.http.reset()
@@ -150,7 +150,7 @@ class TestRepullAndAck(ImportCase):
         self.env.cr.execute("SELECT id, write_date FROM sale_order WHERE id IN %s", [tuple(orders.ids)])
         self.assertEqual(dict(self.env.cr.fetchall()), before)
         self.assertEqual(self.env["sale.order"].search_count([("marketplace_config_id", "=", self.config.id)]), 4)
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
 
     def test_failed_and_parked_orders_are_never_acknowledged(self):
         bad = self.order_data("Lr4tN8wQ", hashed_id="Bad1", order_details=[{"id": 1, "supplier_product_id": "220731"}])
@@ -161,8 +161,8 @@ class TestRepullAndAck(ImportCase):
         with trap_jobs() as trap:
             stats = self.pull([bad, unknown, good])
         self.assertEqual((stats["failed"], stats["parked"], stats["created"]), (1, 1, 1))
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
-        trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"]))
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"]))
         self.assertFalse(self.sale("Bad1"))
         self.assertFalse(self.sale("Unknown1"))
 
@@ -177,7 +177,7 @@ class TestParkedOrders(ImportCase):
         data = self._unknown()
         with trap_jobs() as trap:
             self.pull([data])
-        trap.assert_jobs_count(0, only=self.env["marketplace.api"].acknowledge_orders)
+        trap.assert_jobs_count(0, only=self.env["marketplace.api"]._acknowledge_orders)
         self.assertFalse(self.sale("Lr4tN8wQ"), "no placeholder order")
         parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Lr4tN8wQ")])
         self.assertIn("888001", parked.reason)
@@ -197,7 +197,7 @@ class TestParkedOrders(ImportCase):
             self.pull([data])
         self.assertEqual(self.sale("Lr4tN8wQ").state, "sale")
         self.assertFalse(parked.exists())
-        trap.assert_enqueued_job(self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"]))
+        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"]))
 
     def test_parked_order_imported_even_if_cartona_stops_sending_it(self):
         data = self._unknown()
@@ -215,7 +215,7 @@ class TestParkedOrders(ImportCase):
         self.assertTrue(self.sale("Lr4tN8wQ"))
         self.assertFalse(parked.exists())
         # Imported from the kept payload: acknowledged when Cartona sends it again.
-        trap.assert_jobs_count(0, only=self.env["marketplace.api"].acknowledge_orders)
+        trap.assert_jobs_count(0, only=self.env["marketplace.api"]._acknowledge_orders)
 
 
 class TestMalformedOrders(ImportCase):
@@ -226,7 +226,7 @@ class TestMalformedOrders(ImportCase):
         for case in cases:
             with self.subTest(case=case["case"]):
                 with self.raises(MarketplaceDataError) as caught:
-                    processor.process_marketplace_order(case["payload"])
+                    processor._process_marketplace_order(case["payload"])
                 self.assertEqual(caught.exception.field, case["field"])
                 self.assertIn(case["field"], str(caught.exception))
 
@@ -246,7 +246,7 @@ class TestMalformedOrders(ImportCase):
         for case in cases:
             self.assertTrue(any(case["field"] in log.message for log in errors), case["case"])
         trap.assert_enqueued_job(
-            self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"])
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"])
         )
         # Failed orders wait with their reason; without an id, the window stays.
         waiting = self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)])

@@ -132,7 +132,7 @@ class TestPullCron(ImportCase):
             self.env["marketplace.config"].with_context(ir_cron_progress_id=progress.id)._cron_pull_orders()
         self.assertEqual((progress.done, progress.remaining), (1, 1))
         self.assertEqual(self.config.pull_next_page, 2)
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
         self.assertTrue(self.sale("Lr4tN8wQ"))
         self.assertFalse(self.sale("Pz2cV6yE"))
         self.env["marketplace.config"]._cron_pull_orders()

@@ -87,7 +87,7 @@ class TestSandbox(MarketplaceCase):
     def pull(self):
         """One pull, then the jobs it queued, as the job runner would run them."""
         with trap_jobs() as trap:
-            stats = self.api.pull_and_process_orders()
+            stats = self.api._pull_and_process_orders()
             trap.perform_enqueued_jobs()
         return stats
 
@@ -153,33 +153,33 @@ class TestSandbox(MarketplaceCase):
         hashed_id = self.sandbox.new_order()["hashed_id"]
         self.sandbox.orders[hashed_id]["otp"] = "4321"
         with self.raises(MarketplacePermanentError) as caught:
-            self.api.update_single_order_status(hashed_id, "delivered", retailer_otp="0000")
+            self.api._update_single_order_status(hashed_id, "delivered", retailer_otp="0000")
         self.assertEqual(caught.exception.status_code, 422)
         self.assertIn("Invalid OTP", str(caught.exception))
         # Through the bulk endpoint an OTP order is refused item by item.
-        answer = self.api.bulk_update_order_status([{"hashed_id": hashed_id, "status": "delivered"}])
+        answer = self.api._bulk_update_order_status([{"hashed_id": hashed_id, "status": "delivered"}])
         self.assertFalse(answer["data"][0]["success"])
-        self.api.update_single_order_status(hashed_id, "delivered", retailer_otp="4321")
+        self.api._update_single_order_status(hashed_id, "delivered", retailer_otp="4321")
         self.assertEqual(self.sandbox.orders[hashed_id]["order"]["status"], "delivered")
 
     def test_prices_and_stock_are_published_in_cartona_units(self):
         mapped = self.products.filtered("cartona_id")
-        self.api.sync_products(mapped, ["price", "stock"])
+        self.api._sync_products(mapped, ["price", "stock"])
         published = self.sandbox.published
         self.assertEqual(set(published), set(mapped.mapped("cartona_id")))
         oil = published["311001"]  # boxes of 12
         self.assertEqual((oil["selling_price"], oil["available_stock_quantity"]), (474.0, 10000 // 12))
         self.assertEqual(set(mapped.mapped("marketplace_sync_status")), {"synced"})
-        answer = self.api.bulk_update_products([{"supplier_product_id": "311001", "available_stock_quantity": -1}])
+        answer = self.api._bulk_update_products([{"supplier_product_id": "311001", "available_stock_quantity": -1}])
         self.assertFalse(answer[0]["data"][0]["success"])
         self.assertEqual(published["311001"]["available_stock_quantity"], 10000 // 12)
 
     def test_token_and_outages(self):
         self.sandbox.token = "another"
         with self.raises(MarketplaceAuthError):
-            self.api.pull_orders()
+            self.api._pull_orders()
         self.sandbox.token = TOKEN
         self.sandbox.fail_rate = 1.0
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api.pull_orders()
+            self.api._pull_orders()
         self.assertEqual((caught.exception.status_code, caught.exception.seconds), (503, 5))

@@ -34,8 +34,8 @@ class TestStatusPush(StatusPushCase):
         self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             order.action_confirm()
-            trap.assert_jobs_count(1, only=order.push_marketplace_status)
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("approved",))
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("approved",))
             trap.perform_enqueued_jobs()
         self.assertEqual(self._sent(), [[{"hashed_id": "Lr4tN8wQ", "status": "approved"}]])
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
@@ -59,7 +59,7 @@ class TestStatusPush(StatusPushCase):
         self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             self._validate(order.picking_ids)
-            trap.assert_jobs_count(1, only=order.push_marketplace_status)
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
             trap.perform_enqueued_jobs()
         self.assertEqual(
             self._sent(),
@@ -76,7 +76,7 @@ class TestStatusPush(StatusPushCase):
         with trap_jobs() as trap:
             order.picking_ids.do_unreserve()
             order.picking_ids.action_assign()
-            trap.assert_jobs_count(0, only=order.push_marketplace_status)
+            trap.assert_jobs_count(0, only=order._push_marketplace_status)
 
     def test_multi_step_pick_means_out_for_delivery(self):
         self.warehouse.delivery_steps = "pick_ship"
@@ -85,12 +85,12 @@ class TestStatusPush(StatusPushCase):
         self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             self._validate(pick)
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("assigned_to_salesman",))
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("assigned_to_salesman",))
             trap.perform_enqueued_jobs()
             ship = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
             self.assertEqual(ship.state, "assigned")
             self._validate(ship)
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("delivered",))
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
             trap.perform_enqueued_jobs()
         self.assertEqual(
             [item["status"] for body in self._sent() for item in body], ["assigned_to_salesman", "delivered"]
@@ -102,10 +102,10 @@ class TestStatusPush(StatusPushCase):
         pick = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pick_type_id)
         with trap_jobs() as trap:
             self._validate(pick)
-            trap.assert_jobs_count(0, only=order.push_marketplace_status)
+            trap.assert_jobs_count(0, only=order._push_marketplace_status)
             pack = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pack_type_id)
             self._validate(pack)
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("assigned_to_salesman",))
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("assigned_to_salesman",))
 
     def test_cancellation_asks_for_a_reason_then_pushes_it(self):
         order = self._import(status="approved")
@@ -132,7 +132,7 @@ class TestStatusPush(StatusPushCase):
         order.cartona_cancellation_reason = "delayed_order"
         with trap_jobs() as trap:
             self.assertTrue(order.action_cancel())
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("cancelled_by_supplier",))
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
         self.assertEqual(order.state, "cancel")
 
     def test_cartona_delivered_orders_push_only_cancellation(self):
@@ -141,11 +141,11 @@ class TestStatusPush(StatusPushCase):
         with trap_jobs() as trap:
             order.action_out_for_delivery()
             self._validate(order.picking_ids)
-            trap.assert_jobs_count(0, only=order.push_marketplace_status)
+            trap.assert_jobs_count(0, only=order._push_marketplace_status)
             order.cartona_cancellation_reason = "cannot_deliver_the_order"
             order.with_context(disable_cancel_warning=True).action_cancel()
-            trap.assert_jobs_count(1, only=order.push_marketplace_status)
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("cancelled_by_supplier",))
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
 
 
 class TestOtp(StatusPushCase):
@@ -183,7 +183,7 @@ class TestOtp(StatusPushCase):
         order.retailer_otp = "4821"
         with trap_jobs() as trap:
             order.action_marketplace_sync_now()
-            trap.assert_enqueued_job(order.push_marketplace_status, args=("delivered",))
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
             trap.perform_enqueued_jobs()
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
 
@@ -218,7 +218,7 @@ class TestNoEcho(StatusPushCase):
                 self.pull([self.order_data("Lr4tN8wQ", status=status)])
                 self.http.reset()
             self.pull([self.order_data("Qx7mK2aP", status="cancelled_by_retailer")])
-            pushes = [job for job in trap.enqueued_jobs if job.method_name == "push_marketplace_status"]
+            pushes = [job for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status"]
             self.assertEqual(pushes, [])
             self.assertTrue(trap.enqueued_jobs, "the acknowledgements were queued")
 
@@ -233,9 +233,9 @@ class TestNoEcho(StatusPushCase):
         messages = len(order.message_ids)
         with trap_jobs() as trap:
             stats = self.pull([self.order_data("Lr4tN8wQ", status="approved")])
-            trap.assert_jobs_count(1, only=self.env["marketplace.api"].acknowledge_orders)
+            trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
             trap.assert_enqueued_job(
-                self.env["marketplace.api"].acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"])
+                self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"])
             )
         self.assertEqual(stats["updated"], 1)
         self.assertEqual((order.state, order.marketplace_status), ("sale", "approved"))
