@@ -6,7 +6,7 @@
     "author": "cartona_marketplace developers",
     "license": "LGPL-3",
     "depends": ["sale_management", "sale_stock", "queue_job"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests", "phonenumbers"]},
     "data": [
         "security/marketplace_security.xml",
         "security/ir.model.access.csv",

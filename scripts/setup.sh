@@ -36,7 +36,7 @@ odoo_source() {
 
 install_venv() {
     local src=$1 stamp
-    stamp=$( { echo "$VENV_RECIPE"; cat "$ROOT/scripts/odoo_requirements.py" "$ROOT/scripts/requirements-dev.txt" \
+    stamp=$( { echo "$VENV_RECIPE"; cat "$ROOT/scripts/odoo_requirements.py" "$ROOT/requirements.txt" "$ROOT/scripts/requirements-dev.txt" \
                "$src/requirements.txt"; } | sha1sum | cut -c1-12)-$src
     if [ -f "$VENV/.setup-stamp" ] && [ "$(cat "$VENV/.setup-stamp")" = "$stamp" ]; then
         return 0
@@ -56,7 +56,8 @@ install_venv() {
     else
         "$PY" -m pip install -q "odoo-addon-queue_job>=18.0,<18.0.1.7"
     fi
-    "$PY" -m pip install -q -r "$ROOT/scripts/requirements-dev.txt"
+    # The addon's own dependencies (its manifest's external_dependencies), then the tools.
+    "$PY" -m pip install -q -r "$ROOT/requirements.txt" -r "$ROOT/scripts/requirements-dev.txt"
     echo "$stamp" > "$VENV/.setup-stamp"
 }
 
