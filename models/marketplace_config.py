@@ -30,7 +30,7 @@ class MarketplaceConfig(models.Model):
         default=const.API_BASE_URL_PRODUCTION,
         help="Endpoint paths are relative to this URL.",
     )
-    auth_token = fields.Char(groups="base.group_system", copy=False)
+    auth_token = fields.Char(groups="cartona_marketplace.group_marketplace_manager", copy=False)
     auth_header = fields.Char(required=True, default=const.DEFAULT_AUTH_HEADER)
     supplier_code = fields.Char(
         help="When one token serves several supplier accounts: the account this "

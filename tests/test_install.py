@@ -12,7 +12,7 @@ class TestInstall(MarketplaceCase):
         super().setUpClass()
         # A configuration with the defaults of the form.
         cls.config = cls.env["marketplace.config"].create({"name": "Cartona", "auth_token": "secret-token"})
-        cls.user = new_test_user(cls.env, login="plain_user", groups="base.group_user")
+        cls.user = new_test_user(cls.env, login="marketplace_user", groups="cartona_marketplace.group_marketplace_user")
 
     def test_addon_and_dependencies_installed(self):
         names = ["cartona_marketplace", "sale_management", "sale_stock", "queue_job"]
@@ -51,10 +51,10 @@ class TestInstall(MarketplaceCase):
         self.assertEqual(config.api_base_url, const.API_BASE_URL_PRODUCTION)
         self.assertEqual(config.connection_status, "not_tested")
         self.assertTrue(config.active)
-        self.assertEqual(fields["auth_token"].groups, "base.group_system")
+        self.assertEqual(fields["auth_token"].groups, "cartona_marketplace.group_marketplace_manager")
         self.assertFalse(fields["auth_token"].copy)
 
-    def test_plain_user_reads_but_cannot_write_nor_see_token(self):
+    def test_marketplace_user_reads_but_cannot_write_nor_see_token(self):
         config = self.config.with_user(self.user)
         self.assertEqual(config.name, "Cartona")
         with self.assertRaises(AccessError):
@@ -87,6 +87,6 @@ class TestInstall(MarketplaceCase):
             self.assertEqual(action["res_model"], model)
             views = self.env[model].get_views([(False, "list"), (False, "form"), (False, "search")])
             self.assertEqual(set(views["views"]), {"list", "form", "search"})
-        # A plain user can open the configuration views too (without the token field).
+        # A marketplace user can open the configuration views too (without the token field).
         views = self.env["marketplace.config"].with_user(self.user).get_views([(False, "form")])
         self.assertNotIn('name="auth_token"', views["views"]["form"]["arch"])
