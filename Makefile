@@ -1,10 +1,13 @@
-.PHONY: setup test run lint bench clean
+.PHONY: setup test test-upgrade run lint bench clean
 
 setup:
 	bash scripts/setup.sh
 
 test:
 	bash scripts/test.sh
+
+test-upgrade:
+	bash scripts/test_upgrade.sh
 
 run:
 	bash scripts/run.sh

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A database made by the previous landed version upgrades with
+# `-u cartona_marketplace` and keeps every record and its pull state.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The last landed version (18.0.1.0.0). Move it forward when a version lands.
+PREVIOUS=${PREVIOUS_VERSION:-bea0f52}
+DB=${UPGRADE_DB:-cartona_upgrade}
+
+bash "$ROOT/scripts/setup.sh"
+git -C "$ROOT" cat-file -e "$PREVIOUS^{commit}" 2>/dev/null \
+    || die "the previous version $PREVIOUS is not in this clone's history (fetch it, or set PREVIOUS_VERSION)"
+previous=$STATE/previous
+rm -rf "$previous" && mkdir -p "$previous/$ADDON"
+git -C "$ROOT" archive "$PREVIOUS" | tar -x -C "$previous/$ADDON"
+odoo_addons=$(sed -n 's/^addons_path = \([^,]*\),.*/\1/p' "$(odoo_conf)")
+
+base=$(template_db)
+psql_q -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)"
+psql_q -c "CREATE DATABASE \"$DB\" TEMPLATE \"$base\""
+log=$STATE/upgrade.log
+: > "$log"
+say "Installing the previous version ($PREVIOUS) into $DB"
+odoo_bin --addons-path="$odoo_addons,$previous" -d "$DB" -i "$ADDON" --stop-after-init --no-http \
+    --log-level=warn --logfile="$log" || die "the previous version did not install (see $log)"
+"$PY" "$ROOT/scripts/upgrade_check.py" seed --config "$(odoo_conf)" --addons-path="$odoo_addons,$previous" \
+    --database "$DB" --snapshot "$STATE/upgrade-snapshot.json"
+
+sync_addon
+say "Upgrading $DB to this checkout's version"
+: > "$log"
+odoo_bin -d "$DB" -u "$ADDON" --stop-after-init --no-http --log-level=warn --logfile="$log" \
+    || die "the upgrade failed (see $log)"
+if grep -E " (ERROR|CRITICAL) " "$log"; then
+    die "the upgrade logged errors (see $log)"
+fi
+"$PY" "$ROOT/scripts/upgrade_check.py" check --config "$(odoo_conf)" --database "$DB" \
+    --snapshot "$STATE/upgrade-snapshot.json" || die "the upgraded database lost something"
+say "Upgrade from $PREVIOUS: green"
