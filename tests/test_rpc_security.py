@@ -282,6 +282,25 @@ class TestTrustedCallers(RpcCase):
         self.assertEqual(self.soda.marketplace_sync_status, "synced")
 
 
+# The fields of the addon that users edit; every other field it defines on these
+# models is the connector's. A field added later is classified here or there.
+USER_FIELDS = {
+    "sale.order": (sale_order.CONNECTOR_FIELDS, {"retailer_otp", "cartona_cancellation_reason"}),
+    "product.product": (
+        product_product.CONNECTOR_FIELDS,
+        {
+            "cartona_id",
+            "cartona_internal_id",
+            "cartona_uom_id",
+            "delivered_by",
+            "marketplace_sync_enabled",
+            "marketplace_stock_sync_enabled",
+        },
+    ),
+    "res.partner": (res_partner.CONNECTOR_FIELDS, set()),
+}
+
+
 class TestConnectorFields(RpcCase):
     """Users with write access on orders, products or contacts keep their own
     fields, and never write those that decide what the connector tells Cartona."""
@@ -298,6 +317,14 @@ class TestConnectorFields(RpcCase):
             login="mp-salesman",
             groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_salesman_all_leads",
         )
+
+    def test_every_field_of_the_addon_is_classified(self):
+        for model, (connector, users) in USER_FIELDS.items():
+            with self.subTest(model):
+                fields = self.env[model]._fields
+                ours = {name for name, field in fields.items() if "cartona_marketplace" in field._modules}
+                self.assertFalse(connector & users)
+                self.assertEqual(ours, connector | users)
 
     def test_salesman_cannot_forge_a_cartona_order(self):
         args, kwargs = CALLS["sale.order", "create"](self)
