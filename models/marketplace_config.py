@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import const
+from ..access import MANAGER_GROUP, USER_GROUP, check_caller
 from ..exceptions import MarketplaceError
 
 _logger = logging.getLogger(__name__)
@@ -263,6 +264,7 @@ class MarketplaceConfig(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(configs), remaining=remaining)
 
     def action_pull_orders(self):
+        check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
         try:
             stats = self._api()._pull_and_process_orders()
@@ -275,12 +277,14 @@ class MarketplaceConfig(models.Model):
         return self._notify(self.env._("Orders pulled"), summary or self.env._("No new orders."), "success")
 
     def action_view_parked_orders(self):
+        check_caller(self, "read", USER_GROUP)
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_parked_order")
         action["domain"] = [("marketplace_config_id", "=", self.id)]
         return action
 
     def action_test_connection(self):
+        check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
         log = self.env["marketplace.sync.log"]
         try:
@@ -306,6 +310,7 @@ class MarketplaceConfig(models.Model):
         }
 
     def action_view_sync_logs(self):
+        check_caller(self, "read", USER_GROUP)
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_sync_log")
         action["domain"] = [("marketplace_config_id", "=", self.id)]
@@ -322,6 +327,7 @@ class MarketplaceConfig(models.Model):
     def action_requeue_failed_jobs(self):
         """Put this marketplace's failed jobs (product sync, acknowledgements,
         status pushes) back in the queue."""
+        check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
 
         def owned(job):

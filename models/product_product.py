@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_round
 
 from .. import const
+from ..access import USER_GROUP, check_caller, check_connector_fields
 from ..exceptions import MarketplaceError
 
 # Key of the products to republish in ``cr.precommit.data``.
@@ -13,6 +14,15 @@ COLLECTED_KEY = "cartona_marketplace.products_to_sync"
 OPEN_JOBS_KEY = "cartona_marketplace.open_sync_jobs"
 # Writes that change what Cartona should show for the product, price and stock alike.
 REPUBLISH_FIELDS = {"cartona_id", "cartona_uom_id", "marketplace_sync_enabled", "marketplace_stock_sync_enabled"}
+# What Cartona was last told of the product: a user who writes them would make
+# the connector skip a publication. The mapping fields stay the users'.
+CONNECTOR_FIELDS = {
+    "marketplace_sync_status",
+    "marketplace_sync_date",
+    "marketplace_error_message",
+    "marketplace_published_price",
+    "marketplace_published_qty",
+}
 
 
 class ProductProduct(models.Model):
@@ -85,11 +95,13 @@ class ProductProduct(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
         products = super().create(vals_list)
         products.filtered("cartona_id")._trigger_marketplace_sync(const.SYNC_PARTS)
         return products
 
     def write(self, vals):
+        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
         remapped = self.browse()
         if "cartona_id" in vals:
             remapped = self.filtered(lambda p: p.cartona_id != (vals["cartona_id"] or False))
@@ -244,6 +256,7 @@ class ProductProduct(models.Model):
     # Entry points ---------------------------------------------------------------
 
     def action_marketplace_sync_now(self):
+        check_caller(self, "write", USER_GROUP)
         products = self.filtered(lambda p: p.cartona_id and p.marketplace_sync_enabled)
         if not products:
             raise UserError(self.env._("Only products with a Cartona ID and publishing enabled can be synced."))

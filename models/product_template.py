@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from .. import const
+from ..access import USER_GROUP, check_caller
 
 # The design's template fields: on a single-variant template they read and
 # write the variant's values, the way Odoo's ``default_code`` does.
@@ -90,4 +91,5 @@ class ProductTemplate(models.Model):
         return result
 
     def action_marketplace_sync_now(self):
+        check_caller(self, "write", USER_GROUP)
         return self.product_variant_ids.action_marketplace_sync_now()

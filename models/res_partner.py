@@ -1,4 +1,10 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from ..access import check_connector_fields
+
+# Cartona's identity of a retailer: a user who moves it to another partner
+# would have that partner receive the retailer's orders.
+CONNECTOR_FIELDS = {"cartona_id", "cartona_phone_key", "marketplace_customer_type", "marketplace_sync_status"}
 
 
 class ResPartner(models.Model):
@@ -24,3 +30,12 @@ class ResPartner(models.Model):
         [("not_synced", "Not synced"), ("synced", "Synced")],
         copy=False,
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
+        return super().write(vals)

@@ -6,9 +6,40 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
+from ..access import USER_GROUP, check_caller, check_connector_fields
 from ..exceptions import MarketplaceAuthError, MarketplacePermanentError
 
 _logger = logging.getLogger(__name__)
+
+# What Cartona said of the order and what the connector told it: a user who
+# writes them would make the connector push a status for an order, or skip one.
+CONNECTOR_FIELDS = {
+    "cartona_id",
+    "marketplace_config_id",
+    "is_marketplace_order",
+    "marketplace_order_number",
+    "marketplace_status",
+    "delivered_by",
+    "marketplace_payment_method",
+    "marketplace_supplier_code",
+    "marketplace_sync_status",
+    "marketplace_error_message",
+    "cartona_payload_hash",
+    "cartona_estimated_delivery_day",
+    "cartona_delivery_day",
+    "cartona_preferred_delivery_date",
+    "cartona_pickup_date",
+    "cartona_route_code",
+    "cartona_note",
+    "cartona_total_price",
+    "cartona_credit",
+    "cartona_installment_cost",
+    "cartona_wallet_top_up",
+    "cartona_supplier_rebate",
+    "cartona_otp_required",
+    "cartona_return_reason",
+    "marketplace_push_status",
+}
 
 
 class SaleOrder(models.Model):
@@ -24,8 +55,8 @@ class SaleOrder(models.Model):
     delivered_by = fields.Selection(const.DELIVERED_BY, copy=False, readonly=True)
     marketplace_payment_method = fields.Char("Payment Method", copy=False, readonly=True)
     marketplace_supplier_code = fields.Char("Cartona Supplier Code", copy=False, readonly=True)
-    marketplace_sync_status = fields.Selection(const.SYNC_STATUSES, "Status Sync", copy=False)
-    marketplace_error_message = fields.Text("Sync Error", copy=False)
+    marketplace_sync_status = fields.Selection(const.SYNC_STATUSES, "Status Sync", copy=False, readonly=True)
+    marketplace_error_message = fields.Text("Sync Error", copy=False, readonly=True)
     cartona_payload_hash = fields.Char(copy=False, readonly=True)
     # Delivery
     cartona_estimated_delivery_day = fields.Date("Estimated Delivery Day", copy=False, readonly=True)
@@ -65,6 +96,15 @@ class SaleOrder(models.Model):
         for order in self:
             order.is_marketplace_order = bool(order.marketplace_config_id)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
+        return super().write(vals)
+
     def _check_not_editing(self, what):
         """While the retailer edits the order on Cartona, hands off."""
         editing = self.filtered(lambda o: o.marketplace_status == "editing")
@@ -79,12 +119,14 @@ class SaleOrder(models.Model):
             )
 
     def action_confirm(self):
+        check_caller(self, "write")
         self._check_not_editing(self.env._("confirm"))
         result = super().action_confirm()
         self._marketplace_queue_status("approved")
         return result
 
     def action_cancel(self):
+        check_caller(self, "write")
         self._check_not_editing(self.env._("cancel"))
         if not self.env.context.get("skip_marketplace_sync"):
             without_reason = self.filtered(lambda o: o.is_marketplace_order and not o.cartona_cancellation_reason)
@@ -108,6 +150,7 @@ class SaleOrder(models.Model):
 
     def action_out_for_delivery(self):
         """The goods left the warehouse: Cartona shows the order as shipped."""
+        check_caller(self, "write")
         not_confirmed = self.filtered(lambda o: o.state != "sale")
         if not_confirmed:
             raise UserError(self.env._("Confirm %s before sending it out.", ", ".join(not_confirmed.mapped("name"))))
@@ -115,6 +158,7 @@ class SaleOrder(models.Model):
 
     def action_marketplace_sync_now(self):
         """Send the status Cartona has not accepted yet (after correcting the OTP, say)."""
+        check_caller(self, "write", USER_GROUP)
         for order in self.filtered("is_marketplace_order"):
             status = order.marketplace_push_status or order._marketplace_status_from_odoo()
             if status:
@@ -153,7 +197,7 @@ class SaleOrder(models.Model):
             return
         for order in self.filtered(lambda o: o._marketplace_pushes(status)):
             config = order.marketplace_config_id
-            order.write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
+            order.sudo().write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
             order.with_delay(
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
@@ -200,7 +244,7 @@ class SaleOrder(models.Model):
         except (MarketplacePermanentError, MarketplaceAuthError) as exc:
             self._marketplace_record_push_error(str(exc), accepted[-1] if accepted else None)
             raise
-        self.with_context(skip_marketplace_sync=True).write(
+        self.sudo().with_context(skip_marketplace_sync=True).write(
             {"marketplace_status": status, "marketplace_sync_status": "synced", "marketplace_error_message": False}
         )
         message = f"Cartona status of {self.name} set to {', then '.join(steps)}"

@@ -1,10 +1,13 @@
 from odoo import models
 
+from ..access import check_caller
+
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
 
     def button_validate(self):
+        check_caller(self, "write")
         self.sale_id._check_not_editing(self.env._("deliver"))
         return super().button_validate()
 

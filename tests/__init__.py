@@ -8,3 +8,5 @@ from . import test_product_sync
 from . import test_stock_sync
 from . import test_sandbox
 from . import test_ui
+from . import test_rpc_security
+from . import test_data_access

@@ -1,0 +1,401 @@
+"""What a logged-in user reaches over RPC.
+
+Odoo lets any logged-in user, portal included, call any public method of any
+model (``/web/dataset/call_kw``, XML-RPC ``execute_kw``) with a context of
+their choosing; it refuses only names starting with ``_``. These tests play
+that path: ``check_method_name`` then ``odoo.api.call_kw``.
+"""
+
+import inspect
+import re
+
+import responses
+
+from odoo import Command, api, models
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user
+
+from odoo.addons.cartona_marketplace import const
+from odoo.addons.cartona_marketplace.models import product_product, res_partner, sale_order
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import ImportCase
+
+ADDON_MODULE = "odoo.addons.cartona_marketplace."
+HTTP_METHODS = (responses.GET, responses.POST, responses.PUT, responses.PATCH, responses.DELETE)
+
+# Every public method the addon defines, with the arguments an attacker would
+# pass: ``(model, method) -> lambda case: (args, kwargs)``. A public method
+# added without an entry here fails ``test_every_public_method_is_in_the_table``.
+CALLS = {
+    ("marketplace.config", "action_pull_orders"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_test_connection"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_requeue_failed_jobs"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_sync_logs"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_parked_orders"): lambda t: ([t.config.ids], {}),
+    ("sale.order", "create"): lambda t: (
+        [
+            [
+                {
+                    "partner_id": t.order.partner_id.id,
+                    "marketplace_config_id": t.config.id,
+                    # A real Cartona order of the supplier, not imported yet.
+                    "cartona_id": "Qx7mK2aP",
+                    "order_line": [Command.create({"product_id": t.oil.id, "product_uom_qty": 1})],
+                }
+            ]
+        ],
+        {},
+    ),
+    ("sale.order", "write"): lambda t: (
+        [t.order.ids, {"marketplace_push_status": "delivered", "marketplace_status": "approved"}],
+        {},
+    ),
+    ("sale.order", "action_confirm"): lambda t: ([t.order.ids], {}),
+    ("sale.order", "action_cancel"): lambda t: ([t.order.ids], {}),
+    ("sale.order", "action_out_for_delivery"): lambda t: ([t.order.ids], {}),
+    ("sale.order", "action_marketplace_sync_now"): lambda t: ([t.order.ids], {}),
+    ("stock.picking", "button_validate"): lambda t: ([t.order.picking_ids.ids], {}),
+    ("marketplace.cancel.wizard", "action_cancel_orders"): lambda t: ([t.wizard.ids], {}),
+    ("product.product", "create"): lambda t: ([[{"name": "Forged", "cartona_id": "220790-bis"}]], {}),
+    ("product.product", "write"): lambda t: (
+        [t.soda.ids, {"marketplace_published_qty": 0, "marketplace_sync_status": "synced", "list_price": 0.01}],
+        {},
+    ),
+    ("product.product", "action_marketplace_sync_now"): lambda t: ([t.soda.ids], {}),
+    ("product.template", "write"): lambda t: ([t.soda.product_tmpl_id.ids, {"cartona_id": "110774-bis"}], {}),
+    ("product.template", "action_marketplace_sync_now"): lambda t: ([t.soda.product_tmpl_id.ids], {}),
+    ("res.partner", "create"): lambda t: ([[{"name": "Forged retailer", "cartona_id": "C00077"}]], {}),
+    ("res.partner", "write"): lambda t: ([t.order.partner_id.ids, {"cartona_id": "C99999"}], {}),
+}
+
+
+def addon_public_methods(registry):
+    """``{(model, method)}`` of every public method that a class of this addon
+    defines, on every model of the registry."""
+    found = set()
+    for name in registry:
+        for cls in registry[name].__mro__:
+            if not cls.__module__.startswith(ADDON_MODULE):
+                continue
+            for attr, value in vars(cls).items():
+                if not inspect.isfunction(value):
+                    continue
+                try:
+                    models.check_method_name(attr)
+                except AccessError:
+                    continue
+                found.add((name, attr))
+    return found
+
+
+class RpcCase(ImportCase):
+    """An imported, confirmed Cartona order with its delivery, a waiting order,
+    a cancellation wizard, and a Cartona that records every request."""
+
+    def setUp(self):
+        super().setUp()
+        self.pull([self.order_data("Lr4tN8wQ"), self._unmapped()])
+        self.order = self.sale("Lr4tN8wQ")
+        self.assertEqual(self.order.state, "sale")
+        self.assertTrue(self.order.picking_ids)
+        self.assertEqual(self.env["marketplace.parked.order"].search_count([]), 1)
+        self.wizard = self.env["marketplace.cancel.wizard"].create(
+            {"order_ids": [Command.set(self.order.ids)], "reason": const.CANCELLATION_REASONS[0][0]}
+        )
+        self._settle()
+        # From here on Cartona accepts anything, and every request is recorded.
+        self.http.reset()
+        for method in HTTP_METHODS:
+            self.http.add(method, re.compile(r".*"), json=[])
+
+    def _unmapped(self):
+        data = self.order_data("Pz2cV6yE", hashed_id="Wt5unmapped")
+        data["order_details"][0].update(supplier_product_id="777001", internal_product_id="777#1")
+        return data
+
+    def _settle(self):
+        """What a committed RPC call would leave: jobs queued at commit included."""
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.env.invalidate_all()
+
+    def remote_call(self, user, model, name, args, kwargs, context=None):
+        """The path of ``/web/dataset/call_kw`` and ``execute_kw``."""
+        models.check_method_name(name)
+        # As the web client and XML-RPC do: the caller's context goes in the kwargs.
+        return api.call_kw(self.env[model].with_user(user), name, args, dict(kwargs, context=context or {}))
+
+
+class TestRemoteCallers(RpcCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.portal = new_test_user(cls.env, login="retailer-portal", groups="base.group_portal")
+        cls.employee = new_test_user(cls.env, login="plain-employee", groups="base.group_user")
+
+    def snapshot(self):
+        env = self.env
+        products = self.oil | self.rice | self.soda | self.sugar | self.tea
+        counted = (
+            "sale.order",
+            "product.product",
+            "res.partner",
+            "queue.job",
+            "marketplace.sync.log",
+            "marketplace.parked.order",
+            "mail.message",
+            "mail.activity",
+        )
+        return {
+            "order": self.order.read(["state", "locked", *sale_order.CONNECTOR_FIELDS, "cartona_cancellation_reason"]),
+            "pickings": self.order.picking_ids.read(["state"]),
+            "partner": self.order.partner_id.read(list(res_partner.CONNECTOR_FIELDS)),
+            "products": products.read(
+                ["list_price", "cartona_id", "cartona_internal_id", *product_product.CONNECTOR_FIELDS]
+            ),
+            "config": self.config.read([name for name, field in self.config._fields.items() if field.store]),
+            "counts": {model: env[model].with_context(active_test=False).search_count([]) for model in counted},
+        }
+
+    def test_every_public_method_is_in_the_table(self):
+        self.assertEqual(
+            addon_public_methods(self.registry),
+            set(CALLS),
+            "A public method can be called by any logged-in user: it checks its caller "
+            "first, and gets an entry in this test's table.",
+        )
+
+    def test_portal_user_and_plain_employee_reach_nothing(self):
+        contexts = [
+            {},
+            # What a caller may add: no echo suppression, no job queue, a config of their choice.
+            {"skip_marketplace_sync": True, "marketplace_config_id": self.config.id, "queue_job__no_delay": True},
+        ]
+        before = self.snapshot()
+        for user in (self.portal, self.employee):
+            for context in contexts:
+                for (model, name), call in CALLS.items():
+                    args, kwargs = call(self)
+                    self.http.calls.reset()
+                    with (
+                        self.subTest(user=user.login, method=f"{model}.{name}", context=context),
+                        self.env.cr.savepoint(),
+                    ):
+                        with self.raises(AccessError):
+                            self.remote_call(user, model, name, args, kwargs, context)
+                        self._settle()
+                        self.assertEqual(len(self.http.calls), 0, "a request reached Cartona")
+                        self.assertEqual(self.snapshot(), before)
+
+
+class TestTrustedCallers(RpcCase):
+    """Who may: marketplace managers own the account; marketplace users sync
+    the records they may write."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env,
+            login="mp-manager",
+            groups="cartona_marketplace.group_marketplace_manager,sales_team.group_sale_manager,stock.group_stock_user",
+        )
+        cls.mp_salesman = new_test_user(
+            cls.env,
+            login="mp-salesman",
+            groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_salesman_all_leads",
+        )
+        cls.mp_pricer = new_test_user(
+            cls.env,
+            login="mp-pricer",
+            groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_manager",
+        )
+        cls.salesman = new_test_user(
+            cls.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads,base.group_partner_manager"
+        )
+
+    def call(self, user, model, name, args=None):
+        args, kwargs = (args, {}) if args is not None else CALLS[model, name](self)
+        return self.remote_call(user, model, name, args, kwargs)
+
+    def requests(self, method=None):
+        return [call.request for call in self.http.calls if method in (None, call.request.method)]
+
+    def test_manager_pulls_now(self):
+        self.http.reset()
+        self.serve_pages([self.order_data("Qx7mK2aP")])
+        with trap_jobs() as trap:
+            self.call(self.manager, "marketplace.config", "action_pull_orders")
+        self.assertTrue(self.sale("Qx7mK2aP"), "the manager's pull imports the order")
+        self.assertEqual(self.sale("Qx7mK2aP").marketplace_status, "pending")
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+
+    def test_manager_tests_the_connection(self):
+        self.call(self.manager, "marketplace.config", "action_test_connection")
+        self.assertIn(const.ENDPOINT_PRODUCTS, self.requests("GET")[0].url)
+        self.assertEqual(self.config.connection_status, "connected")
+
+    def test_manager_requeues_failed_jobs(self):
+        job = self.env["marketplace.api"].with_delay()._acknowledge_orders(self.config.id, ["Lr4tN8wQ"])
+        job.db_record().write({"state": "failed"})
+        self.call(self.manager, "marketplace.config", "action_requeue_failed_jobs")
+        self.assertEqual(job.db_record().state, "pending")
+
+    def test_marketplace_user_is_not_a_manager(self):
+        for name in ("action_pull_orders", "action_test_connection", "action_requeue_failed_jobs"):
+            with self.subTest(name), self.raises(AccessError):
+                self.call(self.mp_salesman, "marketplace.config", name)
+        self.assertEqual(len(self.http.calls), 0)
+        # Reading is theirs.
+        action = self.call(self.mp_salesman, "marketplace.config", "action_view_parked_orders")
+        self.assertEqual(action["res_model"], "marketplace.parked.order")
+
+    def test_marketplace_user_who_may_write_the_order_syncs_it_now(self):
+        self.order.write(
+            {"marketplace_status": "pending", "marketplace_push_status": "approved", "marketplace_sync_status": "error"}
+        )
+        with trap_jobs() as trap:
+            self.call(self.mp_salesman, "sale.order", "action_marketplace_sync_now")
+            trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
+            self.assertEqual(trap.enqueued_jobs[0].user_id, self.mp_salesman.id)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(len(self.requests("POST")), 1)
+        self.assertEqual((self.order.marketplace_status, self.order.marketplace_sync_status), ("approved", "synced"))
+
+    def test_sync_now_needs_the_marketplace_group_and_write_access(self):
+        with self.raises(AccessError):
+            self.call(self.salesman, "sale.order", "action_marketplace_sync_now")
+        with self.raises(AccessError):
+            # A marketplace user who may not write products.
+            self.call(self.mp_salesman, "product.product", "action_marketplace_sync_now")
+        self._settle()
+        self.assertEqual(len(self.http.calls), 0)
+
+    def test_marketplace_user_who_may_write_products_syncs_them_now(self):
+        for model, ids in (("product.product", self.soda.ids), ("product.template", self.soda.product_tmpl_id.ids)):
+            with self.subTest(model), trap_jobs() as trap:
+                self.call(self.mp_pricer, model, "action_marketplace_sync_now", [ids])
+                trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
+                trap.perform_enqueued_jobs()
+        self.assertEqual(len(self.requests("POST")), 2)
+        self.assertEqual(self.soda.marketplace_sync_status, "synced")
+
+
+# The fields of the addon that users edit; every other field it defines on these
+# models is the connector's. A field added later is classified here or there.
+USER_FIELDS = {
+    "sale.order": (sale_order.CONNECTOR_FIELDS, {"retailer_otp", "cartona_cancellation_reason"}),
+    "product.product": (
+        product_product.CONNECTOR_FIELDS,
+        {
+            "cartona_id",
+            "cartona_internal_id",
+            "cartona_uom_id",
+            "delivered_by",
+            "marketplace_sync_enabled",
+            "marketplace_stock_sync_enabled",
+        },
+    ),
+    "res.partner": (res_partner.CONNECTOR_FIELDS, set()),
+}
+
+
+class TestConnectorFields(RpcCase):
+    """Users with write access on orders, products or contacts keep their own
+    fields, and never write those that decide what the connector tells Cartona."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman = new_test_user(
+            cls.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads,base.group_partner_manager"
+        )
+        cls.pricer = new_test_user(cls.env, login="pricer", groups="sales_team.group_sale_manager")
+        cls.mp_salesman = new_test_user(
+            cls.env,
+            login="mp-salesman",
+            groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_salesman_all_leads",
+        )
+
+    def test_every_field_of_the_addon_is_classified(self):
+        for model, (connector, users) in USER_FIELDS.items():
+            with self.subTest(model):
+                fields = self.env[model]._fields
+                ours = {name for name, field in fields.items() if "cartona_marketplace" in field._modules}
+                self.assertFalse(connector & users)
+                self.assertEqual(ours, connector | users)
+
+    def test_salesman_cannot_forge_a_cartona_order(self):
+        args, kwargs = CALLS["sale.order", "create"](self)
+        with self.raises(AccessError) as caught:
+            self.remote_call(self.salesman, "sale.order", "create", args, kwargs)
+        self.assertIn("Cartona Order ID", str(caught.exception))
+        self.assertFalse(self.sale("Qx7mK2aP"))
+        # Nor turn an order of their own into one.
+        own = self.env["sale.order"].with_user(self.salesman).create({"partner_id": self.order.partner_id.id})
+        for vals in ({"marketplace_config_id": self.config.id}, {"cartona_id": "Qx7mK2aP"}):
+            with self.subTest(vals), self.raises(AccessError):
+                self.remote_call(self.salesman, "sale.order", "write", [own.ids, vals], {})
+        self.assertFalse(own.is_marketplace_order)
+
+    def test_salesman_cannot_change_what_is_pushed(self):
+        for vals in (
+            {"marketplace_push_status": "delivered"},
+            {"marketplace_status": "pending"},
+            {"marketplace_sync_status": "synced"},
+            {"delivered_by": "delivered_by_cartona"},
+            {"cartona_otp_required": False},
+        ):
+            with self.subTest(vals), self.raises(AccessError):
+                self.remote_call(self.salesman, "sale.order", "write", [self.order.ids, vals], {})
+        self.assertEqual((self.order.marketplace_status, self.order.marketplace_push_status), ("approved", False))
+
+    def test_salesman_keeps_the_fields_that_are_theirs(self):
+        vals = {"retailer_otp": "1234", "cartona_cancellation_reason": "out_of_stock", "note": "Call first"}
+        self.remote_call(self.salesman, "sale.order", "write", [self.order.ids, vals], {})
+        self.assertEqual(self.order.retailer_otp, "1234")
+        self.assertEqual(self.order.cartona_cancellation_reason, "out_of_stock")
+
+    def test_product_writers_map_but_do_not_forge_publications(self):
+        product = self.env["product.product"].with_user(self.pricer).browse(self.rice.id)
+        product.write({"cartona_id": "518", "marketplace_stock_sync_enabled": False, "list_price": 2.0})
+        self.assertEqual(self.rice.cartona_id, "518")
+        for vals in (
+            {"marketplace_published_qty": 0},
+            {"marketplace_published_price": 2.0},
+            {"marketplace_sync_status": "synced"},
+            {"marketplace_sync_date": "2026-01-01 00:00:00"},
+            {"marketplace_error_message": False},
+        ):
+            with self.subTest(vals), self.raises(AccessError):
+                product.write(vals)
+        with self.raises(AccessError):
+            product.create({"name": "X", "marketplace_sync_status": "synced"})
+        self.assertEqual(self.rice.marketplace_sync_status, "not_synced")
+
+    def test_retailer_code_is_the_connector_s(self):
+        partner = self.order.partner_id
+        other = self.env["res.partner"].with_user(self.salesman).create({"name": "Walk-in", "phone": "01001234567"})
+        for vals in ({"cartona_id": partner.cartona_id}, {"cartona_phone_key": partner.cartona_phone_key}):
+            with self.subTest(vals), self.raises(AccessError):
+                other.write(vals)
+        with self.raises(AccessError):
+            self.env["res.partner"].with_user(self.salesman).create({"name": "Forged", "cartona_id": "C00077"})
+        other.write({"name": "Walk-in customer"})
+        self.assertFalse(other.cartona_id)
+
+    def test_the_connector_still_writes_them(self):
+        # The cron (superuser) imports the order; a salesman confirming it queues the push.
+        self.http.reset()
+        self.serve_pages([self.order_data("Qx7mK2aP")])
+        self.config._api()._pull_and_process_orders()
+        order = self.sale("Qx7mK2aP")
+        self.assertEqual(order.state, "draft")
+        self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
+        with trap_jobs() as trap:
+            order.with_user(self.mp_salesman).action_confirm()
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            trap.perform_enqueued_jobs()
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
+        self.assertEqual(order.marketplace_push_status, "approved")
