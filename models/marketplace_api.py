@@ -174,7 +174,8 @@ class MarketplaceApi(models.AbstractModel):
         each order in its own savepoint and queue the acknowledgements.
 
         Returns a Counter of outcomes, or None when another pull of the same
-        marketplace holds the lock (the loser skips quietly)."""
+        marketplace holds the lock or committed since this transaction began
+        (the loser skips quietly)."""
         if not self._lock_pull():
             return None
         started = fields.Datetime.now()
