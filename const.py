@@ -101,6 +101,9 @@ SYNC_PART_PRICE = "price"
 SYNC_PART_STOCK = "stock"
 SYNC_PARTS = (SYNC_PART_PRICE, SYNC_PART_STOCK)
 
+# Cartona refused the token: never retried, and the connection is in error.
+AUTH_FAILED_STATUSES = (401, 403)
+
 # A refused bulk-update is split to isolate the bad item, except when the
 # answer is about the endpoint itself: no half of the chunk would fare better.
 BULK_UNSPLITTABLE_STATUSES = (404, 405)

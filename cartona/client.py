@@ -117,7 +117,7 @@ class CartonaClient:
     def _decode(self, response, endpoint, method):
         status = response.status_code
         what = f"{method} {endpoint}"
-        if status in (401, 403):
+        if status in const.AUTH_FAILED_STATUSES:
             raise MarketplaceAuthError(
                 f"Cartona refused the token ({status}) for {what}: {self.excerpt(response.text)}",
                 status_code=status,

@@ -1,4 +1,5 @@
 from . import marketplace_sync_log
+from . import marketplace_sync_state
 from . import marketplace_config
 from . import marketplace_api
 from . import marketplace_order_processor

@@ -3,14 +3,17 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+from psycopg2 import errors
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..cartona.client import CartonaClient, iter_pages
-from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
+from ..exceptions import MarketplaceError, MarketplacePermanentError
 
 _logger = logging.getLogger(__name__)
 
@@ -45,8 +48,8 @@ class MarketplaceApi(models.AbstractModel):
     def _make_api_request(self, endpoint, method="GET", data=None, params=None, operation_type="api_call"):
         """Call Cartona; return ``{success, data, error}`` or raise a typed error.
 
-        Every failure is written to the sync log (separate cursor); a refused
-        token also marks the configuration's connection as failed.
+        Every failure is written to the sync log (separate cursor), where the
+        configuration reads its last error and connection status.
         """
         config = self._get_config()
         client = self._get_client()
@@ -63,8 +66,6 @@ class MarketplaceApi(models.AbstractModel):
                 status_code=exc.status_code,
                 duration_ms=int((time.monotonic() - start) * 1000),
             )
-            if isinstance(exc, MarketplaceAuthError):
-                config._set_connection_status("error", str(exc))
             raise
         _logger.debug("%s %s answered %s in %.3fs", method, endpoint, status_code, time.monotonic() - start)
         return self._normalize_api_response(body)
@@ -173,7 +174,8 @@ class MarketplaceApi(models.AbstractModel):
         each order in its own savepoint and queue the acknowledgements.
 
         Returns a Counter of outcomes, or None when another pull of the same
-        marketplace holds the lock (the loser skips quietly)."""
+        marketplace holds the lock or committed since this transaction began
+        (the loser skips quietly)."""
         if not self._lock_pull():
             return None
         started = fields.Datetime.now()
@@ -192,26 +194,25 @@ class MarketplaceApi(models.AbstractModel):
         """One page of the walk the cron keeps on the configuration; returns
         1 while pages remain, else 0."""
         config = self._get_config()
-        if not self._lock_pull():
+        state = self._lock_pull()
+        if not state:
             return 0
-        page = config.pull_next_page or 1
+        page = state.pull_next_page or 1
         if page == 1:
             started, date_from = fields.Datetime.now(), self._pull_date_from()
         else:  # the whole walk asks for the same window
-            started, date_from = config.pull_walk_started, config.pull_walk_from
+            started, date_from = state.pull_walk_started, state.pull_walk_from
         per_page = config.pull_page_size
-        # Nothing is written on the configuration before Cartona answers: a
-        # failure records itself on it through another transaction.
         orders = self._pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
         stats = self._process_orders_page(orders)
         more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
         if more:
-            config.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
+            state.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
             self._record_pull(stats)
             return 1
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
-            config.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
+            state.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
         # Acknowledged orders leave the list between two runs and shift the
         # pages: only a walk of one page saw everything, so only it moves the
         # watermark. Until then the same window is walked again.
@@ -220,13 +221,29 @@ class MarketplaceApi(models.AbstractModel):
 
     @api.model
     def _lock_pull(self):
-        """One pull per configuration at a time, across workers."""
+        """One pull per configuration at a time, across workers. Returns the
+        pull's state record, locked, or nothing when this pull must skip."""
         config = self._get_config()
+        skip = self.env["marketplace.sync.state"]
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, config.id])
-        if self.env.cr.fetchone()[0]:
-            return True
-        _logger.info("A pull of %s is already running: this one skips", config.name)
-        return False
+        if not self.env.cr.fetchone()[0]:
+            _logger.info("A pull of %s is already running: this one skips", config.name)
+            return skip
+        # A pull that committed after this transaction began wrote the state
+        # row: PostgreSQL refuses to lock a row changed since our snapshot,
+        # and this pull skips now rather than fail at its end.
+        try:
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                state = self._pull_state()
+                self.env.cr.execute("SELECT 1 FROM marketplace_sync_state WHERE id = %s FOR UPDATE NOWAIT", [state.id])
+        except (errors.SerializationFailure, errors.LockNotAvailable, errors.UniqueViolation):
+            _logger.info("A pull of %s has just run or its state is being edited: this one skips", config.name)
+            return skip
+        return state
+
+    @api.model
+    def _pull_state(self):
+        return self.env["marketplace.sync.state"]._of(self._get_config(), "order_pull")
 
     @api.model
     def _pull_date_from(self):
@@ -283,15 +300,16 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _record_pull(self, stats, watermark=None):
         config = self._get_config()
+        state = self._pull_state()
         vals = {
             "last_sync_date": fields.Datetime.now(),
-            "total_orders_pulled": config.total_orders_pulled + stats["created"],
+            "total_orders_pulled": state.total_orders_pulled + stats["created"],
         }
         # An order that could not be identified may be lost behind the window:
         # keep the window until a pull reads every order it returns.
         if watermark and not stats["unidentified"]:
             vals["last_pull_date"] = watermark
-        config.write(vals)
+        state.write(vals)
         if sum(stats.values()):
             summary = ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
             self.env["marketplace.sync.log"]._log_operation(
@@ -305,9 +323,11 @@ class MarketplaceApi(models.AbstractModel):
     # Products -------------------------------------------------------------
 
     @api.model
-    def _get_products(self, page=1, per_page=None, **filters):
+    def _get_products(self, page=1, per_page=None, operation_type="api_call", **filters):
         params = dict(filters, page=page, per_page=per_page or self._get_config().batch_size)
-        return self._make_api_request(const.ENDPOINT_PRODUCTS, params=self._supplier_params(params))
+        return self._make_api_request(
+            const.ENDPOINT_PRODUCTS, params=self._supplier_params(params), operation_type=operation_type
+        )
 
     @api.model
     def _bulk_update_products(self, items, operation_type="product_sync"):

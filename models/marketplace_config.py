@@ -4,13 +4,31 @@ import logging
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from .. import const
 from ..access import MANAGER_GROUP, USER_GROUP, check_caller
 from ..exceptions import MarketplaceError
 
 _logger = logging.getLogger(__name__)
+
+# Configuration field → the concern whose state record holds it.
+SYNC_STATE_FIELDS = {
+    "last_pull_date": "order_pull",
+    "pull_next_page": "order_pull",
+    "pull_walk_started": "order_pull",
+    "pull_walk_from": "order_pull",
+    "total_orders_pulled": "order_pull",
+    "last_sync_date": "order_pull",
+    "last_reconciliation_date": "product_sync",
+}
+# The sync logs that say whether Cartona takes the token: connection tests and
+# refused tokens, whatever request met them.
+CONNECTION_LOG_DOMAIN = [
+    "|",
+    ("operation_type", "=", "connection_test"),
+    ("status_code", "in", const.AUTH_FAILED_STATUSES),
+]
 
 
 class MarketplaceConfig(models.Model):
@@ -50,15 +68,19 @@ class MarketplaceConfig(models.Model):
     pull_page_size = fields.Integer(default=50, help="Orders per pulled page.")
 
     # Order pull cursor
+    # What the connector records at run time lives on its state records
+    # (one writer per row); the configuration shows it.
+    sync_state_ids = fields.One2many("marketplace.sync.state", "marketplace_config_id")
     last_pull_date = fields.Datetime(
         "Orders Pulled Until",
-        copy=False,
+        compute="_compute_sync_state",
+        inverse="_inverse_last_pull_date",
         help="Start of the last complete pull: the next pull asks for orders changed since then, minus the overlap.",
     )
     pull_overlap_minutes = fields.Integer(default=60, help="How far back before the last pull each pull looks again.")
-    pull_next_page = fields.Integer(default=1, copy=False, readonly=True)
-    pull_walk_started = fields.Datetime(copy=False, readonly=True)
-    pull_walk_from = fields.Datetime(copy=False, readonly=True)
+    pull_next_page = fields.Integer(compute="_compute_sync_state")
+    pull_walk_started = fields.Datetime(compute="_compute_sync_state")
+    pull_walk_from = fields.Datetime(compute="_compute_sync_state")
     parked_order_count = fields.Integer(compute="_compute_parked_order_count")
 
     # What imported orders get
@@ -83,23 +105,21 @@ class MarketplaceConfig(models.Model):
     # Status & statistics
     connection_status = fields.Selection(
         [("not_tested", "Not tested"), ("connected", "Connected"), ("error", "Error")],
-        default="not_tested",
-        required=True,
-        copy=False,
-        readonly=True,
+        compute="_compute_from_logs",
+        search="_search_connection_status",
+        help="Outcome of the last connection test or refused token.",
     )
-    connection_message = fields.Text(copy=False, readonly=True)
-    last_sync_date = fields.Datetime(copy=False, readonly=True)
-    last_error = fields.Text(copy=False, readonly=True)
+    connection_message = fields.Text(compute="_compute_from_logs")
+    last_sync_date = fields.Datetime(compute="_compute_sync_state")
+    last_error = fields.Text(compute="_compute_from_logs", help="The latest error in the sync logs.")
     total_products_synced = fields.Integer(
         compute="_compute_total_products_synced",
         help="Products published over the sync logs kept (30 days).",
     )
-    total_orders_pulled = fields.Integer(copy=False, readonly=True)
+    total_orders_pulled = fields.Integer(compute="_compute_sync_state")
     last_reconciliation_date = fields.Datetime(
         "Last Full Product Sync",
-        copy=False,
-        readonly=True,
+        compute="_compute_sync_state",
         help="Once a day every mapped product's price and stock are sent again, changed or not.",
     )
 
@@ -145,6 +165,49 @@ class MarketplaceConfig(models.Model):
         counts = self._aggregate_per_config("marketplace.parked.order", "__count")
         for config in self:
             config.parked_order_count = counts.get(config, 0)
+
+    @api.depends(*(f"sync_state_ids.{name}" for name in SYNC_STATE_FIELDS))
+    def _compute_sync_state(self):
+        empty = self.env["marketplace.sync.state"]
+        for config in self:
+            states = {state.concern: state for state in config.sudo().sync_state_ids}
+            for name, concern in SYNC_STATE_FIELDS.items():
+                config[name] = states.get(concern, empty)[name]
+
+    def _inverse_last_pull_date(self):
+        # A manager may move the watermark (to pull older orders again, say).
+        for config in self:
+            self.env["marketplace.sync.state"]._of(config, "order_pull").last_pull_date = config.last_pull_date
+
+    def _compute_from_logs(self):
+        # Failures are recorded by inserting sync logs, from whichever
+        # transaction met them; what the configuration shows is read back.
+        logs = self.env["marketplace.sync.log"]
+        errors = self._aggregate_per_config("marketplace.sync.log", "id:max", [("status", "=", "error")])
+        connections = self._aggregate_per_config("marketplace.sync.log", "id:max", CONNECTION_LOG_DOMAIN)
+        for config in self:
+            connection = logs.browse(connections.get(config))
+            failed = connection.status == "error"
+            config.connection_status = ("error" if failed else "connected") if connection else "not_tested"
+            config.connection_message = failed and connection.message
+            config.last_error = logs.browse(errors.get(config)).message
+
+    def _search_connection_status(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(self.env._("The connection status cannot be searched with %s.", operator))
+        wanted = {value} if operator in ("=", "!=") else set(value)
+        logs = self.env["marketplace.sync.log"]
+        latest = logs.browse(
+            log_id for _config, log_id in logs._read_group(CONNECTION_LOG_DOMAIN, ["marketplace_config_id"], ["id:max"])
+        )
+        tested = latest.marketplace_config_id
+        failed = latest.filtered(lambda log: log.status == "error").marketplace_config_id
+        by_status = {"error": failed, "connected": tested - failed}
+        selected = self.browse().union(*(by_status.get(status, self.browse()) for status in wanted))
+        positive = operator in ("=", "in")
+        if "not_tested" in wanted:  # the configurations no such log names
+            return [("id", "not in" if positive else "in", (tested - selected).ids)]
+        return [("id", "in" if positive else "not in", selected.ids)]
 
     @api.constrains("custom_state_mapping")
     def _check_custom_state_mapping(self):
@@ -227,19 +290,6 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         return self.env["marketplace.api"].with_context(marketplace_config_id=self.id)
 
-    def _set_connection_status(self, status, message=False):
-        """Record the connection status so that it survives a failing job."""
-        self.ensure_one()
-        vals = {"connection_status": status, "connection_message": message}
-        if status == "error":
-            vals["last_error"] = message
-        self.env["marketplace.sync.log"]._write_detached(self, vals)
-
-    def _record_error(self, message):
-        """An error that must survive the transaction that met it."""
-        self.ensure_one()
-        self.env["marketplace.sync.log"]._write_detached(self, {"last_error": message})
-
     @api.model
     def _cron_pull_orders(self):
         """Every minute: one page per marketplace. Odoo commits the run and runs
@@ -252,15 +302,14 @@ class MarketplaceConfig(models.Model):
             # failing request records about itself must not be rolled back.
             try:
                 remaining += config._api()._pull_next_page()
-            except MarketplaceError as exc:
-                config._record_error(str(exc))
+            except MarketplaceError:
+                continue  # in the sync log already: the configuration shows it as its last error
             except psycopg2.Error:
                 raise  # the transaction is unusable: Odoo rolls the run back and retries
             except Exception as exc:
                 _logger.exception("Pulling orders of %s failed", config.name)
                 message = f"Pulling orders failed: {exc!r}"
                 self.env["marketplace.sync.log"]._log_operation(config.id, "order_pull", "error", message)
-                config._record_error(message)
         self.env["ir.cron"]._notify_progress(done=len(configs), remaining=remaining)
 
     def action_pull_orders(self):
@@ -269,7 +318,6 @@ class MarketplaceConfig(models.Model):
         try:
             stats = self._api()._pull_and_process_orders()
         except MarketplaceError as exc:
-            self._record_error(str(exc))
             return self._notify(self.env._("Pull failed"), str(exc), "danger")
         if stats is None:
             return self._notify(self.env._("Pull skipped"), self.env._("A pull is already running."), "warning")
@@ -287,12 +335,11 @@ class MarketplaceConfig(models.Model):
         check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
         log = self.env["marketplace.sync.log"]
+        # Its log lines, failed or not, are the connection status.
         try:
-            self._api()._get_products(page=1, per_page=1)
+            self._api()._get_products(page=1, per_page=1, operation_type="connection_test")
         except MarketplaceError as exc:
-            self._set_connection_status("error", str(exc))
             return self._notify(self.env._("Connection failed"), str(exc), "danger")
-        self.write({"connection_status": "connected", "connection_message": False})
         log._log_operation(self.id, "connection_test", "success", self.env._("Connected to %s", self.api_base_url))
         return self._notify(self.env._("Connected"), self.env._("Cartona accepted the token."), "success")
 

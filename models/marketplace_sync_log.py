@@ -81,8 +81,13 @@ class MarketplaceSyncLog(models.Model):
                     return None
             return env[self._name].create(vals).id
 
-        log_id = self._run_detached(create)
-        return log_id or self.sudo().create(vals).id
+        log_id = self._run_detached(create) or self.sudo().create(vals).id
+        if marketplace_config_id:
+            # The configuration reads its last error and connection status here.
+            self.env["marketplace.config"].browse(marketplace_config_id).invalidate_recordset(
+                ["last_error", "connection_status", "connection_message"]
+            )
+        return log_id
 
     @api.model
     def _run_detached(self, func):

@@ -302,13 +302,15 @@ class ProductProduct(models.Model):
         if not parts:
             return
         now = fields.Datetime.now()
-        reconcile = not config.last_reconciliation_date or (now - config.last_reconciliation_date).days >= 1
+        # Written by this cron alone: the configuration row is the users'.
+        state = self.env["marketplace.sync.state"]._of(config, "product_sync")
+        reconcile = not state.last_reconciliation_date or (now - state.last_reconciliation_date).days >= 1
         domain = [("cartona_id", "!=", False), ("marketplace_sync_enabled", "=", True)]
         if not reconcile:
             domain.append(("marketplace_sync_status", "in", ("not_synced", "error")))
         jobs = self._marketplace_enqueue(config, self.search(domain), parts, force=reconcile)
         if reconcile:
-            config.sudo().last_reconciliation_date = now
+            state.last_reconciliation_date = now
         if jobs:
             self.env["marketplace.sync.log"]._log_operation(
                 config.id,

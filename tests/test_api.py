@@ -58,7 +58,8 @@ class TestApiAnswers(CartonaCase):
     def test_auth_errors_never_retried_and_mark_config(self):
         for status in (401, 403):
             self.http.reset()
-            self.config.connection_status = "connected"
+            self.env["marketplace.sync.log"]._log_operation(self.config.id, "connection_test", "success", "Connected")
+            self.assertEqual(self.config.connection_status, "connected")
             self.http.get(self.url(PRODUCTS), status=status, json={"message": "invalid token"})
             with self.raises(MarketplaceAuthError) as caught:
                 self.api._get_products()
@@ -347,11 +348,18 @@ class TestSyncLogSurvivesRollback(TransactionCase):
             self._committed_logs(), [("Cartona answered 503 for GET supplier-product: down for maintenance", 503)]
         )
 
-    def test_detached_status_survives_the_failing_transaction(self):
-        config = self.env["marketplace.config"].browse(self.config_id)
-        with self.assertRaises(RuntimeError), self.env.cr.savepoint():
-            config._set_connection_status("error", "token revoked")
-            raise RuntimeError("the job fails after recording the status")
+    def test_refused_token_shows_after_the_failing_transaction(self):
+        self.addCleanup(self._drop_logs)
+        api_model = self.env["marketplace.api"].with_context(marketplace_config_id=self.config_id)
+        with responses.RequestsMock() as http:
+            http.get(BASE_URL + PRODUCTS, status=401, body="token revoked")
+            with self.assertRaises(MarketplaceAuthError), self.env.cr.savepoint():
+                api_model._get_products()
         with self.registry.cursor() as cr:
-            cr.execute("SELECT connection_status, last_error FROM marketplace_config WHERE id = %s", [self.config_id])
-            self.assertEqual(cr.fetchone(), ("error", "token revoked"))
+            config = api.Environment(cr, SUPERUSER_ID, {})["marketplace.config"].browse(self.config_id)
+            self.assertEqual(config.connection_status, "error")
+            self.assertIn("token revoked", config.last_error)
+
+    def _drop_logs(self):
+        with self.registry.cursor() as cr:
+            cr.execute("DELETE FROM marketplace_sync_log WHERE marketplace_config_id = %s", [self.config_id])

@@ -275,7 +275,7 @@ class TestRequeueCronAndButtons(CartonaProductCase):
         products = self.make_products(3)
         self.publish()
         products[0].marketplace_sync_status = "error"
-        self.config.last_reconciliation_date = False
+        self.assertFalse(self.config.last_reconciliation_date)
         with trap_jobs() as trap:
             self.env["product.product"]._cron_sync_product_data()
             trap.assert_enqueued_job(
