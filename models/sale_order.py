@@ -65,6 +65,10 @@ class SaleOrder(models.Model):
         for order in self:
             order.is_marketplace_order = bool(order.marketplace_config_id)
 
+    def _get_update_prices_lines(self):
+        # "Update prices" leaves Cartona's lines alone, discount included.
+        return super()._get_update_prices_lines().filtered(lambda line: not line.cartona_imported)
+
     def _check_not_editing(self, what):
         """While the retailer edits the order on Cartona, hands off."""
         editing = self.filtered(lambda o: o.marketplace_status == "editing")
