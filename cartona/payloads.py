@@ -7,14 +7,17 @@ one raises ``MarketplaceDataError`` naming the field. Unknown fields are ignored
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from datetime import date
+
+import phonenumbers
 
 from .. import const
 from ..exceptions import MarketplaceDataError
 
 PRODUCT_KEYS = ("supplier_product_id", "internal_product_id")
+# Cartona's retailers are in Egypt: their numbers come without a country code.
+DEFAULT_PHONE_REGION = "EG"
 
 
 @dataclass(frozen=True)
@@ -88,18 +91,20 @@ class Order:
             raise _error(self.hashed_id, "order_details", "must be a non-empty list for a new order")
 
 
-def phone_key(number):
-    """National number, digits only: +20 100 123 4567, 00201001234567 and
-    01001234567 all give 1001234567."""
-    if number is None:
+def phone_key(number, region=DEFAULT_PHONE_REGION):
+    """The number in international form (E.164), however it is written:
+    ``01001234567``, ``+20 100 123 4567``, ``00201001234567`` and
+    ``٠١٠٠١٢٣٤٥٦٧`` all give ``+201001234567``. A number without its country
+    code is read as one of ``region``. None for what cannot be a phone number."""
+    if not number:
         return None
-    digits = re.sub(r"\D", "", str(number))
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if digits.startswith("20") and len(digits) == 12:
-        digits = digits[2:]
-    digits = digits.lstrip("0")
-    return digits or None
+    try:
+        parsed = phonenumbers.parse(str(number), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def payload_hash(data):

@@ -277,23 +277,21 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _replay_parked(self, started):
         """Import the waiting orders Cartona did not send this time, once a
-        product was mapped since they were last tried."""
+        product's Cartona mapping changed since they were last tried."""
         config = self._get_config()
         parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id), ("last_seen", "<", started)]
         )
         if not parked:
             return Counter()
-        mapped_since = self.env["product.product"].search_count(
-            [
-                ("write_date", ">=", min(parked.mapped("last_seen"))),
-                "|",
-                ("cartona_id", "!=", False),
-                ("cartona_internal_id", "!=", False),
-            ],
-            limit=1,
+        last_mapped = (
+            self.env["product.product"]
+            .with_context(active_test=False)
+            .search([("cartona_mapping_date", "!=", False)], order="cartona_mapping_date desc", limit=1)
+            .cartona_mapping_date
         )
-        if not mapped_since:
+        parked = parked.filtered(lambda p: last_mapped and p.last_seen <= last_mapped)
+        if not parked:
             return Counter()
         return parked._replay().get(config.id, Counter())
 

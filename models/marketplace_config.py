@@ -91,8 +91,14 @@ class MarketplaceConfig(models.Model):
     )
     pricelist_id = fields.Many2one("product.pricelist", check_company=True)
     team_id = fields.Many2one("crm.team", "Sales Team", check_company=True)
-    user_id = fields.Many2one(
-        "res.users", "Salesperson", help="Salesperson of imported orders; gets the activities that need a person."
+    user_id = fields.Many2one("res.users", "Salesperson", help="Salesperson of imported orders.")
+    responsible_id = fields.Many2one(
+        "res.users",
+        required=True,
+        default=lambda self: self._default_responsible(),
+        domain=[("share", "=", False)],
+        help="Gets what the connector needs a person for (waiting orders, orders to handle by hand) "
+        "when the order has no salesperson.",
     )
     tax_ids = fields.Many2many(
         "account.tax",
@@ -369,6 +375,35 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         return self.warehouse_id or self.env["stock.warehouse"].search(
             [("company_id", "=", self.company_id.id)], limit=1
+        )
+
+    @api.model
+    def _default_responsible(self):
+        """Who creates the configuration; the administrator when that is
+        OdooBot (a script, the upgrade)."""
+        if self.env.user._is_superuser() or self.env.user.share:
+            return self.env.ref("base.user_admin", raise_if_not_found=False) or self.env.user
+        return self.env.user
+
+    def _activity_user(self, record, sale=None):
+        """The order's salesperson, else the responsible user: a person who
+        may read ``record`` (Odoo refuses an activity to anyone else), never OdooBot."""
+        self.ensure_one()
+        for user in (sale.user_id if sale else self.env["res.users"], self.responsible_id):
+            if user.active and not user.share and not user._is_superuser():
+                as_user = record.with_user(user).with_context(allowed_company_ids=user.company_ids.ids)
+                if as_user.has_access("read"):
+                    return user
+        return self.responsible_id
+
+    def _schedule_activity(self, record, summary, note, sale=None):
+        """One to-do per problem: an open activity with the same summary on
+        the same record is not raised again at the next retry or pull."""
+        self.ensure_one()
+        if record.activity_ids.filtered(lambda activity: activity.summary == summary):
+            return
+        record.activity_schedule(
+            "mail.mail_activity_data_todo", summary=summary, note=note, user_id=self._activity_user(record, sale).id
         )
 
     def action_requeue_failed_jobs(self):

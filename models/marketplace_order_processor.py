@@ -147,12 +147,16 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             return Outcome("unchanged", existing, ack=True)
         if not existing:
             order.check_new()
-        missing = self._missing_products(order, page)
+        missing = self._missing_products(order, page, existing)
+        if existing:
+            # Cartona's word (a cancellation above all) reaches an imported
+            # order even while a line waits for its product: only the lines wait.
+            outcome = self._update_existing_order(existing, order, page, with_lines=not missing)
         if missing:
             return self._park_order(order, data, missing)
         self.env["marketplace.parked.order"]._release(config, order.hashed_id)
         if existing:
-            return self._update_existing_order(existing, order, page)
+            return outcome
         return self._create_new_order(order, config, page)
 
     # Products -------------------------------------------------------------
@@ -181,7 +185,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                         keys[key].add(getattr(line, key))
         if not any(keys.values()):
             return {}
-        products = self.env["product.product"].search(
+        # Archived ones too: an order imported before still names them.
+        catalogue = self.env["product.product"].with_context(active_test=False)
+        products = catalogue.search(
             [
                 "|",
                 ("cartona_id", "in", list(keys["supplier_product_id"])),
@@ -197,16 +203,23 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         return found
 
     @api.model
-    def _match_product(self, line, page):
+    def _match_product(self, line, page, sale=None):
+        """The product of a Cartona line: by Cartona's keys, else, on an order
+        already imported, the product of the line with the same Cartona line
+        id (its product's Cartona ID may have changed since)."""
         for key in payloads.PRODUCT_KEYS:
             value = getattr(line, key)
             if value and (key, value) in page.products:
                 return page.products[key, value]
+        if sale and line.line_id:
+            known = sale.order_line.filtered(lambda sol: sol.cartona_line_id == line.line_id)
+            if known.product_id:
+                return known.product_id[0]
         return None
 
     @api.model
-    def _missing_products(self, order, page):
-        return [line for line in order.lines if self._match_product(line, page) is None]
+    def _missing_products(self, order, page, sale=None):
+        return [line for line in order.lines if self._match_product(line, page, sale) is None]
 
     @api.model
     def _park_order(self, order, data, missing):
@@ -237,14 +250,25 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if retailer.code:
             partner = partners.search([("cartona_id", "=", retailer.code)], limit=1)
         if not partner and retailer.phone_keys:
-            domain = [("cartona_phone_key", "in", retailer.phone_keys)]
+            # Any customer, entered by hand or not, whose phone or mobile is
+            # one of the retailer's numbers.
+            domain = [
+                "|",
+                ("cartona_phone_key", "in", retailer.phone_keys),
+                ("cartona_mobile_key", "in", retailer.phone_keys),
+                ("company_id", "in", [False, self._get_config().company_id.id]),
+            ]
             if retailer.code:
                 # A partner with another retailer code is another retailer.
                 domain.append(("cartona_id", "in", [False, retailer.code]))
-            partner = partners.search(domain, limit=1)
+            partner = partners.search(domain, order="active desc, id", limit=1)
         vals = self._prepare_partner_vals(retailer)
         if not partner:
             return partners.create(dict(vals, customer_rank=1, marketplace_customer_type="retailer"))
+        for name in ("phone", "mobile"):
+            # A number the customer already has, however written, is left as written.
+            if payloads.phone_key(vals[name]) in (partner.cartona_phone_key, partner.cartona_mobile_key):
+                del vals[name]
         changed = {name: value for name, value in vals.items() if value and partner[name] != value}
         if changed:
             partner.write(changed)
@@ -255,7 +279,6 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         return {
             "name": retailer.name,
             "cartona_id": retailer.code,
-            "cartona_phone_key": payloads.phone_key(retailer.phone) or payloads.phone_key(retailer.phone2),
             "phone": retailer.phone,
             "mobile": retailer.phone2,
             "street": retailer.address,
@@ -325,8 +348,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         }
 
     @api.model
-    def _prepare_line_vals(self, line, page):
-        product = self._match_product(line, page)
+    def _prepare_line_vals(self, line, page, sale=None):
+        product = self._match_product(line, page, sale)
         return dict(
             page.line_defaults,
             product_id=product.id,
@@ -334,6 +357,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             product_uom_qty=line.amount,
             # Written with the quantity: Odoo recomputes a price it did not see set.
             price_unit=line.price,
+            cartona_imported=True,
             cartona_line_id=line.line_id,
             cartona_unit=line.unit,
             cartona_unit_count=line.unit_count,
@@ -355,9 +379,15 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             self._log("warning", message, sale)
 
     @api.model
-    def _update_existing_order(self, sale, order, page):
+    def _update_existing_order(self, sale, order, page, with_lines=True):
+        """Bring an imported order to Cartona's word. Without ``with_lines``
+        (a line names a product not mapped yet) the lines are left as they are
+        and the payload is not marked as applied: it comes back, or is
+        replayed, until the lines can follow."""
         sale = sale.with_context(skip_marketplace_sync=True)
         vals = self._prepare_order_vals(order)
+        if not with_lines:
+            del vals["cartona_payload_hash"]
         old_status = sale.marketplace_status
         moves_forward = self._status_moves_forward(old_status, order.status)
         if moves_forward:
@@ -371,7 +401,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if order.retailer:
             self._find_or_create_customer(order.retailer)
         sale.write(vals)
-        if order.lines:
+        if order.lines and with_lines:
             self._update_lines(sale, order, page)
         if moves_forward and order.status != old_status:
             self._apply_cartona_state_action(sale, order.status)
@@ -394,7 +424,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _update_lines(self, sale, order, page):
-        wanted = [self._prepare_line_vals(line, page) for line in order.lines]
+        wanted = [self._prepare_line_vals(line, page, sale) for line in order.lines]
         current = [
             {
                 "cartona_line_id": line.cartona_line_id,
@@ -513,10 +543,4 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _schedule_activity(self, sale, summary, note):
-        config = self._get_config()
-        sale.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=summary,
-            note=note,
-            user_id=(config.user_id or sale.user_id or self.env.user).id,
-        )
+        self._get_config()._schedule_activity(sale, summary, note, sale=sale)

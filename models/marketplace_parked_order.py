@@ -37,13 +37,12 @@ class MarketplaceParkedOrder(models.Model):
             parked.write(vals)
             return parked, False
         parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
-        # Tell a person once, not at every pull.
-        config.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=summary,
-            note=reason,
-            user_id=(config.user_id or self.env.user).id,
+        # Tell a person once, not at every pull: the salesperson of the order
+        # when it was imported before, else the configuration's responsible.
+        sale = self.env["sale.order"].search(
+            [("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)], limit=1
         )
+        config._schedule_activity(config, summary, reason, sale=sale)
         return parked, True
 
     @api.model

@@ -22,7 +22,10 @@ CONNECTOR_FIELDS = {
     "marketplace_error_message",
     "marketplace_published_price",
     "marketplace_published_qty",
+    "cartona_mapping_date",
 }
+# The keys Cartona's orders name a product by.
+MAPPING_FIELDS = ("cartona_id", "cartona_internal_id")
 
 
 class ProductProduct(models.Model):
@@ -65,6 +68,9 @@ class ProductProduct(models.Model):
     # What Cartona was last told, in the Cartona unit: an unchanged value is not sent again.
     marketplace_published_price = fields.Float("Published Price", digits="Product Price", copy=False, readonly=True)
     marketplace_published_qty = fields.Integer("Published Quantity", copy=False, readonly=True)
+    # Waiting orders are tried again when a mapping changed since, not at
+    # every write (stock publishing writes mapped products all day).
+    cartona_mapping_date = fields.Datetime("Cartona Mapping Changed", copy=False, readonly=True, index="btree_not_null")
 
     _sql_constraints = [
         ("cartona_id_unique", "UNIQUE(cartona_id)", "Another product already has this Cartona ID."),
@@ -96,6 +102,11 @@ class ProductProduct(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
+        now = fields.Datetime.now()
+        vals_list = [
+            dict(vals, cartona_mapping_date=now) if any(vals.get(key) for key in MAPPING_FIELDS) else vals
+            for vals in vals_list
+        ]
         products = super().create(vals_list)
         products.filtered("cartona_id")._trigger_marketplace_sync(const.SYNC_PARTS)
         return products
@@ -105,7 +116,10 @@ class ProductProduct(models.Model):
         remapped = self.browse()
         if "cartona_id" in vals:
             remapped = self.filtered(lambda p: p.cartona_id != (vals["cartona_id"] or False))
+        mapping_changed = self._cartona_mapping_changes(vals)
         result = super().write(vals)
+        if mapping_changed:
+            super(ProductProduct, mapping_changed).write({"cartona_mapping_date": fields.Datetime.now()})
         if remapped:
             # Cartona knows nothing yet of this product: everything goes out.
             super(ProductProduct, remapped).write(
@@ -114,6 +128,19 @@ class ProductProduct(models.Model):
         if REPUBLISH_FIELDS & vals.keys():
             self._trigger_marketplace_sync(const.SYNC_PARTS)
         return result
+
+    def _cartona_mapping_changes(self, vals):
+        """The products whose mapping ``vals`` change: a Cartona key set or
+        changed, or a mapped product unarchived."""
+        if not (vals.keys() & set(MAPPING_FIELDS) or vals.get("active")):
+            return self.browse()
+
+        def changes(product):
+            if any(key in vals and product[key] != (vals[key] or False) for key in MAPPING_FIELDS):
+                return True
+            return vals.get("active") and not product.active and any(product[key] for key in MAPPING_FIELDS)
+
+        return self.filtered(changes)
 
     # Collecting what changed ------------------------------------------------
 

@@ -105,6 +105,10 @@ class SaleOrder(models.Model):
         check_connector_fields(self, [vals], CONNECTOR_FIELDS)
         return super().write(vals)
 
+    def _get_update_prices_lines(self):
+        # "Update prices" leaves Cartona's lines alone, discount included.
+        return super()._get_update_prices_lines().filtered(lambda line: not line.cartona_imported)
+
     def _check_not_editing(self, what):
         """While the retailer edits the order on Cartona, hands off."""
         editing = self.filtered(lambda o: o.marketplace_status == "editing")

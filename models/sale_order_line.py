@@ -11,3 +11,17 @@ class SaleOrderLine(models.Model):
     cartona_comment = fields.Text("Retailer Comment", copy=False)
     cartona_supplier_discount = fields.Float("Supplier Discount (per piece)", copy=False)
     cartona_discount = fields.Float("Cartona Discount (per piece)", copy=False)
+    cartona_imported = fields.Boolean(
+        "Imported from Cartona",
+        copy=False,
+        readonly=True,
+        help="Its price is Cartona's, what the retailer pays: the pricelist never re-prices it.",
+    )
+
+    # Odoo re-prices a line from the pricelist when its quantity, unit or
+    # product changes, and "Update prices" forces it: not an imported line.
+    def _compute_price_unit(self):
+        return super(SaleOrderLine, self.filtered(lambda line: not line.cartona_imported))._compute_price_unit()
+
+    def _compute_discount(self):
+        return super(SaleOrderLine, self.filtered(lambda line: not line.cartona_imported))._compute_discount()

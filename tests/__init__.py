@@ -11,3 +11,4 @@ from . import test_sandbox
 from . import test_ui
 from . import test_rpc_security
 from . import test_data_access
+from . import test_inbound_trust
