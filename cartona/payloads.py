@@ -1,12 +1,14 @@
 """Cartona's order JSON → small typed values.
 
 Every rule of ``_validate_order_data`` lives here, once: a payload that breaks
-one raises ``MarketplaceDataError`` naming the field. Unknown fields are ignored.
+one raises ``MarketplaceDataError`` naming the field. Unknown fields are not
+read, but their strings are checked like the others.
 """
 
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +20,14 @@ from ..exceptions import MarketplaceDataError
 PRODUCT_KEYS = ("supplier_product_id", "internal_product_id")
 # Cartona's retailers are in Egypt: their numbers come without a country code.
 DEFAULT_PHONE_REGION = "EG"
+# Cartona's orders nest three levels deep; a payload nested deeper than this is
+# refused, and cut there when kept (Python's JSON recursion has a limit).
+MAX_DEPTH = 32
+# Characters no string of an order may carry: PostgreSQL refuses NUL, cannot
+# encode an unpaired surrogate, and no control character belongs in an id.
+# Free text keeps tab, line feed and carriage return (CRLF line ends).
+_NOT_IN_IDENTIFIER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,38 @@ def phone_key(number, region=DEFAULT_PHONE_REGION):
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def escaped(text, identifier=False):
+    """``text`` with what a string of an order may not carry written as JSON
+    escapes (``\\u0000``): safe to store, log and show."""
+    pattern = _NOT_IN_IDENTIFIER if identifier else _NOT_IN_TEXT
+    return pattern.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def dump(data):
+    """The payload as JSON text to keep: nesting cut below ``MAX_DEPTH`` and
+    every control character escaped, so that any payload can be stored."""
+    return escaped(json.dumps(_cut(data, MAX_DEPTH), ensure_ascii=False, default=str), identifier=True)
+
+
+def _cut(value, depth):
+    if isinstance(value, dict | list) and depth <= 0:
+        return "…"
+    if isinstance(value, dict):
+        return {key: _cut(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut(item, depth - 1) for item in value]
+    return value
+
+
+def order_key(data):
+    """The id a failed order is kept under: its ``hashed_id``, escaped, so that an
+    order whose id itself is bad stays in sight; None when it has none."""
+    hashed_id = data.get("hashed_id") if isinstance(data, dict) else None
+    if not isinstance(hashed_id, str) or not hashed_id.strip():
+        return None
+    return escaped(hashed_id.strip(), identifier=True)
+
+
 def payload_hash(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
@@ -123,7 +165,38 @@ def _show(value):
 
 
 def _is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
+
+
+def _check_chars(read, field, value, free=False):
+    """Identifiers take no control character at all, free text only tab and newlines."""
+    match = (_NOT_IN_TEXT if free else _NOT_IN_IDENTIFIER).search(value)
+    if match:
+        code = ord(match.group())
+        what = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+        raise read.error(field, f"contains {what} (U+{code:04X} at position {match.start()})")
+
+
+def _check_strings(read, value, field="", depth=0):
+    """Every string of the payload, keys included, nested anywhere, under the
+    free-text rule (identifiers are held to theirs when read)."""
+    if isinstance(value, str):
+        _check_chars(read, field, value, free=True)
+    elif isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise read.error(field, f"is nested deeper than {MAX_DEPTH} levels")
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            if isinstance(key, int):
+                name = f"{field}[{key}]"
+            else:
+                name = f"{field}.{escaped(key, identifier=True)}" if field else escaped(key, identifier=True)
+                _check_chars(read, name, key)
+            _check_strings(read, item, name, depth + 1)
 
 
 class _Reader:
@@ -135,7 +208,8 @@ class _Reader:
     def error(self, field, problem, value=None):
         return _error(self.hashed_id, field, problem, value)
 
-    def text(self, data, key, field=None, required=False):
+    def text(self, data, key, field=None, required=False, free=False):
+        """An identifier, or free text when ``free`` (tab and newlines allowed)."""
         value = data.get(key)
         if value is None or value == "":
             if required:
@@ -143,6 +217,8 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise self.error(field or key, "must be a string", value)
+        if isinstance(value, str):
+            _check_chars(self, field or key, value, free)
         return str(value).strip() or None
 
     def number(self, data, key, field=None, positive=False, default=0.0):
@@ -179,8 +255,10 @@ def parse_order(data):
     hashed_id = data.get("hashed_id")
     if not isinstance(hashed_id, str) or not hashed_id.strip():
         raise _error(None, "hashed_id", "must be a non-empty string", hashed_id)
+    _check_chars(_Reader(None), "hashed_id", hashed_id)
     hashed_id = hashed_id.strip()
     read = _Reader(hashed_id)
+    _check_strings(read, data)
     status = read.text(data, "status", required=True)
     if status not in const.STATUS_RANK:
         raise read.error("status", "is not a Cartona order status", status)
@@ -213,9 +291,9 @@ def parse_order(data):
         preferred_delivery_date=read.day(data, "retailer_preferred_delivery_date"),
         pickup_date=read.day(data, "pickup_date"),
         route_code=read.text(data, "distribution_route_code"),
-        note=read.text(data, "note_message"),
-        cancellation_reason=read.text(data, "cancellation_reason"),
-        return_reason=read.text(data, "return_reason"),
+        note=read.text(data, "note_message", free=True),
+        cancellation_reason=read.text(data, "cancellation_reason", free=True),
+        return_reason=read.text(data, "return_reason", free=True),
         retailer=retailer,
         lines=lines,
         payload_hash=payload_hash(data),
@@ -225,14 +303,14 @@ def parse_order(data):
 def _parse_retailer(read, data):
     if not isinstance(data, dict):
         raise read.error("retailer", "must be an object", data)
-    name = read.text(data, "retailer_name", "retailer.retailer_name", required=True)
+    name = read.text(data, "retailer_name", "retailer.retailer_name", required=True, free=True)
     return Retailer(
         name=name,
         code=read.text(data, "retailer_code", "retailer.retailer_code"),
         phone=read.text(data, "retailer_number", "retailer.retailer_number"),
         phone2=read.text(data, "retailer_number2", "retailer.retailer_number2"),
-        address=read.text(data, "retailer_address", "retailer.retailer_address"),
-        address_notes=read.text(data, "address_notes", "retailer.address_notes"),
+        address=read.text(data, "retailer_address", "retailer.retailer_address", free=True),
+        address_notes=read.text(data, "address_notes", "retailer.address_notes", free=True),
     )
 
 
@@ -255,12 +333,12 @@ def _parse_line(read, index, data):
         line_id=read.text(data, "id", f"{field}.id"),
         supplier_product_id=supplier_product_id,
         internal_product_id=internal_product_id,
-        product_name=read.text(data, "product_name", f"{field}.product_name"),
+        product_name=read.text(data, "product_name", f"{field}.product_name", free=True),
         unit=read.text(data, "unit", f"{field}.unit"),
         unit_count=None if unit_count is None else read.number(data, "unit_count", f"{field}.unit_count"),
         amount=read.number(data, "amount", f"{field}.amount", positive=True),
         price=read.number(data, price_key, f"{field}.{price_key}"),
         supplier_discount=read.number(data, "applied_supplier_discount", f"{field}.applied_supplier_discount"),
         cartona_discount=read.number(data, "applied_cartona_discount", f"{field}.applied_cartona_discount"),
-        comment=read.text(data, "comment", f"{field}.comment"),
+        comment=read.text(data, "comment", f"{field}.comment", free=True),
     )

@@ -2,6 +2,7 @@ import logging
 import time
 from collections import Counter
 from datetime import timedelta
+from urllib.parse import quote
 
 from psycopg2 import errors
 
@@ -138,7 +139,15 @@ class MarketplaceApi(models.AbstractModel):
     def _update_single_order_status(self, hashed_id, status, **extra):
         """``order/update-order-status/<hashed_id>``: fails loudly (OTP checks)."""
         payload = dict(extra, hashed_id=hashed_id, status=status)
-        endpoint = const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id=hashed_id)
+        # Quoted whole, so that no id changes the path ("/", "?", "#"); a dot
+        # segment would still be resolved away by the URL parser.
+        segment = quote(hashed_id or "", safe="")
+        if segment in ("", ".", ".."):
+            raise MarketplacePermanentError(
+                f"Cartona order id {hashed_id!r} cannot be put in a URL path",
+                endpoint=const.ENDPOINT_ORDER_STATUS_SINGLE,
+            )
+        endpoint = const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id=segment)
         answer = self._make_api_request(endpoint, "POST", data=payload, operation_type="status_sync")
         if not answer["success"]:
             raise self._permanent(endpoint, answer["error"], "status_sync")

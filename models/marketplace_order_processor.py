@@ -1,4 +1,3 @@
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -16,6 +15,15 @@ from ..exceptions import MarketplaceDataError
 _logger = logging.getLogger(__name__)
 
 
+def _ends_transaction(exc):
+    """Database errors after which the whole run must retry (serialization
+    failures, deadlocks, a lost connection); a value too big for an index is
+    one order's fault, and the transaction goes on."""
+    return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) and not isinstance(
+        exc, psycopg2.errors.ProgramLimitExceeded
+    )
+
+
 @dataclass
 class Page:
     """What every order of a page shares, looked up once."""
@@ -28,7 +36,7 @@ class Page:
 class Outcome:
     """What processing one Cartona order did; ``ack`` says whether it may be acknowledged."""
 
-    kind: str  # created, updated, unchanged, parked, ignored, failed
+    kind: str  # created, updated, unchanged, parked, ignored, failed, unidentified
     order: object = None
     ack: bool = False
     message: str = ""
@@ -52,7 +60,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if order:
             values.update(res_model="sale.order", res_id=order.id)
         return self.env["marketplace.sync.log"]._log_operation(
-            self._get_config().id, "order_process", status, message, **values
+            self._get_config().id, "order_process", status, payloads.escaped(message), **values
         )
 
     # Entry points ---------------------------------------------------------
@@ -80,16 +88,11 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             try:
                 parsed.append((self._validate_order_data(data), data))
             except MarketplaceDataError as exc:
-                hashed_id = data.get("hashed_id") if isinstance(data, dict) else None
-                if isinstance(data, dict) and self._other_account(data.get("supplier_code")):
-                    stats["ignored"] += 1
-                    continue
-                self._log("error", str(exc), error_details=json.dumps(data, default=str, ensure_ascii=False)[:4000])
-                if isinstance(hashed_id, str) and hashed_id.strip():
-                    stats["failed"] += 1
-                    self._keep_failed(hashed_id.strip(), data, str(exc))
-                else:
-                    stats["unidentified"] += 1
+                stats[self._reject(data, str(exc))] += 1
+            except Exception as exc:  # a payload the rules did not foresee: it fails alone
+                hashed_id = payloads.order_key(data) or "(no id)"
+                _logger.exception("Cartona order %s could not be read", hashed_id)
+                stats[self._reject(data, f"Cartona order {hashed_id} could not be read: {exc!r}")] += 1
         page = self._prepare_page([order for order, _data in parsed])
         ack = []
         for order, data in parsed:
@@ -106,30 +109,77 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 return self._process_order(order, data, page)
         except psycopg2.errors.UniqueViolation:
             message = f"Cartona order {order.hashed_id} is being imported by another transaction: skipped"
-            self._log("warning", message)
+            self._isolated(order.hashed_id, self._log, "warning", message)
             return Outcome("failed", message=message)
-        except psycopg2.OperationalError:
-            raise  # serialization failures and the like: the whole run retries
         except (MarketplaceDataError, UserError, ValidationError) as exc:
             message = f"Cartona order {order.hashed_id}: {exc}"
         except Exception as exc:
+            if _ends_transaction(exc):
+                raise  # serialization failures and the like: the whole run retries
             _logger.exception("Cartona order %s could not be processed", order.hashed_id)
             message = f"Cartona order {order.hashed_id} could not be processed: {exc!r}"
-        self._log("error", message)
-        self._keep_failed(order.hashed_id, data, message)
-        return Outcome("failed", message=message)
+        kept = self._record_failure(order.hashed_id, data, message)
+        return Outcome("failed" if kept else "unidentified", message=message)
+
+    @api.model
+    def _reject(self, data, message):
+        """A payload that does not parse; returns the outcome's kind. An order
+        whose id itself is bad is kept under its escaped id: it can be neither
+        acknowledged nor imported, but stays in front of a person."""
+        if isinstance(data, dict) and self._other_account(data.get("supplier_code")):
+            return "ignored"
+        hashed_id = payloads.order_key(data)
+        if not hashed_id:
+            self._isolated(hashed_id, self._log, "error", message, error_details=payloads.dump(data)[:4000])
+            return "unidentified"
+        return "failed" if self._record_failure(hashed_id, data, message) else "unidentified"
+
+    @api.model
+    def _record_failure(self, hashed_id, data, message):
+        """Keep a failed order among the waiting ones, logged when its payload is
+        new or changed, not at every pull. Returns False when it could not be
+        kept: counted as unidentified, it holds the pull window back."""
+
+        def record():
+            parked, changed = self._keep_failed(hashed_id, data, payloads.escaped(message))
+            if changed:
+                self._log(
+                    "error",
+                    message,
+                    res_model=parked._name,
+                    res_id=parked.id,
+                    error_details=payloads.dump(data)[:4000],
+                )
+            return True
+
+        return bool(self._isolated(hashed_id, record))
+
+    @api.model
+    def _isolated(self, hashed_id, func, *args, **kwargs):
+        """Run one order's bookkeeping (its log line, its parking) in a savepoint:
+        what fails there is logged and stops neither the page nor the pull."""
+        try:
+            with self.env.cr.savepoint():
+                return func(*args, **kwargs)
+        except Exception as exc:
+            if _ends_transaction(exc):
+                raise
+            _logger.exception("Cartona order %s: its failure could not be recorded", hashed_id)
+            return None
 
     @api.model
     def _other_account(self, supplier_code):
         """An order of another supplier account on the same token."""
         own = self._get_config().supplier_code
-        return bool(own and supplier_code and str(supplier_code) != own)
+        # A code that is no string or number tells nothing: the order stays ours.
+        return bool(own and isinstance(supplier_code, str | int) and supplier_code and str(supplier_code) != own)
 
     @api.model
     def _keep_failed(self, hashed_id, data, message):
         """A failed order is not acknowledged; keeping it among the waiting
-        orders also keeps the pull window open on it until it imports."""
-        self.env["marketplace.parked.order"]._park(
+        orders also keeps the pull window open on it until it imports. Returns
+        the waiting order and whether its payload is new or changed."""
+        return self.env["marketplace.parked.order"]._park(
             self._get_config(),
             hashed_id,
             data,
@@ -230,14 +280,14 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             f"Cartona order {order.number} is waiting: no product is mapped to {names}. "
             "Set the Cartona ID on these products; the order is imported on the next pull."
         )
-        parked, new = self.env["marketplace.parked.order"]._park(
+        parked, changed = self.env["marketplace.parked.order"]._park(
             self._get_config(),
             order.hashed_id,
             data,
             message,
             summary=self.env._("Map the products of Cartona order %s", order.hashed_id),
         )
-        if new:
+        if changed:
             self._log("error", message, res_model=parked._name, res_id=parked.id)
         return Outcome("parked", message=message)
 

@@ -2,6 +2,8 @@ import json
 
 from odoo import api, fields, models
 
+from ..cartona import payloads
+
 
 class MarketplaceParkedOrder(models.Model):
     """A Cartona order that cannot be imported yet: a product is not mapped,
@@ -30,12 +32,15 @@ class MarketplaceParkedOrder(models.Model):
 
     @api.model
     def _park(self, config, hashed_id, data, reason, summary):
-        """Keep the order's payload; returns the record and whether it is new."""
+        """Keep the order's payload; returns the record and whether its payload is
+        new or changed (worth logging: the same payload at every pull is not)."""
         parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
-        vals = {"payload": json.dumps(data, ensure_ascii=False), "reason": reason, "last_seen": fields.Datetime.now()}
+        payload = payloads.dump(data)
+        vals = {"payload": payload, "reason": reason, "last_seen": fields.Datetime.now()}
         if parked:
+            changed = parked.payload != payload
             parked.write(vals)
-            return parked, False
+            return parked, changed
         parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
         # Tell a person once, not at every pull: the salesperson of the order
         # when it was imported before, else the configuration's responsible.

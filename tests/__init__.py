@@ -12,3 +12,4 @@ from . import test_ui
 from . import test_rpc_security
 from . import test_data_access
 from . import test_inbound_trust
+from . import test_bad_input
