@@ -153,7 +153,7 @@ class ProductProduct(models.Model):
         now = self.browse(sold)._marketplace_sold_ids()
         unsold = {pid: cartona_id for pid, cartona_id in sold.items() if now.get(pid) != cartona_id}
         if unsold:
-            super(ProductProduct, self.browse(unsold)).write({"marketplace_sync_status": "not_synced"})
+            self.browse(unsold).write({"marketplace_sync_status": "not_synced"})
             self._marketplace_withdraw_later(unsold)
 
     @api.model

@@ -195,6 +195,9 @@ class TestWithdrawJob(WithdrawCase):
         self.product.action_archive()
         with trap_jobs() as trap:
             self.commit()
+            trap.assert_enqueued_job(
+                self.env["product.product"]._marketplace_withdraw_job, args=(self.config.id, ["SP1"])
+            )
             self.product.action_unarchive()
             self.forget_pending()
             trap.perform_enqueued_jobs()
