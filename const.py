@@ -108,8 +108,8 @@ AUTH_FAILED_STATUSES = (401, 403)
 # answer is about the endpoint itself: no half of the chunk would fare better.
 BULK_UNSPLITTABLE_STATUSES = (404, 405)
 # Cartona documents no per-item answer; these words in an item's ``status``
-# mean that item was refused (see the README, "What goes to Cartona").
+# mean that item was refused (``cartona/answers.py`` reads every bulk answer).
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
 
 # The connector's job methods, found again by "Requeue failed jobs".
-JOB_METHODS = ("_marketplace_sync_job", "_acknowledge_orders", "_push_marketplace_status")
+JOB_METHODS = ("_marketplace_sync_job", "_marketplace_withdraw_job", "_acknowledge_orders", "_push_marketplace_status")

@@ -13,6 +13,7 @@ from odoo.tools import mute_logger
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
+from ..cartona.answers import item_refusal
 from ..cartona.client import CartonaClient, iter_pages
 from ..exceptions import MarketplaceError, MarketplacePermanentError
 
@@ -386,8 +387,9 @@ class MarketplaceApi(models.AbstractModel):
         # Bookkeeping of the connector: whoever triggered the job may not write products.
         for product, item in entries:
             product = product.sudo()
-            if product.id in errors:
-                product.write({"marketplace_sync_status": "error", "marketplace_error_message": errors[product.id]})
+            error = errors.get(item["supplier_product_id"])
+            if error:
+                product.write({"marketplace_sync_status": "error", "marketplace_error_message": error})
                 continue
             vals = {
                 "marketplace_sync_status": "synced",
@@ -398,6 +400,8 @@ class MarketplaceApi(models.AbstractModel):
                 vals["marketplace_published_price"] = item["selling_price"]
             if "available_stock_quantity" in item:
                 vals["marketplace_published_qty"] = item["available_stock_quantity"]
+            if "is_unlimited_stock" in item:
+                vals["marketplace_published_unlimited"] = item["is_unlimited_stock"]
             product.write(vals)
         synced = len(entries) - len(errors)
         # No write on the configuration: the pull cron's transaction writes it,
@@ -405,12 +409,51 @@ class MarketplaceApi(models.AbstractModel):
         message = self.env._("%(synced)s of %(sent)s products published", synced=synced, sent=len(entries))
         if errors:
             message += "\n" + "\n".join(
-                f"{product.display_name} [{product.cartona_id}]: {errors[product.id]}"
-                for product, _item in entries
-                if product.id in errors
+                f"{product.display_name} [{item['supplier_product_id']}]: {errors[item['supplier_product_id']]}"
+                for product, item in entries
+                if item["supplier_product_id"] in errors
             )
         self.env["marketplace.sync.log"]._log_operation(
             config.id, operation, "warning" if errors else "success", message, records_processed=synced
+        )
+        return message
+
+    @api.model
+    def _withdraw_products(self, cartona_ids):
+        """Tell Cartona that nothing is for sale any more under ``cartona_ids``:
+        out of stock, and not unlimited. A refused item is logged; a failure of
+        the whole request raises (the job is retried)."""
+        config = self._get_config()
+        if not cartona_ids:
+            return self.env._("Every product is for sale again: nothing to withdraw.")
+        no_product = self.env["product.product"]
+        entries = [
+            (
+                no_product,
+                {
+                    "supplier_product_id": cartona_id,
+                    "available_stock_quantity": 0,
+                    "in_stock": False,
+                    "is_unlimited_stock": False,
+                },
+            )
+            for cartona_id in cartona_ids
+        ]
+        errors = self._send_product_items(entries, "stock_sync")
+        message = self.env._(
+            "%(withdrawn)s of %(sent)s Cartona products withdrawn (out of stock): %(ids)s",
+            withdrawn=len(cartona_ids) - len(errors),
+            sent=len(cartona_ids),
+            ids=", ".join(cartona_ids),
+        )
+        if errors:
+            message += "\n" + "\n".join(f"[{cartona_id}]: {error}" for cartona_id, error in errors.items())
+        self.env["marketplace.sync.log"]._log_operation(
+            config.id,
+            "stock_sync",
+            "warning" if errors else "success",
+            message,
+            records_processed=len(cartona_ids) - len(errors),
         )
         return message
 
@@ -429,20 +472,34 @@ class MarketplaceApi(models.AbstractModel):
                 resend or currency.compare_amounts(price, product.marketplace_published_price)
             ):
                 item["selling_price"] = price
-            if (
-                const.SYNC_PART_STOCK in parts
-                and product.marketplace_stock_sync_enabled
-                and (resend or qty != product.marketplace_published_qty)
-            ):
-                item["available_stock_quantity"] = qty
-                item["in_stock"] = qty > 0
+            if const.SYNC_PART_STOCK in parts and product.marketplace_stock_sync_enabled:
+                item.update(self._stock_item_fields(product, qty, resend))
             if len(item) > 1:
                 entries.append((product, item))
         return entries
 
     @api.model
+    def _stock_item_fields(self, product, qty, resend):
+        """The stock fields of ``product``'s item that Cartona does not have yet.
+
+        Odoo tracks no stock of a product that is not storable: it is sold as
+        unlimited, never as 0. Leaving unlimited is said once, with the quantity.
+        """
+        was_unlimited = product.marketplace_published_unlimited
+        if not product.is_storable:
+            if resend or not was_unlimited:
+                return {"is_unlimited_stock": True, "in_stock": True}
+            return {}
+        if not (resend or was_unlimited or qty != product.marketplace_published_qty):
+            return {}
+        stock = {"available_stock_quantity": qty, "in_stock": qty > 0}
+        if was_unlimited:
+            stock["is_unlimited_stock"] = False
+        return stock
+
+    @api.model
     def _send_product_items(self, entries, operation_type):
-        """Send ``entries`` in one bulk request; return ``{product id: error}``.
+        """Send ``entries`` in one bulk request; return ``{supplier_product_id: error}``.
 
         A chunk Cartona refuses is split in two and each half sent again, so
         one bad item costs about log2(n) extra requests and blocks no other.
@@ -454,7 +511,7 @@ class MarketplaceApi(models.AbstractModel):
                 raise self._permanent(const.ENDPOINT_PRODUCTS_BULK_UPDATE, refused["error"], operation_type)
         except MarketplacePermanentError as exc:
             if len(entries) == 1 or exc.status_code in const.BULK_UNSPLITTABLE_STATUSES:
-                return {product.id: str(exc) for product, _item in entries}
+                return {item["supplier_product_id"]: str(exc) for _product, item in entries}
             half = len(entries) // 2
             return {
                 **self._send_product_items(entries[:half], operation_type),
@@ -465,43 +522,32 @@ class MarketplaceApi(models.AbstractModel):
 
     @api.model
     def _bulk_item_errors(self, entries, results):
-        """The items a bulk answer says were refused, as ``{product id: message}``.
+        """The items a bulk answer says were refused (``answers.item_refusal``),
+        as ``{supplier_product_id: reason}``.
 
-        Cartona documents no per-item answer. Accepted: a list of dicts naming
-        the item by ``supplier_product_id`` or ``internal_product_id``, with
-        ``success`` (bool), ``status`` (a word or an HTTP code), ``message`` or
-        ``error``. Any other 2xx answer means every item was accepted.
+        An answer names its item by ``supplier_product_id``, or by the
+        ``internal_product_id`` of the product that still has the item's ID.
+        An answer that names no item of ``entries`` is ignored.
         """
-        products = {}
-        for product, _item in entries:
-            products[("supplier_product_id", product.cartona_id)] = product
-            if product.cartona_internal_id:
-                products[("internal_product_id", product.cartona_internal_id)] = product
+        keys = {}
+        for product, item in entries:
+            cartona_id = item["supplier_product_id"]
+            keys[("supplier_product_id", cartona_id)] = cartona_id
+            if product.cartona_internal_id and product.cartona_id == cartona_id:
+                keys[("internal_product_id", product.cartona_internal_id)] = cartona_id
         errors = {}
         for result in results:
-            if not isinstance(result, dict) or not self._bulk_item_failed(result):
+            reason = item_refusal(result)
+            if not reason:
                 continue
-            product = next(
+            cartona_id = next(
                 (
-                    products[(key, str(result[key]))]
+                    keys[(key, str(result[key]))]
                     for key in ("supplier_product_id", "internal_product_id")
-                    if result.get(key) is not None and (key, str(result[key])) in products
+                    if result.get(key) is not None and (key, str(result[key])) in keys
                 ),
                 None,
             )
-            if product:
-                errors[product.id] = str(
-                    result.get("message") or result.get("error") or self.env._("Cartona refused this product")
-                )
+            if cartona_id:
+                errors[cartona_id] = reason
         return errors
-
-    @api.model
-    def _bulk_item_failed(self, result):
-        if "success" in result:
-            return not result["success"]
-        status = result.get("status")
-        if isinstance(status, int):
-            return status >= 400
-        if isinstance(status, str):
-            return status.strip().lower() in const.ITEM_FAILED_STATUSES
-        return bool(result.get("error"))

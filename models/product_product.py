@@ -12,8 +12,18 @@ from ..exceptions import MarketplaceError
 COLLECTED_KEY = "cartona_marketplace.products_to_sync"
 # Jobs this transaction queued, in ``cr.postcommit.data``.
 OPEN_JOBS_KEY = "cartona_marketplace.open_sync_jobs"
+# Key of the Cartona IDs that may no longer be for sale, in ``cr.precommit.data``.
+WITHDRAW_KEY = "cartona_marketplace.ids_to_withdraw"
 # Writes that change what Cartona should show for the product, price and stock alike.
-REPUBLISH_FIELDS = {"cartona_id", "cartona_uom_id", "marketplace_sync_enabled", "marketplace_stock_sync_enabled"}
+REPUBLISH_FIELDS = {
+    "active",
+    "cartona_id",
+    "cartona_uom_id",
+    "marketplace_sync_enabled",
+    "marketplace_stock_sync_enabled",
+}
+# Writes after which Cartona may sell under an ID that no product of Odoo sells.
+WITHDRAW_FIELDS = {"active", "cartona_id", "marketplace_sync_enabled"}
 # What Cartona was last told of the product: a user who writes them would make
 # the connector skip a publication. The mapping fields stay the users'.
 CONNECTOR_FIELDS = {
@@ -23,6 +33,7 @@ CONNECTOR_FIELDS = {
     "marketplace_published_price",
     "marketplace_published_qty",
     "cartona_mapping_date",
+    "marketplace_published_unlimited",
 }
 # The keys Cartona's orders name a product by.
 MAPPING_FIELDS = ("cartona_id", "cartona_internal_id")
@@ -71,6 +82,7 @@ class ProductProduct(models.Model):
     # Waiting orders are tried again when a mapping changed since, not at
     # every write (stock publishing writes mapped products all day).
     cartona_mapping_date = fields.Datetime("Cartona Mapping Changed", copy=False, readonly=True, index="btree_not_null")
+    marketplace_published_unlimited = fields.Boolean("Published as Unlimited Stock", copy=False, readonly=True)
 
     _sql_constraints = [
         ("cartona_id_unique", "UNIQUE(cartona_id)", "Another product already has this Cartona ID."),
@@ -117,9 +129,12 @@ class ProductProduct(models.Model):
         if "cartona_id" in vals:
             remapped = self.filtered(lambda p: p.cartona_id != (vals["cartona_id"] or False))
         mapping_changed = self._cartona_mapping_changes(vals)
+        sold = self._marketplace_sold_ids() if WITHDRAW_FIELDS & vals.keys() else {}
         result = super().write(vals)
         if mapping_changed:
             super(ProductProduct, mapping_changed).write({"cartona_mapping_date": fields.Datetime.now()})
+        if sold:
+            self._marketplace_withdraw_unsold(sold)
         if remapped:
             # Cartona knows nothing yet of this product: everything goes out.
             super(ProductProduct, remapped).write(
@@ -142,6 +157,12 @@ class ProductProduct(models.Model):
 
         return self.filtered(changes)
 
+    def unlink(self):
+        sold = self._marketplace_sold_ids()
+        result = super().unlink()
+        self.env["product.product"]._marketplace_withdraw_later(sold)
+        return result
+
     # Collecting what changed ------------------------------------------------
 
     def _trigger_marketplace_sync(self, parts):
@@ -159,6 +180,69 @@ class ProductProduct(models.Model):
             precommit.add(self.env["product.product"]._marketplace_enqueue_collected)
         for part in parts:
             collected[part].update(self.ids)
+
+    def _marketplace_sold_ids(self):
+        """``{product id: Cartona ID}`` of these products that Cartona sells:
+        active, mapped and published."""
+        return {p.id: p.cartona_id for p in self if p.active and p.cartona_id and p.marketplace_sync_enabled}
+
+    def _marketplace_withdraw_unsold(self, sold):
+        """The products of ``sold`` (as it was before a write) that are no longer
+        sold under their ID have it withdrawn, and Cartona gets every figure
+        again when they come back."""
+        now = self.browse(sold)._marketplace_sold_ids()
+        unsold = {pid: cartona_id for pid, cartona_id in sold.items() if now.get(pid) != cartona_id}
+        if unsold:
+            self.browse(unsold).sudo().write({"marketplace_sync_status": "not_synced"})
+            self._marketplace_withdraw_later(unsold)
+
+    @api.model
+    def _marketplace_withdraw_later(self, sold):
+        """Withdraw the Cartona IDs of ``sold`` ({product id: Cartona ID}) when
+        the transaction commits, unless a product sells them again by then
+        (an ID moved to another product, a product re-activated)."""
+        if not sold:
+            return
+        precommit = self.env.cr.precommit
+        pending = precommit.data.get(WITHDRAW_KEY)
+        if pending is None:
+            pending = precommit.data[WITHDRAW_KEY] = {}
+            precommit.add(self.env["product.product"]._marketplace_enqueue_withdrawals)
+        for pid, cartona_id in sold.items():
+            pending.setdefault(cartona_id, pid)
+
+    def _marketplace_enqueue_withdrawals(self):
+        """Precommit: one withdrawal job per chunk of Cartona IDs, per marketplace."""
+        pending = self.env.cr.precommit.data.pop(WITHDRAW_KEY, None)
+        if not pending:
+            return
+        sold_again = set(self._marketplace_selling(list(pending)).mapped("cartona_id"))
+        pending = {cartona_id: pid for cartona_id, pid in pending.items() if cartona_id not in sold_again}
+        if not pending:
+            return
+        companies = {product.id: product.company_id for product in self.browse(pending.values()).exists()}
+        for config in self.env["marketplace.config"].sudo().search([("active", "=", True)]):
+            ids = sorted(
+                cartona_id
+                for cartona_id, pid in pending.items()
+                if not companies.get(pid) or companies[pid] == config.company_id
+            )
+            for start in range(0, len(ids), config.batch_size):
+                self.with_delay(
+                    max_retries=config.retry_attempts,
+                    description=self.env._("Withdraw from %s products Odoo no longer sells", config.name),
+                )._marketplace_withdraw_job(config.id, ids[start : start + config.batch_size])
+        # Precommit runs after the ORM's flush: flush the jobs written here.
+        self.env.flush_all()
+
+    @api.model
+    def _marketplace_selling(self, cartona_ids):
+        """The products that sell these Cartona IDs now, whoever asks."""
+        return (
+            self.sudo()
+            .with_context(active_test=True)
+            .search([("cartona_id", "in", cartona_ids), ("marketplace_sync_enabled", "=", True)])
+        )
 
     def _marketplace_enqueue_collected(self):
         """Precommit: one job per chunk of products, per marketplace."""
@@ -249,12 +333,28 @@ class ProductProduct(models.Model):
         config = self.env["marketplace.config"].browse(config_id).exists()
         if not config:
             return "The marketplace configuration no longer exists."
-        products = self.browse(product_ids).exists().filtered(lambda p: p.cartona_id and p.marketplace_sync_enabled)
+        products = (
+            self.browse(product_ids)
+            .exists()
+            .filtered(lambda p: p.active and p.cartona_id and p.marketplace_sync_enabled)
+        )
         try:
             return config._api()._sync_products(products, parts, force=force)
         except MarketplaceError as exc:
             products._marketplace_set_error_detached(str(exc))
             raise
+
+    @api.model
+    def _marketplace_withdraw_job(self, config_id, cartona_ids):
+        """Tell Cartona these IDs are out of stock. An ID that a product sells
+        again by now is left alone: that product's publication tells Cartona."""
+        config = self.env["marketplace.config"].browse(config_id).exists()
+        if not config:
+            return "The marketplace configuration no longer exists."
+        sold_again = set(self._marketplace_selling(cartona_ids).mapped("cartona_id"))
+        return config._api()._withdraw_products(
+            [cartona_id for cartona_id in cartona_ids if cartona_id not in sold_again]
+        )
 
     def _marketplace_set_error_detached(self, message):
         """Record a failed sync so that it survives the failing job's rollback."""

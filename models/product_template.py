@@ -88,6 +88,9 @@ class ProductTemplate(models.Model):
             self.product_variant_ids._trigger_marketplace_sync(
                 const.SYNC_PARTS if "uom_id" in vals else [const.SYNC_PART_PRICE]
             )
+        if "is_storable" in vals or "type" in vals:
+            # Stock Odoo tracks is published as a quantity, other goods as unlimited.
+            self.product_variant_ids._trigger_marketplace_sync([const.SYNC_PART_STOCK])
         return result
 
     def action_marketplace_sync_now(self):

@@ -7,7 +7,8 @@ from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..access import USER_GROUP, check_caller, check_connector_fields
-from ..exceptions import MarketplaceAuthError, MarketplacePermanentError
+from ..cartona.answers import item_refusal
+from ..exceptions import MarketplaceError, MarketplacePermanentError, MarketplaceRetryableError
 
 _logger = logging.getLogger(__name__)
 
@@ -245,8 +246,8 @@ class SaleOrder(models.Model):
             else:
                 answer = api._bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
                 self._marketplace_check_bulk_answer(answer)
-        except (MarketplacePermanentError, MarketplaceAuthError) as exc:
-            self._marketplace_record_push_error(str(exc), accepted[-1] if accepted else None)
+        except MarketplaceError as exc:
+            self._marketplace_record_push_error(self._marketplace_push_failure(exc), accepted[-1] if accepted else None)
             raise
         self.sudo().with_context(skip_marketplace_sync=True).write(
             {"marketplace_status": status, "marketplace_sync_status": "synced", "marketplace_error_message": False}
@@ -258,14 +259,33 @@ class SaleOrder(models.Model):
         return message
 
     def _marketplace_check_bulk_answer(self, answer):
-        """The bulk endpoint reports per item, without an HTTP error."""
+        """The bulk endpoint reports per item, without an HTTP error; the items
+        are read as the products' are (``answers.item_refusal``). The request
+        is about this order only: an item naming no order is about it."""
         items = answer.get("data") if answer.get("success") else None
         if not answer.get("success"):
             raise MarketplacePermanentError(answer.get("error") or "Cartona refused the status update")
         for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and item.get("hashed_id") == self.cartona_id:
-                if item.get("success") is False or item.get("error"):
-                    raise MarketplacePermanentError(str(item.get("error") or item.get("message") or item))
+            if isinstance(item, dict) and item.get("hashed_id") in (None, self.cartona_id):
+                reason = item_refusal(item)
+                if reason:
+                    raise MarketplacePermanentError(reason)
+
+    def _marketplace_push_failure(self, exc):
+        """What the order shows of a failed push: the reason, and whether the
+        job runner tries again by itself (the job's stored attempts say so)."""
+        if isinstance(exc, MarketplaceRetryableError):
+            uuid = self.env.context.get("job_uuid")
+            job = uuid and self.env["queue.job"].sudo().search([("uuid", "=", uuid)], limit=1)
+            # ``retry`` counts the attempts made before this one.
+            if job and (not job.max_retries or job.retry + 1 < job.max_retries):
+                return self.env._(
+                    "%(error)s\nAttempt %(attempt)s failed: Odoo tries again by itself.",
+                    error=exc,
+                    attempt=job.retry + 1,
+                )
+            return self.env._('%s\nNo attempt left: press "Sync to Cartona" to try again.', exc)
+        return self.env._('%s\nNot retried: correct what Cartona refused, then press "Sync to Cartona".', exc)
 
     def _marketplace_record_push_error(self, message, accepted=None):
         """Shown on the order even though the failing job is rolled back, with

@@ -528,6 +528,9 @@ class Sandbox:
         price = item.get("selling_price")
         if price is not None and (not isinstance(price, int | float) or isinstance(price, bool) or price <= 0):
             raise SandboxError(422, "selling_price must be a positive number")
+        flags = [key for key in ("in_stock", "is_unlimited_stock", "is_published") if key in item]
+        if any(not isinstance(item[key], bool) for key in flags):
+            raise SandboxError(422, f"{', '.join(flags)} must be true or false")
         published = self.published.setdefault(entry["supplier_product_id"], {"updates": 0})
         published.update({key: item[key] for key in PRODUCT_UPDATE_FIELDS if key in item})
         published["updates"] += 1
@@ -566,6 +569,7 @@ class Sandbox:
                 row["selling_price"] = self._price(entry)
                 row["available_stock_quantity"] = published.get("available_stock_quantity")
                 row["in_stock"] = published.get("in_stock", True)
+                row["is_unlimited_stock"] = published.get("is_unlimited_stock", False)
                 row["is_published"] = published.get("is_published", True)
                 rows.append(row)
             start = (page - 1) * per_page

@@ -13,3 +13,6 @@ from . import test_rpc_security
 from . import test_data_access
 from . import test_inbound_trust
 from . import test_bad_input
+from . import test_withdraw
+from . import test_unlimited_stock
+from . import test_answers

@@ -174,6 +174,17 @@ class TestSandbox(MarketplaceCase):
         self.assertFalse(answer[0]["data"][0]["success"])
         self.assertEqual(published["311001"]["available_stock_quantity"], 10000 // 12)
 
+    def test_untracked_stock_is_unlimited_and_a_withdrawn_product_is_not_sold(self):
+        untracked = self.env["product.product"].create({"name": "Delivery bags", "cartona_id": UNMAPPED})
+        self.api._sync_products(untracked, ["stock"])
+        row = self.api._get_products(supplier_product_id=UNMAPPED)["data"][0]
+        self.assertEqual((row["is_unlimited_stock"], row["in_stock"]), (True, True))
+        self.api._withdraw_products(["311001"])
+        oil = next(entry for entry in self.module.CATALOGUE if entry["supplier_product_id"] == "311001")
+        self.assertFalse(self.sandbox._sellable(oil))
+        answer = self.api._bulk_update_products([{"supplier_product_id": "311001", "in_stock": "yes"}])
+        self.assertFalse(answer[0]["data"][0]["success"])
+
     def test_token_and_outages(self):
         self.sandbox.token = "another"
         with self.raises(MarketplaceAuthError):

@@ -4,6 +4,8 @@ from odoo.tests import Form
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError, MarketplaceRetryableError
+from odoo.addons.queue_job.exception import FailedJobError
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import ImportCase
@@ -251,7 +253,8 @@ class TestPushFailures(StatusPushCase):
             with self.raises(MarketplaceRetryableError) as caught:
                 trap.perform_enqueued_jobs()
         self.assertEqual(caught.exception.seconds, 90)
-        self.assertEqual(order.marketplace_sync_status, "syncing", "a retry is coming, not an error")
+        self.assertEqual(order.marketplace_sync_status, "error")
+        self.assertIn("429", order.marketplace_error_message)
 
     def test_permanent_failure_marks_the_order(self):
         order = self._import(status="pending")
@@ -264,3 +267,54 @@ class TestPushFailures(StatusPushCase):
                 trap.perform_enqueued_jobs()
         self.assertEqual(order.marketplace_sync_status, "error")
         self.assertIn("status not allowed", order.marketplace_error_message)
+
+    def test_refused_item_in_every_shape_marks_the_order(self):
+        order = self._import(status="pending")
+        shapes = [
+            ({"success": False, "message": "status not allowed"}, "status not allowed"),
+            ({"status": "error", "message": "order is closed"}, "order is closed"),
+            ({"status": 422, "message": "cannot approve"}, "cannot approve"),
+            ({"error": "unknown order"}, "unknown order"),
+        ]
+        with trap_jobs():
+            order.action_confirm()  # its push is played below, once per shape
+        with trap_jobs() as trap:
+            for item, reason in shapes:
+                with self.subTest(item=item):
+                    self.http.reset()
+                    self.http.post(self.url(BULK), json=[dict(item, hashed_id="Lr4tN8wQ")])
+                    order._marketplace_queue_status("approved")
+                    with self.raises(MarketplacePermanentError):
+                        trap.perform_enqueued_jobs()
+                    self.assertEqual(order.marketplace_sync_status, "error")
+                    self.assertIn(reason, order.marketplace_error_message)
+                    self.assertIn("Not retried", order.marketplace_error_message)
+                    self.assertEqual(order.marketplace_status, "pending")
+
+    def test_each_failed_attempt_says_whether_odoo_tries_again_and_a_late_success_shows_synced(self):
+        # A stored job, run the way the job runner runs it: the attempts made
+        # before are kept on the job between two runs.
+        self.config.retry_attempts = 2
+        order = self._import(status="pending")
+        self.http.post(self.url(BULK), status=503, body="down for maintenance")
+        order.action_confirm()
+        job = self.env["queue.job"].search([("method_name", "=", "_push_marketplace_status")])
+        job = job.filtered(lambda j: j.records == order)
+        self.assertEqual(len(job), 1)
+        with self.raises(MarketplaceRetryableError):
+            Job.load(self.env, job.uuid).perform()
+        self.assertEqual(order.marketplace_sync_status, "error")
+        self.assertIn("503", order.marketplace_error_message)
+        self.assertIn("Attempt 1 failed: Odoo tries again by itself.", order.marketplace_error_message)
+        job.retry = 1
+        with self.raises(FailedJobError):
+            Job.load(self.env, job.uuid).perform()
+        self.assertIn("No attempt left", order.marketplace_error_message)
+        self.assertEqual(order.marketplace_sync_status, "error")
+        # Cartona is back: the job, run again ("Requeue failed jobs"), succeeds.
+        self.http.reset()
+        self.http.post(self.url(BULK), json=[{"hashed_id": "Lr4tN8wQ", "success": True}])
+        job.retry = 0
+        Job.load(self.env, job.uuid).perform()
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
+        self.assertFalse(order.marketplace_error_message)

@@ -1,0 +1,86 @@
+"""One rule reads Cartona's per-item answers, for products and order statuses alike."""
+
+from odoo.addons.cartona_marketplace.cartona.answers import item_refusal
+from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
+
+from .common import MarketplaceCase
+
+NO_REASON = "Cartona refused this item without saying why"
+REFUSED = [
+    ({"success": False, "message": "unknown product"}, "unknown product"),
+    ({"success": "false"}, NO_REASON),
+    ({"status": "error", "error": "not allowed"}, "not allowed"),
+    ({"status": "Rejected", "message": "closed"}, "closed"),
+    ({"status": 422, "message": "bad stock"}, "bad stock"),
+    ({"error": "boom"}, "boom"),
+    ({"status": "approved", "error": "cannot go back"}, "cannot go back"),
+    ({"success": 0, "message": "bad\x00 \x1b[31mtext\n"}, "bad [31mtext"),
+]
+ACCEPTED = [
+    {"success": True},
+    {"success": True, "error": "the flag decides"},
+    {"status": "approved"},
+    {"status": 200},
+    {"message": "done"},
+    {},
+]
+
+
+class TestItemRefusal(MarketplaceCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.product = cls.env["product.product"].create(
+            {"name": "Tea", "cartona_id": "SP1", "cartona_internal_id": "479"}
+        )
+        partner = cls.env["res.partner"].create({"name": "Retailer"})
+        cls.order = cls.env["sale.order"].create({"partner_id": partner.id, "cartona_id": "H1"})
+
+    def product_side(self, item):
+        return self.api._bulk_item_errors(
+            [(self.product, {"supplier_product_id": "SP1"})], [dict(item, supplier_product_id="SP1")]
+        ).get("SP1")
+
+    def order_side(self, item):
+        try:
+            self.order._marketplace_check_bulk_answer({"success": True, "data": [dict(item, hashed_id="H1")]})
+        except MarketplacePermanentError as exc:
+            return str(exc)
+        return None
+
+    def test_refused_shapes_read_the_same_on_both_sides(self):
+        for item, reason in REFUSED:
+            with self.subTest(item=item):
+                self.assertEqual(item_refusal(item), reason)
+                self.assertEqual(self.product_side(item), reason)
+                self.assertEqual(self.order_side(item), reason)
+
+    def test_accepted_shapes_read_the_same_on_both_sides(self):
+        for item in ACCEPTED:
+            with self.subTest(item=item):
+                self.assertIsNone(item_refusal(item))
+                self.assertIsNone(self.product_side(item))
+                self.assertIsNone(self.order_side(item))
+
+    def test_reason_is_bounded_and_non_objects_are_no_answer(self):
+        self.assertEqual(len(item_refusal({"success": False, "message": "x" * 5000})), 301)
+        for item in (None, "error", ["error"], 422):
+            self.assertIsNone(item_refusal(item))
+
+    def test_each_side_finds_its_own_item(self):
+        refused = {"success": False, "message": "no"}
+        self.assertEqual(
+            self.api._bulk_item_errors(
+                [(self.product, {"supplier_product_id": "SP1"})], [dict(refused, internal_product_id="479")]
+            ),
+            {"SP1": "no"},
+        )
+        self.assertEqual(
+            self.api._bulk_item_errors([(self.product, {"supplier_product_id": "SP1"})], [dict(refused)]), {}
+        )
+        self.assertIsNone(self.order_side({"success": True}))
+        self.assertIsNone(
+            self.order._marketplace_check_bulk_answer({"success": True, "data": [dict(refused, hashed_id="OTHER")]})
+        )
+        with self.assertRaises(MarketplacePermanentError):
+            self.order._marketplace_check_bulk_answer({"success": True, "data": [refused]})
