@@ -106,7 +106,16 @@ def check(env, snapshot):
         return ["the configuration is gone"]
     for name, value in snapshot["pull_state"].items():
         expect(f"configuration {name}", _plain(config[name]), value)
+    expect("connection status", config.connection_status, "error")
+    if "refused the token" not in (config.last_error or ""):
+        problems.append(f"last error lost: {config.last_error!r}")
+    if not config.responsible_id or config.responsible_id == env.ref("base.user_root"):
+        problems.append(f"responsible user: {config.responsible_id.name!r}")
+    partner = env["res.partner"].browse(snapshot["hand_made_partner"])
+    expect("mobile key of a customer entered by hand", partner.cartona_mobile_key, "+201001234567")
     sales = env["sale.order"].search([("marketplace_config_id", "=", config.id)])
+    if not all(sales.order_line.mapped("cartona_imported")):
+        problems.append("lines imported before the upgrade are not marked as Cartona's")
     expect(
         "imported orders",
         {s.cartona_id: [s.name, s.state, s.marketplace_status, len(s.order_line)] for s in sales},
