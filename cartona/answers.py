@@ -12,8 +12,7 @@ import re
 
 from .. import const
 
-# Cartona's text goes into PostgreSQL, which refuses NUL bytes: no control
-# characters, and a bounded length.
+# Cartona's text goes into PostgreSQL, which refuses NUL bytes.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _FLAGS = {True: True, False: False, "true": True, "false": False, "1": True, "0": False}
 
@@ -33,7 +32,7 @@ def item_refusal(item):
             refused = refused or status.strip().lower() in const.ITEM_FAILED_STATUSES
     if not refused:
         return None
-    return _clean(item.get("message") or item.get("error")) or "Cartona refused this item without saying why"
+    return short_text(item.get("message") or item.get("error")) or "Cartona refused this item without saying why"
 
 
 def _flag(value):
@@ -45,7 +44,9 @@ def _flag(value):
         return None
 
 
-def _clean(value):
+def short_text(value):
+    """``value`` as one line of bounded length without control characters:
+    Cartona's words as Odoo stores and shows them."""
     if value is None:
         return ""
     text = " ".join(_CONTROL.sub(" ", str(value)).split())

@@ -19,6 +19,7 @@ from ..exceptions import (
     MarketplacePermanentError,
     MarketplaceRetryableError,
 )
+from .answers import short_text
 
 _logger = logging.getLogger(__name__)
 
@@ -79,11 +80,7 @@ class CartonaClient:
         return text
 
     def excerpt(self, text):
-        text = " ".join((text or "").split())
-        text = self._scrub(text)
-        if len(text) > const.BODY_EXCERPT_LENGTH:
-            text = text[: const.BODY_EXCERPT_LENGTH] + "…"
-        return text
+        return short_text(self._scrub(text or ""))
 
     def request(self, endpoint, method="GET", data=None, params=None):
         """Send one request; return ``(status_code, decoded JSON body)``.
@@ -143,7 +140,7 @@ class CartonaClient:
             return None
         try:
             return response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested past the decoder's depth
             raise MarketplacePermanentError(
                 f"Cartona answered {what} ({status}) with a body that is not JSON: {self.excerpt(response.text)}",
                 status_code=status,

@@ -13,7 +13,7 @@ from odoo.tools import mute_logger
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
-from ..cartona.answers import item_refusal
+from ..cartona.answers import item_refusal, short_text
 from ..cartona.client import CartonaClient, iter_pages
 from ..exceptions import MarketplaceError, MarketplacePermanentError
 
@@ -84,7 +84,7 @@ class MarketplaceApi(models.AbstractModel):
                 return {
                     "success": success,
                     "data": response.get("data"),
-                    "error": None if success else str(error or self.env._("Cartona reported a failure")),
+                    "error": None if success else short_text(error or self.env._("Cartona reported a failure")),
                 }
             return {"success": True, "data": response, "error": None}
         if response is None:

@@ -5,6 +5,8 @@ import psycopg2
 
 from odoo import SUPERUSER_ID, api, fields, models
 
+from ..cartona import payloads
+
 _logger = logging.getLogger(__name__)
 
 LOG_LEVELS = {"success": logging.INFO, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -63,13 +65,17 @@ class MarketplaceSyncLog(models.Model):
         Written through its own cursor, so a log about a failure survives the
         rollback of the transaction that failed.
         """
+        # Cartona's words may carry characters PostgreSQL refuses (NUL): escaped here, once for every log.
+        message = payloads.escaped(str(message or "-"))
+        if values.get("error_details"):
+            values["error_details"] = payloads.escaped(str(values["error_details"]))
         _logger.log(LOG_LEVELS.get(status, logging.INFO), "Marketplace %s [%s]: %s", operation_type, status, message)
         vals = dict(
             values,
             marketplace_config_id=marketplace_config_id,
             operation_type=operation_type,
             status=status,
-            message=message or "-",
+            message=message,
         )
 
         def create(env):

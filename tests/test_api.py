@@ -128,6 +128,34 @@ class TestApiAnswers(CartonaCase):
         self.assertIn("not JSON", str(caught.exception))
         self.assertIn("Maintenance", str(caught.exception))
 
+    def test_json_nested_past_the_decoder_is_an_error_not_a_crash(self):
+        self.http.get(self.url(PRODUCTS), status=200, body="[" * 100_000)
+        with self.raises(MarketplacePermanentError) as caught:
+            self.api._get_products()
+        self.assertIn("not JSON", str(caught.exception))
+
+    def test_control_characters_in_answers_never_reach_the_database(self):
+        # PostgreSQL refuses NUL in text: an error page or an error message with one
+        # must still be logged, not crash the logging.
+        self.http.get(self.url(PRODUCTS), status=500, body="down\x00 for\x1b maintenance")
+        with self.raises(MarketplaceRetryableError) as caught:
+            self.api._get_products()
+        self.assertNotIn("\x00", str(caught.exception))
+        self.http.replace(responses.GET, self.url(PRODUCTS), json={"success": False, "error": "bad\x00token"})
+        answer = self.api._get_products()
+        self.assertFalse(answer["success"])
+        self.assertNotIn("\x00", answer["error"])
+        messages = self.logs(("status", "=", "error")).mapped("message")
+        self.assertEqual(len(messages), 1)
+        self.assertIn("maintenance", messages[0])
+        self.assertFalse(any("\x00" in message for message in messages))
+        # Whatever a caller hands the sync log is stored clean.
+        log_id = self.env["marketplace.sync.log"]._log_operation(
+            self.config.id, "api_call", "error", "a\x00b", error_details="c\x00d"
+        )
+        log = self.env["marketplace.sync.log"].browse(log_id)
+        self.assertEqual((log.message, log.error_details), ("a\\u0000b", "c\\u0000d"))
+
     def test_failures_are_logged_with_endpoint_and_status(self):
         self.http.get(self.url(PRODUCTS), status=500, body="boom")
         with self.raises(MarketplaceRetryableError):
