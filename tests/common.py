@@ -4,6 +4,7 @@ from pathlib import Path
 
 import responses
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase
 
 from odoo.addons.cartona_marketplace import const
@@ -138,3 +139,42 @@ class ImportCase(CartonaCase):
         return self.env["sale.order"].search(
             [("marketplace_config_id", "=", self.config.id), ("cartona_id", "=", hashed_id)]
         )
+
+
+class CommittedCase(TransactionCase):
+    """Real transactions side by side (no test mode: ``registry.cursor()`` is a
+    second connection). A configuration and a product named ``KEY`` are
+    committed for the class, and everything is removed after it."""
+
+    KEY = "Committed"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            config = env["marketplace.config"].create({"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN})
+            product = env["product.product"].create({"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1"})
+            env.flush_all()
+            cls.config_id, cls.product_id = config.id, product.id
+        cls.addClassCleanup(cls._cleanup)
+
+    @classmethod
+    def _cleanup(cls):
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            orders = env["sale.order"].search([("marketplace_config_id", "=", cls.config_id)])
+            partners = orders.partner_id
+            orders.unlink()
+            partners.unlink()
+            env["product.product"].browse(cls.product_id).product_tmpl_id.unlink()
+            env["marketplace.config"].browse(cls.config_id).unlink()
+            env.flush_all()
+
+    def _order(self):
+        """A new pending order of the example page naming the committed product."""
+        data = next(o for o in load_json("pull_orders_page.json") if o["hashed_id"] == "Mn9bH3kT")
+        data.update(hashed_id=f"{self.KEY}1", status="pending")
+        data["retailer"]["retailer_code"] = f"{self.KEY}-1"
+        data["order_details"][0]["internal_product_id"] = f"{self.KEY}#1"
+        return data

@@ -4,11 +4,10 @@ import responses
 
 from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
-from odoo.tests import TransactionCase
 
 from odoo.addons.cartona_marketplace import const
 
-from .common import BASE_URL, ImportCase, load_json
+from .common import CommittedCase, ImportCase
 
 
 class TestPullLock(ImportCase):
@@ -26,39 +25,11 @@ class TestPullLock(ImportCase):
         self.assertIsNotNone(self.api._pull_and_process_orders())
 
 
-class TestConcurrentImport(TransactionCase):
+class TestConcurrentImport(CommittedCase):
     """Two real transactions import the same order at once: the database's
-    unique key leaves one sale order. Everything here is committed, then removed."""
+    unique key leaves one sale order."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            config = env["marketplace.config"].create({"name": "Concurrency", "api_base_url": BASE_URL})
-            product = env["product.product"].create({"name": "Concurrent rice", "cartona_internal_id": "C-518#1"})
-            env.flush_all()
-            cls.config_id, cls.product_id = config.id, product.id
-        cls.addClassCleanup(cls._cleanup)
-
-    @classmethod
-    def _cleanup(cls):
-        with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            orders = env["sale.order"].search([("marketplace_config_id", "=", cls.config_id)])
-            partners = orders.partner_id
-            orders.unlink()
-            partners.unlink()
-            env["product.product"].browse(cls.product_id).product_tmpl_id.unlink()
-            env["marketplace.config"].browse(cls.config_id).unlink()
-            env.flush_all()
-
-    def _order(self):
-        data = next(o for o in load_json("pull_orders_page.json") if o["hashed_id"] == "Mn9bH3kT")
-        data.update(hashed_id="Race1", status="pending")
-        data["retailer"]["retailer_code"] = "RACE-1"
-        data["order_details"][0]["internal_product_id"] = "C-518#1"
-        return data
+    KEY = "Race"
 
     def _import(self, data, imported, release, results, name):
         with self.registry.cursor() as cr:
@@ -97,5 +68,5 @@ class TestConcurrentImport(TransactionCase):
                 [self.config_id],
             )
             self.assertEqual(cr.fetchone()[0], 1)
-            cr.execute("SELECT count(*) FROM res_partner WHERE cartona_id = 'RACE-1'")
+            cr.execute("SELECT count(*) FROM res_partner WHERE cartona_id = 'Race-1'")
             self.assertEqual(cr.fetchone()[0], 1, "the loser's retailer was rolled back with it")

@@ -7,46 +7,23 @@ import responses
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError
 from odoo.modules.migration import load_script
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import new_test_user
 from odoo.tools import SQL
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceAuthError
 
-from .common import BASE_URL, TOKEN, MarketplaceCase, load_json
+from .common import BASE_URL, CommittedCase, MarketplaceCase
 
 PULL_URL = BASE_URL + const.ENDPOINT_PULL_ORDERS
 PRODUCTS_URL = BASE_URL + const.ENDPOINT_PRODUCTS
 
 
-class TestOneWriterPerRow(TransactionCase):
-    """Real transactions side by side (no test mode: ``registry.cursor()`` is
-    a second connection). Everything here is committed, then removed."""
+class TestOneWriterPerRow(CommittedCase):
+    """A pull commits while other transactions record failures and product
+    syncs of the same configuration."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            config = env["marketplace.config"].create(
-                {"name": "One writer", "api_base_url": BASE_URL, "auth_token": TOKEN}
-            )
-            product = env["product.product"].create({"name": "Writer's rice", "cartona_internal_id": "W-518#1"})
-            env.flush_all()
-            cls.config_id, cls.product_id = config.id, product.id
-        cls.addClassCleanup(cls._cleanup)
-
-    @classmethod
-    def _cleanup(cls):
-        with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            orders = env["sale.order"].search([("marketplace_config_id", "=", cls.config_id)])
-            partners = orders.partner_id
-            orders.unlink()
-            partners.unlink()
-            env["product.product"].browse(cls.product_id).product_tmpl_id.unlink()
-            env["marketplace.config"].browse(cls.config_id).unlink()
-            env.flush_all()
+    KEY = "Writer"
 
     def _api(self, env):
         return env["marketplace.api"].with_context(marketplace_config_id=self.config_id)
@@ -54,13 +31,6 @@ class TestOneWriterPerRow(TransactionCase):
     def _committed_config(self, check):
         with self.registry.cursor() as cr:
             check(api.Environment(cr, SUPERUSER_ID, {})["marketplace.config"].browse(self.config_id))
-
-    def _order(self):
-        data = next(o for o in load_json("pull_orders_page.json") if o["hashed_id"] == "Mn9bH3kT")
-        data.update(hashed_id="Writer1", status="pending")
-        data["retailer"]["retailer_code"] = "WRITER-1"
-        data["order_details"][0]["internal_product_id"] = "W-518#1"
-        return data
 
     def _pull(self, results):
         try:
