@@ -8,3 +8,4 @@ from . import test_product_sync
 from . import test_stock_sync
 from . import test_sandbox
 from . import test_ui
+from . import test_stock_access
