@@ -1,10 +1,13 @@
-.PHONY: setup test run lint bench clean
+.PHONY: setup test test-odoo run lint bench clean
 
 setup:
 	bash scripts/setup.sh
 
 test:
 	bash scripts/test.sh
+
+test-odoo:
+	bash scripts/test_odoo.sh
 
 run:
 	bash scripts/run.sh
