@@ -61,8 +61,10 @@ class TestWarehouseClerk(ImportCase):
             trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
             trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
             trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
-            # Queued by the clerk, not on OdooBot's name.
+            # Queued by the clerk, not on OdooBot's name; the push with the connector's rights.
             self.assertEqual({job.user_id for job in trap.enqueued_jobs}, {self.clerk.id})
+            push = next(job for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status")
+            self.assertTrue(push.recordset.env.su)
             trap.perform_enqueued_jobs()
         self.assertEqual(self.order.picking_ids.state, "done")
         self.assertEqual(
