@@ -1,10 +1,13 @@
-.PHONY: setup test test-upgrade run lint bench clean
+.PHONY: setup test test-odoo test-upgrade run lint bench clean
 
 setup:
 	bash scripts/setup.sh
 
 test:
 	bash scripts/test.sh
+
+test-odoo:
+	bash scripts/test_odoo.sh
 
 test-upgrade:
 	bash scripts/test_upgrade.sh

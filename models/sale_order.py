@@ -111,8 +111,9 @@ class SaleOrder(models.Model):
         return super()._get_update_prices_lines().filtered(lambda line: not line.cartona_imported)
 
     def _check_not_editing(self, what):
-        """While the retailer edits the order on Cartona, hands off."""
-        editing = self.filtered(lambda o: o.marketplace_status == "editing")
+        """While the retailer edits the order on Cartona, hands off. Read as
+        the connector: a warehouse user may deliver an order they cannot read."""
+        editing = self.sudo().filtered(lambda o: o.marketplace_status == "editing")
         if editing:
             raise UserError(
                 self.env._(
@@ -200,7 +201,9 @@ class SaleOrder(models.Model):
         import itself changes (``skip_marketplace_sync``) never echoes back."""
         if self.env.context.get("skip_marketplace_sync"):
             return
-        for order in self.filtered(lambda o: o._marketplace_pushes(status)):
+        # The connector's bookkeeping, whoever triggers it (a warehouse user
+        # who may not read the order): the job runs as that user, with sudo.
+        for order in self.sudo().filtered(lambda o: o._marketplace_pushes(status)):
             config = order.marketplace_config_id
             order.sudo().write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
             order.with_delay(

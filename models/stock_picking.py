@@ -27,7 +27,8 @@ class StockPicking(models.Model):
                 or "outgoing" in p.move_ids.move_dest_ids.picking_id.mapped("picking_type_code")
             )
         )
-        for order in shipping.sale_id.filtered("is_marketplace_order"):
+        # Read as the connector: the warehouse user may not read the order.
+        for order in shipping.sale_id.sudo().filtered("is_marketplace_order"):
             if order._marketplace_all_delivered():
                 order._marketplace_queue_status("delivered")
             else:

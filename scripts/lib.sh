@@ -67,23 +67,25 @@ template_db() {
     echo "$name"
 }
 
-# fresh_db NAME: a new database with the addon installed.
+# fresh_db NAME [MODULES]: a new database with MODULES installed (by default
+# the addon; none when empty).
 fresh_db() {
-    local name=$1 base
+    local name=$1 modules=${2-$ADDON} base
     base=$(template_db)
     psql_q -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)"
     psql_q -c "CREATE DATABASE \"$name\" TEMPLATE \"$base\""
     rm -rf "$STATE/data/filestore/$name"
     [ -d "$STATE/data/filestore/$base" ] && mkdir -p "$STATE/data/filestore" && cp -a "$STATE/data/filestore/$base" "$STATE/data/filestore/$name"
-    say "Installing $ADDON into $name"
-    odoo_bin -d "$name" -i "$ADDON" --stop-after-init --log-level=warn --no-http >&2 \
-        || die "$ADDON did not install into $name"
+    [ -n "$modules" ] || return 0
+    say "Installing $modules into $name"
+    odoo_bin -d "$name" -i "$modules" --stop-after-init --log-level=warn --no-http >&2 \
+        || die "$modules did not install into $name"
 }
 
-# set_up_fresh_db NAME: everything installed and running, and NAME a new
-# database with the addon as it is in the checkout.
+# set_up_fresh_db NAME [MODULES]: everything installed and running, and NAME
+# a new database with the addon as it is in the checkout (see fresh_db).
 set_up_fresh_db() {
     bash "$ROOT/scripts/setup.sh"
     sync_addon
-    fresh_db "$1"
+    fresh_db "$@"
 }

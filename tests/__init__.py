@@ -16,3 +16,4 @@ from . import test_bad_input
 from . import test_withdraw
 from . import test_unlimited_stock
 from . import test_answers
+from . import test_stock_access

@@ -1,0 +1,114 @@
+import json
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user
+
+from odoo.addons.cartona_marketplace import const
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import ImportCase
+
+
+class TestWarehouseClerk(ImportCase):
+    """A warehouse clerk who may not read the sale order delivers a Cartona
+    order: the connector reads the order, pushes its status and publishes the
+    stock. (Stock users read every sale order; a clerk who is also a salesman
+    of their own orders only reads those, as in Odoo's own sale_stock test.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.clerk = new_test_user(
+            cls.env, login="wh-clerk", groups="stock.group_stock_user,sales_team.group_sale_salesman"
+        )
+
+    def setUp(self):
+        super().setUp()
+        data = self.order_data("Lr4tN8wQ", status="approved")
+        self.pull([data])
+        self.order = self.sale(data["hashed_id"])
+        self.order.user_id = self.env.ref("base.user_admin")
+        self.http.reset()
+        self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
+        self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
+        # The import was committed, with the jobs it queued.
+        self.env.flush_all()
+        self.env.cr.precommit.clear()
+        self.env.cr.postcommit.clear()
+
+    def validate_as_clerk(self):
+        # A request of the clerk starts with nothing read yet: values cached
+        # here would be read without an access check.
+        self.env.flush_all()
+        self.env.invalidate_all()
+        picking = self.order.picking_ids.with_user(self.clerk)
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.move_ids.picked = True
+        return picking.with_context(skip_backorder=True, skip_sms=True).button_validate()
+
+    def sent(self, endpoint):
+        return [json.loads(call.request.body) for call in self.http.calls if call.request.url == self.url(endpoint)]
+
+    def test_clerk_delivers_and_cartona_hears_it(self):
+        with self.assertRaises(AccessError):
+            self.order.with_user(self.clerk).check_access("read")
+        with trap_jobs() as trap:
+            self.validate_as_clerk()
+            # The transaction's end queues the stock publication.
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+            trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
+            trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
+            trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
+            # Queued by the clerk, not on OdooBot's name; the push with the connector's rights.
+            self.assertEqual({job.user_id for job in trap.enqueued_jobs}, {self.clerk.id})
+            push = next(job for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status")
+            self.assertTrue(push.recordset.env.su)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(self.order.picking_ids.state, "done")
+        self.assertEqual(
+            self.sent(const.ENDPOINT_ORDER_STATUS),
+            [
+                [
+                    {"hashed_id": "Lr4tN8wQ", "status": "assigned_to_salesman"},
+                    {"hashed_id": "Lr4tN8wQ", "status": "delivered"},
+                ]
+            ],
+        )
+        self.assertEqual((self.order.marketplace_status, self.order.marketplace_sync_status), ("delivered", "synced"))
+        published = {
+            item["supplier_product_id"]: item["available_stock_quantity"]
+            for items in self.sent(const.ENDPOINT_PRODUCTS_BULK_UPDATE)
+            for item in items
+        }
+        delivered = self.order.order_line.product_id
+        self.assertEqual(set(published), set(delivered.mapped("cartona_id")))
+        for product in delivered:
+            self.assertEqual(product.marketplace_sync_status, "synced")
+            self.assertEqual(published[product.cartona_id], product.marketplace_published_qty)
+
+    def test_editing_guard_still_stops_the_clerk(self):
+        self.order.marketplace_status = "editing"
+        with trap_jobs() as trap, self.assertRaisesRegex(UserError, "editing"):
+            self.validate_as_clerk()
+        trap.assert_jobs_count(0)
+        self.assertNotEqual(self.order.picking_ids.state, "done")
+
+
+class TestSalesmanWithoutMarketplaceRights(ImportCase):
+    def test_confirming_pushes_as_the_connector(self):
+        """A salesman who may not read the marketplace configuration confirms
+        a Cartona quotation: the push is queued and sent all the same."""
+        salesman = new_test_user(self.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads")
+        data = self.order_data("Lr4tN8wQ", status="pending")
+        self.pull([data])
+        order = self.sale(data["hashed_id"])
+        self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with trap_jobs() as trap:
+            order.with_user(salesman).action_confirm()
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("approved",))
+            trap.perform_enqueued_jobs()
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
