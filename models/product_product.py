@@ -228,7 +228,9 @@ class ProductProduct(models.Model):
                 if not companies.get(pid) or companies[pid] == config.company_id
             )
             for start in range(0, len(ids), config.batch_size):
-                self.with_delay(
+                # Queued as the connector: the user who archived the product may
+                # not read the configuration the job needs (the job keeps its user).
+                self.sudo().with_delay(
                     max_retries=config.retry_attempts,
                     description=self.env._("Withdraw from %s products Odoo no longer sells", config.name),
                 )._marketplace_withdraw_job(config.id, ids[start : start + config.batch_size])
@@ -305,7 +307,9 @@ class ProductProduct(models.Model):
                 ids = ids[room:]
         for start in range(0, len(ids), size):
             job = (
+                # Queued as the connector, as above: a warehouse clerk's move publishes too.
                 self.env["product.product"]
+                .sudo()
                 .with_delay(
                     # No identity key: a duplicate finds nothing changed and sends
                     # nothing, while a job already started may have read stale figures.

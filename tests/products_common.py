@@ -7,7 +7,7 @@ from odoo import Command
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import CartonaCase
+from .common import CartonaCase, perform_jobs
 
 BULK = const.ENDPOINT_PRODUCTS_BULK_UPDATE
 
@@ -119,7 +119,7 @@ class CartonaProductCase(CartonaCase):
         with trap_jobs() as trap:
             self.commit()
             jobs = list(trap.enqueued_jobs)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         return jobs
 
     def sent(self, since=0):

@@ -12,7 +12,7 @@ from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceDataError, MarketplacePermanentError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import CartonaCase, ImportCase, load_json
+from .common import CartonaCase, ImportCase, load_json, perform_jobs
 
 # What no stored or logged text may carry (tab and newlines aside).
 RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -66,7 +66,7 @@ class TestBadStrings(ImportCase):
         trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
-        trap.perform_enqueued_jobs()
+        perform_jobs(trap)
         acks = [call for call in self.http.calls if call.request.url.endswith(const.ENDPOINT_ORDER_STATUS)]
         self.assertEqual(len(acks), 1)
         self.assertEqual(sorted(item["hashed_id"] for item in json.loads(acks[0].request.body)), GOOD)

@@ -7,7 +7,7 @@ from odoo.addons.cartona_marketplace.cartona.payloads import phone_key
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceDataError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, load_json
+from .common import ImportCase, load_json, perform_jobs
 
 
 class TestImportPage(ImportCase):
@@ -30,7 +30,7 @@ class TestImportPage(ImportCase):
         )
         self.http.post(self.url("order/update-order-status"), json=[])
         self.http.post(self.url("supplier-product/bulk-update"), json=[])
-        trap.perform_enqueued_jobs()
+        perform_jobs(trap)
         ack = [c for c in self.http.calls if c.request.url.endswith("order/update-order-status")]
         self.assertEqual(len(ack), 1)
         self.assertEqual(

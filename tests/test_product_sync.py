@@ -8,6 +8,7 @@ from odoo.addons.cartona_marketplace.exceptions import MarketplaceAuthError, Mar
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from .common import perform_jobs
 from .products_common import CartonaProductCase
 
 
@@ -144,7 +145,7 @@ class TestPricePublishing(CartonaProductCase):
             product.product_tmpl_id.list_price = 14
             self.set_stock(product, 9)
             self.forget_pending()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(
             self.sent(),
             [[{"supplier_product_id": "SP1", "selling_price": 14.0, "available_stock_quantity": 9, "in_stock": True}]],
@@ -227,7 +228,7 @@ class TestBulkFailures(CartonaProductCase):
         with trap_jobs() as trap:
             self.commit()
             with self.raises(MarketplaceRetryableError) as caught:
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual(caught.exception.seconds, 120)
         self.assertEqual(product.marketplace_sync_status, "error")
         self.assertIn("429", product.marketplace_error_message)
@@ -239,7 +240,7 @@ class TestBulkFailures(CartonaProductCase):
         with trap_jobs() as trap:
             self.commit()
             with self.raises(MarketplaceAuthError):
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual(product.marketplace_sync_status, "error")
         self.assertEqual(self.config.connection_status, "error")
 
@@ -266,7 +267,7 @@ class TestRequeueCronAndButtons(CartonaProductCase):
                 self.env["product.product"]._marketplace_sync_job,
                 args=(self.config.id, product.ids, ["price", "stock"], True),
             )
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(len(self.sent(1)), 1, "unchanged, and still sent")
 
     def test_cron_pushes_errors_and_reconciles_daily(self):
@@ -280,7 +281,7 @@ class TestRequeueCronAndButtons(CartonaProductCase):
                 self.env["product.product"]._marketplace_sync_job,
                 args=(self.config.id, sorted(products.ids), ["price", "stock"], True),
             )
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(len(self.sent(1)[0]), 3, "the daily run sends everything")
         self.assertTrue(self.config.last_reconciliation_date)
         products[1].marketplace_sync_status = "error"

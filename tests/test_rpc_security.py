@@ -19,7 +19,7 @@ from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.models import product_product, res_partner, sale_order
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase
+from .common import ImportCase, perform_jobs
 
 ADDON_MODULE = "odoo.addons.cartona_marketplace."
 HTTP_METHODS = (responses.GET, responses.POST, responses.PUT, responses.PATCH, responses.DELETE)
@@ -265,7 +265,7 @@ class TestTrustedCallers(RpcCase):
             self.call(self.mp_salesman, "sale.order", "action_marketplace_sync_now")
             trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
             self.assertEqual(trap.enqueued_jobs[0].user_id, self.mp_salesman.id)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(len(self.requests("POST")), 1)
         self.assertEqual((self.order.marketplace_status, self.order.marketplace_sync_status), ("approved", "synced"))
 
@@ -283,7 +283,7 @@ class TestTrustedCallers(RpcCase):
             with self.subTest(model), trap_jobs() as trap:
                 self.call(self.mp_pricer, model, "action_marketplace_sync_now", [ids])
                 trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual(len(self.requests("POST")), 2)
         self.assertEqual(self.soda.marketplace_sync_status, "synced")
 
@@ -402,6 +402,6 @@ class TestConnectorFields(RpcCase):
         with trap_jobs() as trap:
             order.with_user(self.mp_salesman).action_confirm()
             trap.assert_jobs_count(1, only=order._push_marketplace_status)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
         self.assertEqual(order.marketplace_push_status, "approved")

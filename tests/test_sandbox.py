@@ -12,7 +12,7 @@ from odoo.addons.cartona_marketplace.exceptions import (
 )
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import TOKEN, MarketplaceCase
+from .common import TOKEN, MarketplaceCase, perform_jobs
 
 SANDBOX_PATH = Path(__file__).parents[1] / "scripts" / "cartona_sandbox.py"
 UNMAPPED = "550123"
@@ -88,7 +88,7 @@ class TestSandbox(MarketplaceCase):
         """One pull, then the jobs it queued, as the job runner would run them."""
         with trap_jobs() as trap:
             stats = self.api._pull_and_process_orders()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         return stats
 
     def waiting(self):
@@ -143,7 +143,7 @@ class TestSandbox(MarketplaceCase):
         sale = self.sale(hashed_id)
         with trap_jobs() as trap:
             sale.action_confirm()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(sale.marketplace_status, "approved")
         self.assertEqual(self.sandbox.orders[hashed_id]["order"]["status"], "approved")
         self.assertEqual([u["status"] for u in self.sandbox.status_updates], ["approved"])

@@ -8,7 +8,7 @@ from odoo.addons.queue_job.exception import FailedJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase
+from .common import ImportCase, perform_jobs
 
 BULK = const.ENDPOINT_ORDER_STATUS
 
@@ -38,15 +38,15 @@ class TestStatusPush(StatusPushCase):
             order.action_confirm()
             trap.assert_jobs_count(1, only=order._push_marketplace_status)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("approved",))
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(self._sent(), [[{"hashed_id": "Lr4tN8wQ", "status": "approved"}]])
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))
         self.http.calls.reset()
         with trap_jobs() as trap:
             order.action_out_for_delivery()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
             self._validate(order.picking_ids)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(
             self._sent(),
             [
@@ -62,7 +62,7 @@ class TestStatusPush(StatusPushCase):
         with trap_jobs() as trap:
             self._validate(order.picking_ids)
             trap.assert_jobs_count(1, only=order._push_marketplace_status)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(
             self._sent(),
             [
@@ -88,12 +88,12 @@ class TestStatusPush(StatusPushCase):
         with trap_jobs() as trap:
             self._validate(pick)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("assigned_to_salesman",))
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
             ship = order.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
             self.assertEqual(ship.state, "assigned")
             self._validate(ship)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(
             [item["status"] for body in self._sent() for item in body], ["assigned_to_salesman", "delivered"]
         )
@@ -122,7 +122,7 @@ class TestStatusPush(StatusPushCase):
             if isinstance(result, dict):  # Odoo's own confirmation for confirmed orders
                 wizard_model = self.env[result["res_model"]].with_context(**result["context"])
                 wizard_model.create({}).action_cancel()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(order.state, "cancel")
         self.assertEqual(
             self._sent(),
@@ -163,7 +163,7 @@ class TestOtp(StatusPushCase):
         self.http.post(single, json={"success": True})
         with trap_jobs() as trap:
             self._validate(order.picking_ids)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(self._sent(), [{"hashed_id": "Qx7mK2aP", "status": "delivered", "retailer_otp": "4821"}])
         self.assertEqual(order.marketplace_status, "delivered")
 
@@ -175,7 +175,7 @@ class TestOtp(StatusPushCase):
         with trap_jobs() as trap:
             self._validate(order.picking_ids)
             with self.raises(MarketplacePermanentError):
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual(order.marketplace_sync_status, "error")
         self.assertIn("Invalid OTP", order.marketplace_error_message)
         self.assertEqual(order.marketplace_status, "assigned_to_salesman")
@@ -186,7 +186,7 @@ class TestOtp(StatusPushCase):
         with trap_jobs() as trap:
             order.action_marketplace_sync_now()
             trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
 
     def test_otp_refused_after_out_for_delivery_was_accepted(self):
@@ -198,7 +198,7 @@ class TestOtp(StatusPushCase):
         with trap_jobs() as trap:
             self._validate(order.picking_ids)
             with self.raises(MarketplacePermanentError):
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual([body["status"] for body in self._sent()], ["assigned_to_salesman", "delivered"])
         self.assertEqual(order.marketplace_status, "assigned_to_salesman", "what Cartona accepted is kept")
         self.assertEqual(order.marketplace_sync_status, "error")
@@ -208,7 +208,7 @@ class TestOtp(StatusPushCase):
         with trap_jobs() as trap:
             self._validate(order.picking_ids)
             with self.raises(MarketplacePermanentError):
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertFalse(self.http.calls)
         self.assertIn("OTP", order.marketplace_error_message)
 
@@ -229,7 +229,7 @@ class TestNoEcho(StatusPushCase):
         self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             order.action_confirm()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.http.reset()
         self.env.cr.precommit.run()  # posts the tracking of the confirmation
         messages = len(order.message_ids)
@@ -251,7 +251,7 @@ class TestPushFailures(StatusPushCase):
         with trap_jobs() as trap:
             order.action_confirm()
             with self.raises(MarketplaceRetryableError) as caught:
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual(caught.exception.seconds, 90)
         self.assertEqual(order.marketplace_sync_status, "error")
         self.assertIn("429", order.marketplace_error_message)
@@ -264,7 +264,7 @@ class TestPushFailures(StatusPushCase):
         with trap_jobs() as trap:
             order.action_confirm()
             with self.raises(MarketplacePermanentError):
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertEqual(order.marketplace_sync_status, "error")
         self.assertIn("status not allowed", order.marketplace_error_message)
 
@@ -285,7 +285,7 @@ class TestPushFailures(StatusPushCase):
                     self.http.post(self.url(BULK), json=[dict(item, hashed_id="Lr4tN8wQ")])
                     order._marketplace_queue_status("approved")
                     with self.raises(MarketplacePermanentError):
-                        trap.perform_enqueued_jobs()
+                        perform_jobs(trap)
                     self.assertEqual(order.marketplace_sync_status, "error")
                     self.assertIn(reason, order.marketplace_error_message)
                     self.assertIn("Not retried", order.marketplace_error_message)

@@ -6,7 +6,7 @@ from odoo.tests import new_test_user
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase
+from .common import ImportCase, perform_jobs
 
 
 class TestWarehouseClerk(ImportCase):
@@ -65,7 +65,7 @@ class TestWarehouseClerk(ImportCase):
             self.assertEqual({job.user_id for job in trap.enqueued_jobs}, {self.clerk.id})
             push = next(job for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status")
             self.assertTrue(push.recordset.env.su)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(self.order.picking_ids.state, "done")
         self.assertEqual(
             self.sent(const.ENDPOINT_ORDER_STATUS),
@@ -110,5 +110,5 @@ class TestSalesmanWithoutMarketplaceRights(ImportCase):
         with trap_jobs() as trap:
             order.with_user(salesman).action_confirm()
             trap.assert_enqueued_job(order._push_marketplace_status, args=("approved",))
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("approved", "synced"))

@@ -4,6 +4,7 @@ from odoo.tests import new_test_user
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from .common import perform_jobs
 from .products_common import CartonaProductCase
 
 
@@ -108,7 +109,7 @@ class TestStockPublishing(CartonaProductCase):
             self.validate(picking.with_user(user))
             self.commit()
             self.assertEqual(trap.enqueued_jobs[0].user_id, user.id)
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(self.published_qty(), [6])
         self.assertEqual(self.product.marketplace_sync_status, "synced")
 

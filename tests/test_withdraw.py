@@ -9,6 +9,7 @@ from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from .common import perform_jobs
 from .products_common import CartonaProductCase
 
 
@@ -209,7 +210,7 @@ class TestWithdrawJob(WithdrawCase):
             )
             self.product.action_unarchive()
             self.forget_pending()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertFalse(self.http.calls)
 
     def test_a_late_publication_never_sells_an_archived_product(self):
@@ -218,7 +219,7 @@ class TestWithdrawJob(WithdrawCase):
             self.commit()
             self.product.action_archive()
             self.commit()
-            trap.perform_enqueued_jobs()
+            perform_jobs(trap)
         self.assertEqual(self.sent(), [[withdrawn("SP1")]])
 
     def test_retryable_failure_fails_the_job_for_a_retry(self):
@@ -227,7 +228,7 @@ class TestWithdrawJob(WithdrawCase):
         with trap_jobs() as trap:
             self.commit()
             with self.raises(MarketplaceRetryableError):
-                trap.perform_enqueued_jobs()
+                perform_jobs(trap)
         self.assertTrue(self.logs(("operation_type", "=", "stock_sync"), ("status", "=", "error")))
 
     def test_refused_item_is_logged_and_the_others_go_out(self):
