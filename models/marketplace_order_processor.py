@@ -301,12 +301,14 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             partner = partners.search([("cartona_id", "=", retailer.code)], limit=1)
         if not partner and retailer.phone_keys:
             # Any customer, entered by hand or not, whose phone or mobile is
-            # one of the retailer's numbers.
+            # one of the retailer's numbers; never an employee or a company of ours.
             domain = [
                 "|",
                 ("cartona_phone_key", "in", retailer.phone_keys),
                 ("cartona_mobile_key", "in", retailer.phone_keys),
                 ("company_id", "in", [False, self._get_config().company_id.id]),
+                ("partner_share", "=", True),
+                ("ref_company_ids", "=", False),
             ]
             if retailer.code:
                 # A partner with another retailer code is another retailer.
@@ -315,6 +317,12 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         vals = self._prepare_partner_vals(retailer)
         if not partner:
             return partners.create(dict(vals, customer_rank=1, marketplace_customer_type="retailer"))
+        if partner.marketplace_customer_type != "retailer":
+            # The supplier's own customer, found by phone: the code is stamped,
+            # the name and address stay theirs.
+            if retailer.code and partner.cartona_id != retailer.code:
+                partner.write({"cartona_id": retailer.code})
+            return partner
         for name in ("phone", "mobile"):
             # A number the customer already has, however written, is left as written.
             if payloads.phone_key(vals[name]) in (partner.cartona_phone_key, partner.cartona_mobile_key):

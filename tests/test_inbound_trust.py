@@ -109,6 +109,17 @@ class TestCustomersEnteredByHand(InboundCase):
         self.assertEqual(self.sale("Ar1").partner_id, shop)
         self.assertEqual(shop.cartona_id, "R900")
 
+    def test_employees_and_companies_are_never_a_retailer(self):
+        employee = new_test_user(self.env, login="same-phone", groups="base.group_user")
+        employee.partner_id.mobile = "01001234567"
+        self.env.company.partner_id.phone = "+20 100 123 4567"
+        self.pull_one(self._order("Staff1", "01001234567", code="R902"))
+        customer = self.sale("Staff1").partner_id
+        self.assertNotIn(customer, employee.partner_id | self.env.company.partner_id)
+        self.assertEqual(customer.cartona_id, "R902")
+        self.assertFalse(employee.partner_id.cartona_id)
+        self.assertFalse(employee.partner_id.sale_order_ids)
+
     def test_partner_with_another_retailer_code_is_another_retailer(self):
         other = self.env["res.partner"].create({"name": "Other", "mobile": "01001234567", "cartona_id": "R1"})
         self.pull_one(self._order("Code1", "01001234567", code="R2"))

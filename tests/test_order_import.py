@@ -316,14 +316,20 @@ class TestCustomers(ImportCase):
         partners = self.env["sale.order"].search([("cartona_id", "like", "Phone%")]).partner_id
         self.assertEqual(len(partners), 1)
 
-    def test_partner_found_by_phone_gets_the_code(self):
-        partner = self.env["res.partner"].create({"name": "Known shop", "phone": "01009876543"})
+    def test_partner_found_by_phone_gets_the_code_and_keeps_its_details(self):
+        partner = self.env["res.partner"].create({"name": "Known shop", "phone": "01009876543", "street": "Nile St."})
         data = self.order_data("Lr4tN8wQ")
         data["retailer"]["retailer_code"] = "R777"
+        again = self.order_data("Lr4tN8wQ", hashed_id="Again1")
+        again["retailer"]["retailer_code"] = "R777"
         self.pull([data])
+        self.http.reset()
+        self.pull([again])
         self.assertEqual(self.sale("Lr4tN8wQ").partner_id, partner)
+        self.assertEqual(self.sale("Again1").partner_id, partner)
         self.assertEqual(partner.cartona_id, "R777")
-        self.assertEqual(partner.name, "بقالة الحاج سيد")
+        # The supplier's own customer: its name and address are the supplier's, order after order.
+        self.assertEqual((partner.name, partner.street), ("Known shop", "Nile St."))
 
     def test_same_name_is_not_the_same_retailer(self):
         data = self.order_data("Lr4tN8wQ")
