@@ -48,3 +48,11 @@ def check_connector_fields(records, vals_list, fields):
             group=_group_name(env, MANAGER_GROUP),
         )
     )
+
+
+def skips_marketplace_sync(env):
+    """Whether ``skip_marketplace_sync`` holds: it stops the echo of what the
+    import changes, and the import runs as the connector or a marketplace
+    manager. Anyone may put the key in their RPC context; it is not theirs to
+    silence the connector with."""
+    return bool(env.context.get("skip_marketplace_sync")) and (env.su or env.user.has_group(MANAGER_GROUP))

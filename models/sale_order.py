@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
-from ..access import USER_GROUP, check_caller, check_connector_fields
+from ..access import USER_GROUP, check_caller, check_connector_fields, skips_marketplace_sync
 from ..cartona.answers import item_refusal
 from ..exceptions import MarketplaceError, MarketplacePermanentError, MarketplaceRetryableError
 
@@ -134,7 +134,7 @@ class SaleOrder(models.Model):
     def action_cancel(self):
         check_caller(self, "write")
         self._check_not_editing(self.env._("cancel"))
-        if not self.env.context.get("skip_marketplace_sync"):
+        if not skips_marketplace_sync(self.env):
             without_reason = self.filtered(lambda o: o.is_marketplace_order and not o.cartona_cancellation_reason)
             if without_reason:
                 # Cartona needs a reason to cancel: ask for it first.
@@ -199,7 +199,7 @@ class SaleOrder(models.Model):
     def _marketplace_queue_status(self, status):
         """Queue one push of ``status`` per order it is news to. What the
         import itself changes (``skip_marketplace_sync``) never echoes back."""
-        if self.env.context.get("skip_marketplace_sync"):
+        if skips_marketplace_sync(self.env):
             return
         # The connector's bookkeeping, whoever triggers it (a warehouse user
         # who may not read the order): the job runs as that user, with sudo.

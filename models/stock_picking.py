@@ -1,6 +1,6 @@
 from odoo import models
 
-from ..access import check_caller
+from ..access import check_caller, skips_marketplace_sync
 
 
 class StockPicking(models.Model):
@@ -13,7 +13,7 @@ class StockPicking(models.Model):
 
     def _action_done(self):
         result = super()._action_done()
-        if not self.env.context.get("skip_marketplace_sync"):
+        if not skips_marketplace_sync(self.env):
             self._marketplace_push_shipping()
         return result
 

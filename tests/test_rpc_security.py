@@ -7,6 +7,7 @@ that path: ``check_method_name`` then ``odoo.api.call_kw``.
 """
 
 import inspect
+import json
 import re
 
 import responses
@@ -268,6 +269,23 @@ class TestTrustedCallers(RpcCase):
             perform_jobs(trap)
         self.assertEqual(len(self.requests("POST")), 1)
         self.assertEqual((self.order.marketplace_status, self.order.marketplace_sync_status), ("approved", "synced"))
+
+    def test_callers_context_does_not_silence_the_connector(self):
+        # ``skip_marketplace_sync`` is the import's own: a salesman who puts it in
+        # their context still has Cartona told, and asked for a reason first.
+        silenced = {"skip_marketplace_sync": True, "disable_cancel_warning": True}
+        action = self.remote_call(self.salesman, "sale.order", "action_cancel", [self.order.ids], {}, silenced)
+        self.assertEqual(action["res_model"], "marketplace.cancel.wizard")
+        self.assertEqual(self.order.state, "sale")
+        self.order.cartona_cancellation_reason = "out_of_stock"
+        with trap_jobs() as trap:
+            self.remote_call(self.salesman, "sale.order", "action_cancel", [self.order.ids], {}, silenced)
+            self._settle()
+            trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
+            perform_jobs(trap)
+        self.assertEqual(self.order.state, "cancel")
+        sent = [json.loads(request.body) for request in self.requests("POST")]
+        self.assertEqual(sent[0][0]["status"], "cancelled_by_supplier")
 
     def test_sync_now_needs_the_marketplace_group_and_write_access(self):
         with self.raises(AccessError):
