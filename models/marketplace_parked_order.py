@@ -1,4 +1,5 @@
 import json
+import re
 
 from odoo import api, fields, models
 
@@ -52,7 +53,14 @@ class MarketplaceParkedOrder(models.Model):
 
     @api.model
     def _release(self, config, hashed_id):
-        self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)]).unlink()
+        parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
+        if not parked:
+            return
+        # The order is imported: its to-do (named after the order) is done.
+        named = re.compile(rf"(?<!\S){re.escape(hashed_id)}(?!\S)")
+        todo = config.sudo().activity_ids.filtered(lambda activity: named.search(activity.summary or ""))
+        todo.action_feedback(feedback=self.env._("Cartona order %s imported.", hashed_id))
+        parked.unlink()
 
     def _replay(self):
         """Try the kept payloads again; an order imported this way is acknowledged

@@ -84,6 +84,9 @@ class TestCartonaWordReachesImportedOrders(InboundCase):
         acks = self.pull_one(data)
         self.assertEqual(acks[0].args, (self.config.id, ["Qx7mK2aP"]))
         self.assertFalse(self.waiting("Qx7mK2aP"))
+        # The waiting order's to-do is done, and said so.
+        self.assertFalse(self.config.activity_ids)
+        self.assertIn("Cartona order Qx7mK2aP imported.", self.config.message_ids[0].body)
         self.assertEqual(order.activity_ids.summary, "Cartona changed a confirmed order")
         self.assertNotEqual(order.cartona_payload_hash, old_hash)
 
