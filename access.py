@@ -55,4 +55,7 @@ def skips_marketplace_sync(env):
     import changes, and the import runs as the connector or a marketplace
     manager. Anyone may put the key in their RPC context; it is not theirs to
     silence the connector with."""
-    return bool(env.context.get("skip_marketplace_sync")) and (env.su or env.user.has_group(MANAGER_GROUP))
+    # The user, not ``env.su``: the connector's own ``sudo()`` keeps the caller's context.
+    return bool(env.context.get("skip_marketplace_sync")) and (
+        env.user._is_superuser() or env.user.has_group(MANAGER_GROUP)
+    )

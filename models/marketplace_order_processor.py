@@ -184,7 +184,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             hashed_id,
             data,
             message,
-            summary=self.env._("Cartona order %s could not be imported", hashed_id),
+            summary=self.env["marketplace.parked.order"]._todo_summaries(hashed_id)["failed"],
         )
 
     @api.model
@@ -285,7 +285,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             order.hashed_id,
             data,
             message,
-            summary=self.env._("Map the products of Cartona order %s", order.hashed_id),
+            summary=self.env["marketplace.parked.order"]._todo_summaries(order.hashed_id)["unmapped"],
         )
         if changed:
             self._log("error", message, res_model=parked._name, res_id=parked.id)
@@ -310,6 +310,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 ("partner_share", "=", True),
                 ("ref_company_ids", "=", False),
             ]
+            if "employee_ids" in partners._fields:
+                # With Employees installed, an employee without a login has a work contact too.
+                domain.append(("employee_ids", "=", False))
             if retailer.code:
                 # A partner with another retailer code is another retailer.
                 domain.append(("cartona_id", "in", [False, retailer.code]))

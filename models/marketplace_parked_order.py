@@ -1,5 +1,4 @@
 import json
-import re
 
 from odoo import api, fields, models
 
@@ -56,11 +55,19 @@ class MarketplaceParkedOrder(models.Model):
         parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
         if not parked:
             return
-        # The order is imported: its to-do (named after the order) is done.
-        named = re.compile(rf"(?<!\S){re.escape(hashed_id)}(?!\S)")
-        todo = config.sudo().activity_ids.filtered(lambda activity: named.search(activity.summary or ""))
+        # The order is imported: its to-do is done.
+        summaries = set(self._todo_summaries(hashed_id).values())
+        todo = config.sudo().activity_ids.filtered(lambda activity: activity.summary in summaries)
         todo.action_feedback(feedback=self.env._("Cartona order %s imported.", hashed_id))
         parked.unlink()
+
+    @api.model
+    def _todo_summaries(self, hashed_id):
+        """The to-dos a waiting order raises, by why it waits."""
+        return {
+            "failed": self.env._("Cartona order %s could not be imported", hashed_id),
+            "unmapped": self.env._("Map the products of Cartona order %s", hashed_id),
+        }
 
     def _replay(self):
         """Try the kept payloads again; an order imported this way is acknowledged

@@ -21,7 +21,8 @@ def perform_jobs(trap):
     """Perform the trapped jobs one by one with nothing cached, as the job runner
     runs each in a transaction of its own: a job that reads what its user may not
     read fails here too, instead of reading what an earlier step left in the cache."""
-    for job in sorted(trap.enqueued_jobs, key=attrgetter("priority")):
+    jobs, trap.enqueued_jobs = sorted(trap.enqueued_jobs, key=attrgetter("priority")), []
+    for job in jobs:
         job.recordset.env.invalidate_all()
         job.perform()
 

@@ -36,7 +36,7 @@ class TestWarehouseClerk(ImportCase):
         self.env.cr.precommit.clear()
         self.env.cr.postcommit.clear()
 
-    def validate_as_clerk(self):
+    def validate_as_clerk(self, **context):
         # A request of the clerk starts with nothing read yet: values cached
         # here would be read without an access check.
         self.env.flush_all()
@@ -45,7 +45,7 @@ class TestWarehouseClerk(ImportCase):
         for move in picking.move_ids:
             move.quantity = move.product_uom_qty
         picking.move_ids.picked = True
-        return picking.with_context(skip_backorder=True, skip_sms=True).button_validate()
+        return picking.with_context(skip_backorder=True, skip_sms=True, **context).button_validate()
 
     def sent(self, endpoint):
         return [json.loads(call.request.body) for call in self.http.calls if call.request.url == self.url(endpoint)]
@@ -87,6 +87,14 @@ class TestWarehouseClerk(ImportCase):
         for product in delivered:
             self.assertEqual(product.marketplace_sync_status, "synced")
             self.assertEqual(published[product.cartona_id], product.marketplace_published_qty)
+
+    def test_clerks_context_does_not_silence_the_delivery(self):
+        # The import's own key, put in the clerk's RPC context: the connector reads
+        # the order as itself, and still tells Cartona.
+        with trap_jobs() as trap:
+            self.validate_as_clerk(skip_marketplace_sync=True)
+            trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
+        self.assertEqual(self.order.picking_ids.state, "done")
 
     def test_editing_guard_still_stops_the_clerk(self):
         self.order.marketplace_status = "editing"
