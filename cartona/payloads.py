@@ -257,6 +257,9 @@ def parse_order(data):
         raise _error(None, "hashed_id", "must be a non-empty string", hashed_id)
     _check_chars(_Reader(None), "hashed_id", hashed_id)
     hashed_id = hashed_id.strip()
+    if hashed_id in (".", ".."):
+        # The id goes into a URL path, where a dot segment is resolved away.
+        raise _error(None, "hashed_id", "cannot be a dot segment", hashed_id)
     read = _Reader(hashed_id)
     _check_strings(read, data)
     status = read.text(data, "status", required=True)
