@@ -186,7 +186,8 @@ class MarketplaceApi(models.AbstractModel):
         Returns a Counter of outcomes, or None when another pull of the same
         marketplace holds the lock or committed since this transaction began
         (the loser skips quietly)."""
-        if not self._lock_pull():
+        state = self._lock_pull()
+        if not state:
             return None
         started = fields.Datetime.now()
         stats = Counter()
@@ -196,7 +197,7 @@ class MarketplaceApi(models.AbstractModel):
             stats += self._process_orders_page(orders)
         stats["created"] += self._replay_parked(started)["created"]
         complete = last_page < const.MAX_PULL_PAGES
-        self._record_pull(stats, watermark=started if complete else None)
+        self._record_pull(state, stats, watermark=started if complete else None)
         return stats
 
     @api.model
@@ -218,7 +219,7 @@ class MarketplaceApi(models.AbstractModel):
         more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
         if more:
             state.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
-            self._record_pull(stats)
+            self._record_pull(state, stats)
             return 1
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
@@ -226,7 +227,7 @@ class MarketplaceApi(models.AbstractModel):
         # Acknowledged orders leave the list between two runs and shift the
         # pages: only a walk of one page saw everything, so only it moves the
         # watermark. Until then the same window is walked again.
-        self._record_pull(stats, watermark=started if page == 1 else None)
+        self._record_pull(state, stats, watermark=started if page == 1 else None)
         return 0
 
     @api.model
@@ -244,16 +245,12 @@ class MarketplaceApi(models.AbstractModel):
         # and this pull skips now rather than fail at its end.
         try:
             with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                state = self._pull_state()
+                state = self.env["marketplace.sync.state"]._of(config, "order_pull")
                 self.env.cr.execute("SELECT 1 FROM marketplace_sync_state WHERE id = %s FOR UPDATE NOWAIT", [state.id])
         except (errors.SerializationFailure, errors.LockNotAvailable, errors.UniqueViolation):
             _logger.info("A pull of %s has just run or its state is being edited: this one skips", config.name)
             return skip
         return state
-
-    @api.model
-    def _pull_state(self):
-        return self.env["marketplace.sync.state"]._of(self._get_config(), "order_pull")
 
     @api.model
     def _pull_date_from(self):
@@ -272,8 +269,7 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _process_orders_page(self, orders):
         config = self._get_config()
-        processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=config.id)
-        stats, ack = processor._process_page(orders)
+        stats, ack = config._processor()._process_page(orders)
         if ack:
             # Queued in the transaction that imported the orders: it goes out
             # only once they are committed.
@@ -306,9 +302,9 @@ class MarketplaceApi(models.AbstractModel):
         return parked._replay().get(config.id, Counter())
 
     @api.model
-    def _record_pull(self, stats, watermark=None):
+    def _record_pull(self, state, stats, watermark=None):
+        """Write the pull's outcome on its ``state`` (locked by ``_lock_pull``)."""
         config = self._get_config()
-        state = self._pull_state()
         vals = {
             "last_sync_date": fields.Datetime.now(),
             "total_orders_pulled": state.total_orders_pulled + stats["created"],

@@ -296,6 +296,10 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         return self.env["marketplace.api"].with_context(marketplace_config_id=self.id)
 
+    def _processor(self):
+        self.ensure_one()
+        return self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.id)
+
     @api.model
     def _cron_pull_orders(self):
         """Every minute: one page per marketplace. Odoo commits the run and runs

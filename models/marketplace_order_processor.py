@@ -60,7 +60,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if order:
             values.update(res_model="sale.order", res_id=order.id)
         return self.env["marketplace.sync.log"]._log_operation(
-            self._get_config().id, "order_process", status, payloads.escaped(message), **values
+            self._get_config().id, "order_process", status, message, **values
         )
 
     # Entry points ---------------------------------------------------------

@@ -34,7 +34,7 @@ class MarketplaceParkedOrder(models.Model):
     def _park(self, config, hashed_id, data, reason, summary):
         """Keep the order's payload; returns the record and whether its payload is
         new or changed (worth logging: the same payload at every pull is not)."""
-        parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
+        parked = self._of(config, hashed_id)
         payload = payloads.dump(data)
         vals = {"payload": payload, "reason": reason, "last_seen": fields.Datetime.now()}
         if parked:
@@ -44,15 +44,13 @@ class MarketplaceParkedOrder(models.Model):
         parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
         # Tell a person once, not at every pull: the salesperson of the order
         # when it was imported before, else the configuration's responsible.
-        sale = self.env["sale.order"].search(
-            [("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)], limit=1
-        )
+        sale = config._processor()._find_existing_order(hashed_id)
         config._schedule_activity(config, summary, reason, sale=sale)
         return parked, True
 
     @api.model
     def _release(self, config, hashed_id):
-        parked = self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
+        parked = self._of(config, hashed_id)
         if not parked:
             return
         # The order is imported: its to-do is done.
@@ -60,6 +58,10 @@ class MarketplaceParkedOrder(models.Model):
         todo = config.sudo().activity_ids.filtered(lambda activity: activity.summary in summaries)
         todo.action_feedback(feedback=self.env._("Cartona order %s imported.", hashed_id))
         parked.unlink()
+
+    @api.model
+    def _of(self, config, hashed_id):
+        return self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
 
     @api.model
     def _todo_summaries(self, hashed_id):
@@ -75,6 +77,6 @@ class MarketplaceParkedOrder(models.Model):
         stats = {}
         for config in self.marketplace_config_id:
             parked = self.filtered(lambda p, c=config: p.marketplace_config_id == c)
-            processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=config.id)
-            stats[config.id], _ack = processor._process_page([json.loads(p.payload) for p in parked], replay=True)
+            orders = [json.loads(p.payload) for p in parked]
+            stats[config.id], _ack = config._processor()._process_page(orders, replay=True)
         return stats

@@ -205,7 +205,7 @@ class SaleOrder(models.Model):
         # who may not read the order): the job runs as that user, with sudo.
         for order in self.sudo().filtered(lambda o: o._marketplace_pushes(status)):
             config = order.marketplace_config_id
-            order.sudo().write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
+            order.write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
             order.with_delay(
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
