@@ -3,8 +3,8 @@
 # `-u cartona_marketplace` and keeps every record and its pull state.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The last landed version (18.0.1.0.0). Move it forward when a version lands.
-PREVIOUS=${PREVIOUS_VERSION:-bea0f52}
+# The last landed version (18.0.1.1.0). Move it forward when a version lands.
+PREVIOUS=${PREVIOUS_VERSION:-cd27a88}
 DB=${UPGRADE_DB:-cartona_upgrade}
 
 bash "$ROOT/scripts/setup.sh"

@@ -56,32 +56,32 @@ def seed(env):
             "auth_token": "upgrade-token",
             "warehouse_id": warehouse.id,
             "user_id": env.ref("base.user_admin").id,
+            "responsible_id": env.ref("base.user_admin").id,
         }
     )
-    processor = env["marketplace.order.processor"].with_context(marketplace_config_id=config.id)
-    stats, ack = processor._process_page(json.loads(PAGE.read_text(encoding="utf-8")))
+    stats, ack = config._processor()._process_page(json.loads(PAGE.read_text(encoding="utf-8")))
     sales = env["sale.order"].search([("marketplace_config_id", "=", config.id)])
     confirmed = sales.filtered(lambda s: s.state == "sale")[:1]
     # Jobs still queued when the upgrade happens, under the previous version's names.
     jobs = [
-        env["marketplace.api"].with_delay().acknowledge_orders(config.id, sorted(ack)),
-        confirmed.with_delay().push_marketplace_status("assigned_to_salesman"),
+        env["marketplace.api"].with_delay()._acknowledge_orders(config.id, sorted(ack)),
+        confirmed.with_delay()._push_marketplace_status("assigned_to_salesman"),
     ]
-    config.write(
+    states = env["marketplace.sync.state"]
+    states._of(config, "order_pull").write(
         {
             "last_pull_date": moment(30),
             "pull_next_page": 3,
             "pull_walk_started": moment(2),
             "pull_walk_from": moment(90),
             "total_orders_pulled": 41,
-            "last_reconciliation_date": moment(600),
-            "last_error": "Cartona refused the token (401)",
-            "connection_status": "error",
-            "connection_message": "Cartona refused the token (401)",
         }
     )
+    states._of(config, "product_sync").last_reconciliation_date = moment(600)
+    env["marketplace.sync.log"]._log_operation(config.id, "connection_test", "error", "Cartona refused the token (401)")
     hand_made = env["res.partner"].create({"name": "Shop entered by hand", "mobile": "+20 100 123 4567"})
     env.flush_all()
+    env.invalidate_all()
     return {
         "config_id": config.id,
         "pull_state": {name: _plain(config[name]) for name in PULL_STATE},
