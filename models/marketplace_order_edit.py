@@ -394,7 +394,12 @@ class MarketplaceOrderEdit(models.AbstractModel):
         message = f"Cartona edit of {order.name}: {sent}" if accepted else ""
         if refused:
             reasons = "\n".join(f"{self._describe(change)}: {error}" if change else error for change, error in refused)
-            text = self.env._("Cartona refused the edit of %(order)s:\n%(reasons)s", order=order.name, reasons=reasons)
+            text = self.env._(
+                "Cartona refused the edit of %(order)s:\n%(reasons)s\nCartona keeps its lines until it accepts a "
+                'change: set Odoo\'s back to them, or correct them and press "Sync to Cartona".',
+                order=order.name,
+                reasons=reasons,
+            )
             order.write({"marketplace_sync_status": "error", "marketplace_error_message": text})
             order.message_post(body=text)
             config._schedule_activity(order, REFUSED_SUMMARY, text, sale=order)

@@ -11,6 +11,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
+from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import ImportCase, perform_jobs
@@ -201,6 +202,26 @@ class TestOrderEdits(EditCase):
         self.assertIn("Amount is more than", activity.note)
         self.assertIn("Amount is more than", self.draft.message_ids[0].body)
         self.assertEqual(self.logs(("operation_type", "=", "order_edit"))[0].status, "warning")
+        # Corrected, the edit goes again on demand.
+        oil.with_user(self.salesman).product_uom_qty = 3
+        self.http.reset()
+        self.serve_edits()
+        with trap_jobs() as trap:
+            self.draft.action_marketplace_sync_now()
+            self.commit()
+            self.push(trap)
+        self.assertEqual(self.details(), [{"id": 52001, "amount": 3}])
+        self.assertEqual((oil.cartona_amount, self.draft.marketplace_sync_status), (3, "synced"))
+
+    def test_cartona_out_of_reach_is_retried(self):
+        self.http.add(responses.POST, self.url(const.ENDPOINT_ORDER_DETAILS), status=503)
+        oil = self.line(self.draft, "52001")
+        trap = self.edit(self.draft, Command.update(oil.id, {"product_uom_qty": 3}))
+        with self.raises(MarketplaceRetryableError):
+            perform_jobs(trap)
+        self.assertEqual(self.draft.marketplace_sync_status, "error")
+        self.assertIn("503", self.draft.marketplace_error_message)
+        self.assertEqual(oil.cartona_amount, 4, "still to send")
 
     def test_refused_request_shown(self):
         self.serve_edits(refuse="Order is locked", status=422)
