@@ -112,4 +112,10 @@ BULK_UNSPLITTABLE_STATUSES = (404, 405)
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
 
 # The connector's job methods, found again by "Requeue failed jobs".
-JOB_METHODS = ("_marketplace_sync_job", "_marketplace_withdraw_job", "_acknowledge_orders", "_push_marketplace_status")
+JOB_METHODS = (
+    "_marketplace_sync_job",
+    "_marketplace_withdraw_job",
+    "_acknowledge_orders",
+    "_push_marketplace_status",
+    "_push_order_edits",
+)

@@ -35,6 +35,30 @@ def item_refusal(item):
     return short_text(item.get("message") or item.get("error")) or "Cartona refused this item without saying why"
 
 
+def order_edit_results(data, hashed_id):
+    """Cartona's answer to ``order/update-order-details`` for one order:
+    ``(order refusal or None, [line results], total_price or None)``.
+
+    Undocumented, so both shapes are read: a list of per-order items whose
+    ``order_details`` are the line results, or a flat list of line results.
+    An order's own refusal stands for every line it gives no result for.
+    """
+    refusal, lines, total = None, [], None
+    for item in data if isinstance(data, list) else [data]:
+        if not isinstance(item, dict) or item.get("hashed_id") not in (None, hashed_id):
+            continue
+        details = item.get("order_details")
+        if not isinstance(details, list):
+            lines.append(item)
+            continue
+        lines += [line for line in details if isinstance(line, dict)]
+        refusal = refusal or item_refusal(item)
+        price = item.get("total_price")
+        if isinstance(price, int | float) and not isinstance(price, bool):
+            total = price
+    return refusal, lines, total
+
+
 def _flag(value):
     if isinstance(value, str):
         value = value.strip().lower()

@@ -345,3 +345,29 @@ def _parse_line(read, index, data):
         cartona_discount=read.number(data, "applied_cartona_discount", f"{field}.applied_cartona_discount"),
         comment=read.text(data, "comment", f"{field}.comment", free=True),
     )
+
+
+# Order edits (``order/update-order-details``) ------------------------------
+
+
+def line_reference(line_id):
+    """A Cartona line id as Cartona wrote it: its numeric ids go back as numbers."""
+    return int(line_id) if line_id.isdigit() else line_id
+
+
+def order_edit(hashed_id, details):
+    """One order's item of ``order/update-order-details``."""
+    return {"hashed_id": hashed_id, "order_details": list(details)}
+
+
+def line_amount(line_id, amount):
+    return {"id": line_reference(line_id), "amount": amount}
+
+
+def line_cancel(line_id):
+    return {"id": line_reference(line_id), "cancelled": True}
+
+
+def line_new(key, value, amount, price):
+    """A line the supplier adds, naming its product by ``key`` (one of ``PRODUCT_KEYS``)."""
+    return {key: value, "amount": amount, "price": price}

@@ -4,6 +4,7 @@ from . import marketplace_config
 from . import marketplace_api
 from . import marketplace_order_processor
 from . import marketplace_parked_order
+from . import marketplace_order_edit
 from . import product_product
 from . import product_template
 from . import stock_quant

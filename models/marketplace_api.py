@@ -162,6 +162,13 @@ class MarketplaceApi(models.AbstractModel):
         )
 
     @api.model
+    def _update_order_details(self, orders):
+        """``order/update-order-details`` with a list of ``{hashed_id, order_details}``."""
+        return self._make_api_request(
+            const.ENDPOINT_ORDER_DETAILS, "POST", data=list(orders), operation_type="order_edit"
+        )
+
+    @api.model
     def _acknowledge_orders(self, config_id, hashed_ids):
         """Job: tell Cartona these orders are safely in Odoo (status ``synced``),
         in one bulk request. Idempotent: acknowledging twice is harmless."""

@@ -418,6 +418,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             product_uom_qty=line.amount,
             # Written with the quantity: Odoo recomputes a price it did not see set.
             price_unit=line.price,
+            cartona_amount=line.amount,
             cartona_imported=True,
             cartona_line_id=line.line_id,
             cartona_unit=line.unit,
@@ -446,6 +447,10 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         and the payload is not marked as applied: it comes back, or is
         replayed, until the lines can follow."""
         sale = sale.with_context(skip_marketplace_sync=True)
+        if with_lines and self.env["marketplace.order.edit"]._changes(sale):
+            # A user's edit is on its way to Cartona (or was refused and waits
+            # for them): the lines follow Cartona once it has them, not before.
+            with_lines = False
         vals = self._prepare_order_vals(order)
         if not with_lines:
             del vals["cartona_payload_hash"]
@@ -481,6 +486,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         return sorted(
             (vals["cartona_line_id"] or "", vals["product_id"], vals["product_uom_qty"], vals["price_unit"])
             for vals in lines_vals
+            # A line cancelled on Cartona stays in a confirmed order at quantity 0.
+            if vals["product_uom_qty"]
         )
 
     @api.model

@@ -26,6 +26,7 @@ class MarketplaceSyncLog(models.Model):
             ("order_process", "Order processing"),
             ("order_ack", "Order acknowledgement"),
             ("status_sync", "Order status sync"),
+            ("order_edit", "Order edit"),
             ("product_sync", "Product sync"),
             ("stock_sync", "Stock sync"),
             ("api_call", "API call"),

@@ -40,6 +40,7 @@ CONNECTOR_FIELDS = {
     "cartona_otp_required",
     "cartona_return_reason",
     "marketplace_push_status",
+    "cartona_removed_lines",
 }
 
 
@@ -83,6 +84,8 @@ class SaleOrder(models.Model):
         readonly=True,
         help="The last status Odoo sent, or is sending, to Cartona.",
     )
+    # Cartona lines deleted in Odoo that Cartona still has: {line id: product}.
+    cartona_removed_lines = fields.Json(copy=False, readonly=True)
 
     _sql_constraints = [
         (
@@ -169,6 +172,8 @@ class SaleOrder(models.Model):
             status = order.marketplace_push_status or order._marketplace_status_from_odoo()
             if status:
                 order._marketplace_queue_status(status)
+        # And the lines Cartona refused or never got.
+        self.env["marketplace.order.edit"]._push_later(self.filtered("is_marketplace_order"))
 
     def _marketplace_status_from_odoo(self):
         self.ensure_one()

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class SaleOrderLine(models.Model):
@@ -17,6 +17,31 @@ class SaleOrderLine(models.Model):
         readonly=True,
         help="Its price is Cartona's, what the retailer pays: the pricelist never re-prices it.",
     )
+    # The line's amount as Cartona has it (imported, or an edit it accepted):
+    # a quantity that differs is an edit still to send.
+    cartona_amount = fields.Float("Amount on Cartona", copy=False, readonly=True)
+
+    # A user's change of a Cartona order's lines goes to Cartona
+    # (models/marketplace_order_edit.py).
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        self.env["marketplace.order.edit"]._after_change(lines)
+        return lines
+
+    def write(self, vals):
+        edits = self.env["marketplace.order.edit"]
+        edits._before_write(self, vals)
+        result = super().write(vals)
+        edits._after_change(self, vals)
+        return result
+
+    def unlink(self):
+        edits = self.env["marketplace.order.edit"]
+        removed = edits._before_unlink(self)
+        result = super().unlink()
+        edits._after_unlink(removed)
+        return result
 
     # Odoo re-prices a line from the pricelist when its quantity, unit or
     # product changes, and "Update prices" forces it: not an imported line.

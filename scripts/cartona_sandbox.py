@@ -513,6 +513,92 @@ class Sandbox:
         self.save()
         return results
 
+    def _edit_line(self, order, detail, price_key):
+        """One line of a supplier's edit, applied to ``order``; raises SandboxError when refused."""
+        if not isinstance(detail, dict):
+            raise SandboxError(422, "Each line must be an object")
+        amount = detail.get("amount")
+        price = detail.get("price")
+        for name, value in (("amount", amount), ("price", price)):
+            if value is not None and (not isinstance(value, int | float) or isinstance(value, bool) or value <= 0):
+                raise SandboxError(422, f"{name} must be a number above 0")
+        lines = order["order_details"]
+        if detail.get("id") is not None:
+            line = next((line for line in lines if str(line["id"]) == str(detail["id"])), None)
+            if line is None:
+                raise SandboxError(404, f"Line {detail['id']} not found in order {order['hashed_id']}")
+            if detail.get("cancelled") is True:
+                if len(lines) == 1:
+                    raise SandboxError(422, "An order keeps one line at least: cancel the order instead")
+                lines.remove(line)
+                return line
+            if amount is None and price is None:
+                raise SandboxError(422, "Nothing to change: give amount, price or cancelled")
+            line.update({key: value for key, value in (("amount", amount), (price_key, price)) if value is not None})
+            return line
+        entry = self._catalogue_entry(detail.get("supplier_product_id"), detail.get("internal_product_id"))
+        if entry is None:
+            raise SandboxError(404, "Product not found")
+        if amount is None:
+            raise SandboxError(422, "amount must be a number above 0")
+        line = self._line(entry, amount, price if price is not None else self._price(entry), price_key)
+        lines.append(line)
+        return line
+
+    def update_details(self, item):
+        """A supplier's edit of one order's lines: a result per line, each line
+        accepted or refused alone; the total follows the lines."""
+        if not isinstance(item, dict):
+            raise SandboxError(422, "Each edit must be an object")
+        with self.lock:
+            hashed_id = item.get("hashed_id")
+            record = self.orders.get(hashed_id) if isinstance(hashed_id, str) else None
+            if record is None:
+                raise SandboxError(404, f"Order {hashed_id} not found")
+            order = record["order"]
+            if order["status"] in FINAL_STATUSES or RANK.get(order["status"], 0) >= RANK["assigned_to_salesman"]:
+                raise SandboxError(422, f"Order {hashed_id} is {order['status']}: its lines cannot change")
+            details = item.get("order_details")
+            if not isinstance(details, list) or not details:
+                raise SandboxError(422, "order_details must be a non-empty list")
+            price_key = "price" if any("price" in line for line in order["order_details"]) else "selling_price"
+            results = []
+            for detail in details:
+                keys = {
+                    key: detail[key]
+                    for key in ("id", "supplier_product_id", "internal_product_id")
+                    if isinstance(detail, dict) and detail.get(key) is not None
+                }
+                try:
+                    line = self._edit_line(order, detail, price_key)
+                except SandboxError as exc:
+                    results.append(dict(keys, success=False, message=exc.message))
+                else:
+                    results.append(dict(keys, id=line["id"], success=True))
+            order["total_price"] = round(sum(line[price_key] * line["amount"] for line in order["order_details"]), 2)
+            now = stamp(utcnow())
+            # The supplier's own change: recorded, not sent back to the supplier.
+            record["updated_at"] = now
+            record["history"].append({"at": now, "by": "supplier", "edit": results})
+            log(f"order {hashed_id}: lines edited by the supplier, total {order['total_price']}")
+            return {
+                "hashed_id": hashed_id,
+                "success": True,
+                "total_price": order["total_price"],
+                "order_details": results,
+            }
+
+    def bulk_update_details(self, items):
+        results = []
+        for item in items:
+            try:
+                results.append(self.update_details(item))
+            except SandboxError as exc:
+                hashed_id = item.get("hashed_id") if isinstance(item, dict) else None
+                results.append({"hashed_id": hashed_id, "success": False, "message": exc.message})
+        self.save()
+        return results
+
     def _product_update(self, item):
         if not isinstance(item, dict):
             raise SandboxError(422, "Each item must be an object")
@@ -717,6 +803,14 @@ class Handler(BaseHTTPRequestHandler):
                 {"success": True, "hashed_id": parts[2], "status": item.get("status")},
                 f"{parts[2]}={item.get('status')}",
             )
+        if route == ("POST", "order/update-order-details") and len(parts) == 2:
+            if not isinstance(body, list):
+                raise SandboxError(422, "Expected a list of order edits")
+            results = sandbox.bulk_update_details(body)
+            summary = ", ".join(
+                f"{result['hashed_id']}={'edited' if result['success'] else 'refused'}" for result in results
+            )
+            return self._answer(200, results, summary)
         if route == ("GET", "supplier-product") and len(parts) == 1:
             page, per_page = self._page(query)
             rows = sandbox.products(page, per_page, query)

@@ -1,6 +1,6 @@
 """One rule reads Cartona's per-item answers, for products and order statuses alike."""
 
-from odoo.addons.cartona_marketplace.cartona.answers import item_refusal
+from odoo.addons.cartona_marketplace.cartona.answers import item_refusal, order_edit_results
 from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
 
 from .common import MarketplaceCase
@@ -84,3 +84,16 @@ class TestItemRefusal(MarketplaceCase):
         )
         with self.assertRaises(MarketplacePermanentError):
             self.order._marketplace_check_bulk_answer({"success": True, "data": [refused]})
+
+    def test_order_edit_answers_read_in_either_shape(self):
+        lines = [{"id": 1, "success": True}, {"id": 2, "success": False, "message": "unknown line"}]
+        nested = [
+            {"hashed_id": "H1", "success": True, "total_price": 940, "order_details": lines},
+            {"hashed_id": "OTHER", "success": False, "order_details": [{"id": 3, "success": False}]},
+        ]
+        self.assertEqual(order_edit_results(nested, "H1"), (None, lines, 940))
+        self.assertEqual(order_edit_results(lines, "H1"), (None, lines, None))
+        self.assertEqual([item_refusal(line) for line in lines], [None, "unknown line"])
+        refused = {"hashed_id": "H1", "success": False, "message": "order locked", "order_details": []}
+        self.assertEqual(order_edit_results(refused, "H1"), ("order locked", [], None))
+        self.assertEqual(order_edit_results(None, "H1"), (None, [], None))

@@ -56,6 +56,13 @@ CALLS = {
     ("sale.order", "action_cancel"): lambda t: ([t.order.ids], {}),
     ("sale.order", "action_out_for_delivery"): lambda t: ([t.order.ids], {}),
     ("sale.order", "action_marketplace_sync_now"): lambda t: ([t.order.ids], {}),
+    # A salesman's change of a Cartona order's lines is sent to Cartona.
+    ("sale.order.line", "create"): lambda t: (
+        [[{"order_id": t.order.id, "product_id": t.rice.id, "product_uom_qty": 1}]],
+        {},
+    ),
+    ("sale.order.line", "write"): lambda t: ([t.order.order_line[:1].ids, {"product_uom_qty": 1}], {}),
+    ("sale.order.line", "unlink"): lambda t: ([t.order.order_line[:1].ids], {}),
     ("stock.picking", "button_validate"): lambda t: ([t.order.picking_ids.ids], {}),
     ("marketplace.cancel.wizard", "action_cancel_orders"): lambda t: ([t.wizard.ids], {}),
     ("product.product", "create"): lambda t: ([[{"name": "Forged", "cartona_id": "220790-bis"}]], {}),
@@ -142,6 +149,7 @@ class TestRemoteCallers(RpcCase):
         products = self.oil | self.rice | self.soda | self.sugar | self.tea
         counted = (
             "sale.order",
+            "sale.order.line",
             "product.product",
             "res.partner",
             "queue.job",
@@ -152,6 +160,7 @@ class TestRemoteCallers(RpcCase):
         )
         return {
             "order": self.order.read(["state", "locked", *sale_order.CONNECTOR_FIELDS, "cartona_cancellation_reason"]),
+            "lines": self.order.order_line.read(["product_uom_qty", "cartona_amount"]),
             "pickings": self.order.picking_ids.read(["state"]),
             "partner": self.order.partner_id.read(list(res_partner.CONNECTOR_FIELDS)),
             "products": products.read(

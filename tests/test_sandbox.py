@@ -1,9 +1,11 @@
 """The connector against the Cartona sandbox of ``make run`` (scripts/cartona_sandbox.py),
-served for real on 127.0.0.1: pull, acknowledgement, status push, OTP, publishing."""
+served for real on 127.0.0.1: pull, acknowledgement, status push, OTP, publishing, order edits."""
 
 import importlib.util
 import threading
 from pathlib import Path
+
+from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace.exceptions import (
     MarketplaceAuthError,
@@ -194,3 +196,64 @@ class TestSandbox(MarketplaceCase):
         with self.raises(MarketplaceRetryableError) as caught:
             self.api._pull_orders()
         self.assertEqual((caught.exception.status_code, caught.exception.seconds), (503, 5))
+
+    def test_order_details_edited_with_cartona_s_rules(self):
+        order = self.sandbox.new_order()
+        hashed_id, line = order["hashed_id"], order["order_details"][0]
+        edit = [
+            {"id": line["id"], "amount": 1},
+            {"id": 999999, "amount": 1},
+            {"id": line["id"], "amount": 0},
+            {"supplier_product_id": "518001", "amount": 2, "price": 29.5},
+            {"supplier_product_id": "000000", "amount": 1},
+        ]
+        answer = self.api._update_order_details([{"hashed_id": hashed_id, "order_details": edit}])
+        results = answer["data"][0]["order_details"]
+        self.assertEqual([result["success"] for result in results], [True, False, False, True, False])
+        self.assertIn("not found", results[1]["message"])
+        self.assertIn("above 0", results[2]["message"])
+        edited = self.sandbox.orders[hashed_id]["order"]
+        price_key = "price" if "price" in line else "selling_price"
+        self.assertEqual(edited["order_details"][0]["amount"], 1)
+        self.assertEqual(edited["order_details"][-1]["id"], results[3]["id"])
+        total = round(sum(item[price_key] * item["amount"] for item in edited["order_details"]), 2)
+        self.assertEqual((edited["total_price"], answer["data"][0]["total_price"]), (total, total))
+        # Out for delivery: no edit any more.
+        self.sandbox.advance(hashed_id, "assigned_to_salesman")
+        answer = self.api._update_order_details([{"hashed_id": hashed_id, "order_details": edit[:1]}])
+        self.assertFalse(answer["data"][0]["success"])
+
+    def test_supplier_edit_reaches_cartona_and_comes_back_as_is(self):
+        salesman = new_test_user(self.env, login="sandbox-salesman", groups="sales_team.group_sale_salesman_all_leads")
+        hashed_id = next(
+            order["hashed_id"]
+            for order in iter(self.sandbox.new_order, None)
+            if order["delivered_by"] == "delivered_by_supplier" and order["order_details"][0]["amount"] > 1
+        )
+        self.pull()
+        sale = self.sale(hashed_id)
+        line = sale.order_line.sorted("cartona_line_id")[0]
+        with trap_jobs() as trap:
+            line.with_user(salesman).product_uom_qty -= 1
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+            trap.assert_jobs_count(1, only=self.env["marketplace.order.edit"]._push_order_edits)
+            perform_jobs(trap)
+        order = self.sandbox.orders[hashed_id]["order"]
+        self.assertEqual(order["order_details"][0]["amount"], line.product_uom_qty)
+        self.assertAlmostEqual(sale.amount_total, order["total_price"], places=2)
+        self.assertEqual(sale.marketplace_sync_status, "synced")
+        # Cartona moves the order on: the pull finds the lines as they are, and sends nothing back.
+        self.sandbox.advance(hashed_id)
+        lines = sale.order_line.read(["cartona_line_id", "product_uom_qty", "price_unit", "write_date"])
+        with trap_jobs() as trap:
+            self.assertEqual(self.api._pull_and_process_orders()["updated"], 1)
+            self.env.cr.precommit.run()
+            trap.assert_jobs_count(0, only=self.env["marketplace.order.edit"]._push_order_edits)
+            perform_jobs(trap)
+        self.assertEqual(
+            sale.order_line.read(["cartona_line_id", "product_uom_qty", "price_unit", "write_date"]), lines
+        )
+        self.assertEqual(sale.state, "sale")
+        self.assertFalse(sale.activity_ids)
+        self.assertFalse(self.waiting())
