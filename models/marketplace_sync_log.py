@@ -28,6 +28,7 @@ class MarketplaceSyncLog(models.Model):
             ("status_sync", "Order status sync"),
             ("product_sync", "Product sync"),
             ("stock_sync", "Stock sync"),
+            ("invoicing", "Invoicing"),
             ("api_call", "API call"),
             ("cleanup", "Cleanup"),
         ],
