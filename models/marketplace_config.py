@@ -139,14 +139,12 @@ class MarketplaceConfig(models.Model):
     )
     cartona_partner_id = fields.Many2one(
         "res.partner",
-        "Cartona Partner",
         check_company=True,
         help="Owes what Cartona covers of each order (on its receivable); is owed the wallet top-ups "
         "collected in cash (on its payable). Created when invoicing is turned on.",
     )
     cartona_journal_id = fields.Many2one(
         "account.journal",
-        "Cartona Journal",
         check_company=True,
         domain=[("type", "=", "general")],
         help="Journal of the entries that move Cartona's part of an invoice to the Cartona partner. "
@@ -205,7 +203,7 @@ class MarketplaceConfig(models.Model):
                     )
                 ).id
             if vals:
-                super(MarketplaceConfig, config).write(vals)
+                config.write(vals)
 
     def _aggregate_per_config(self, model, aggregate, domain=()):
         """``{config: value}`` of ``aggregate`` over the ``model`` records of these configurations."""
