@@ -90,6 +90,11 @@ class Order:
         return self.installment_cost > 0 or self.wallet_top_up > 0
 
     @property
+    def cartona_discount_total(self):
+        """The discounts Cartona funds: ``applied_cartona_discount`` per piece times amount, over the lines."""
+        return sum(line.cartona_discount * line.amount for line in self.lines)
+
+    @property
     def number(self):
         return self.receipt_id or self.hashed_id
 

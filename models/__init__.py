@@ -3,6 +3,7 @@ from . import marketplace_sync_state
 from . import marketplace_config
 from . import marketplace_api
 from . import marketplace_order_processor
+from . import marketplace_invoicing
 from . import marketplace_parked_order
 from . import marketplace_order_edit
 from . import product_product
@@ -12,3 +13,4 @@ from . import res_partner
 from . import sale_order
 from . import sale_order_line
 from . import stock_picking
+from . import account_move

@@ -129,6 +129,28 @@ class MarketplaceConfig(models.Model):
         help="Once a day every mapped product's price and stock are sent again, changed or not.",
     )
 
+    # Invoicing on delivery (models/marketplace_invoicing.py)
+    invoice_mode = fields.Selection(
+        [("off", "Off"), ("draft", "Draft invoices"), ("posted", "Posted invoices")],
+        "Invoicing",
+        required=True,
+        default="off",
+        help="Invoice each order when it is delivered, with Cartona's part settled on the invoice.",
+    )
+    cartona_partner_id = fields.Many2one(
+        "res.partner",
+        check_company=True,
+        help="Owes what Cartona covers of each order (on its receivable); is owed the wallet top-ups "
+        "collected in cash (on its payable). Created when invoicing is turned on.",
+    )
+    cartona_journal_id = fields.Many2one(
+        "account.journal",
+        check_company=True,
+        domain=[("type", "=", "general")],
+        help="Journal of the entries that move Cartona's part of an invoice to the Cartona partner. "
+        "Created when invoicing is turned on.",
+    )
+
     custom_state_mapping = fields.Text(
         help='JSON object: Cartona status → action ("draft", "sale", "done", "cancel", "none"). '
         "Statuses not named keep the default action.",
@@ -143,6 +165,45 @@ class MarketplaceConfig(models.Model):
         ("pull_page_size_positive", "CHECK(pull_page_size > 0)", "The page size must be positive."),
         ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        configs = super().create(vals_list)
+        configs._ensure_invoicing_setup()
+        return configs
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("invoice_mode", "off") != "off" or "cartona_partner_id" in vals or "cartona_journal_id" in vals:
+            self._ensure_invoicing_setup()
+        return result
+
+    def _ensure_invoicing_setup(self):
+        """Invoicing needs a Cartona partner and journal: the ones another
+        configuration of the company uses, else new ones. Done in the user's
+        own write, so the connector never writes the configuration row."""
+        for config in self.filtered(lambda c: c.invoice_mode != "off"):
+            vals = {}
+            same_company = self.sudo().search([("company_id", "=", config.company_id.id), ("id", "!=", config.id)])
+            if not config.cartona_partner_id:
+                partner = same_company.cartona_partner_id[:1] or self.env["res.partner"].sudo().create(
+                    {"name": "Cartona", "is_company": True, "company_id": config.company_id.id}
+                )
+                vals["cartona_partner_id"] = partner.id
+            if not config.cartona_journal_id:
+                journals = self.env["account.journal"].sudo().with_company(config.company_id)
+                journal = same_company.cartona_journal_id[:1] or journals.search(
+                    [("company_id", "=", config.company_id.id), ("code", "=", "CRTN"), ("type", "=", "general")],
+                    limit=1,
+                )
+                vals["cartona_journal_id"] = (
+                    journal
+                    or journals.create(
+                        {"name": "Cartona", "code": "CRTN", "type": "general", "company_id": config.company_id.id}
+                    )
+                ).id
+            if vals:
+                config.write(vals)
 
     def _aggregate_per_config(self, model, aggregate, domain=()):
         """``{config: value}`` of ``aggregate`` over the ``model`` records of these configurations."""

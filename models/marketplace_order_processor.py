@@ -378,6 +378,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         sale = self.env["sale.order"].with_context(skip_marketplace_sync=True).create(vals)
         self._check_totals(sale, order)
         self._apply_cartona_state_action(sale, order.status)
+        self.env["marketplace.invoicing"]._on_cartona_status(sale, order.status)
         self._log("success", f"Cartona order {order.number} imported as {sale.name}", sale, records_processed=1)
         return Outcome("created", sale, ack=True)
 
@@ -400,6 +401,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             "cartona_note": order.note,
             "cartona_total_price": order.total_price,
             "cartona_credit": order.cartona_credit,
+            "cartona_discount_total": order.cartona_discount_total,
             "cartona_installment_cost": order.installment_cost,
             "cartona_wallet_top_up": order.wallet_top_up,
             "cartona_supplier_rebate": order.supplier_rebate,
@@ -471,6 +473,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             self._update_lines(sale, order, page)
         if moves_forward and order.status != old_status:
             self._apply_cartona_state_action(sale, order.status)
+            self.env["marketplace.invoicing"]._on_cartona_status(sale, order.status)
         return Outcome("updated", sale, ack=True)
 
     @api.model

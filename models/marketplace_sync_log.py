@@ -29,6 +29,7 @@ class MarketplaceSyncLog(models.Model):
             ("order_edit", "Order edit"),
             ("product_sync", "Product sync"),
             ("stock_sync", "Stock sync"),
+            ("invoicing", "Invoicing"),
             ("api_call", "API call"),
             ("cleanup", "Cleanup"),
         ],

@@ -34,6 +34,8 @@ CONNECTOR_FIELDS = {
     "cartona_note",
     "cartona_total_price",
     "cartona_credit",
+    "cartona_discount_total",
+    "cartona_share_amount",
     "cartona_installment_cost",
     "cartona_wallet_top_up",
     "cartona_supplier_rebate",
@@ -70,7 +72,18 @@ class SaleOrder(models.Model):
     # Money facts
     cartona_total_price = fields.Monetary("Cartona Total", copy=False, readonly=True)
     cartona_credit = fields.Monetary(copy=False, readonly=True)
+    cartona_discount_total = fields.Monetary(
+        "Cartona-funded Discounts",
+        copy=False,
+        readonly=True,
+        help="applied_cartona_discount times amount, over the lines.",
+    )
     cartona_installment_cost = fields.Monetary("Installment (paid by Cartona)", copy=False, readonly=True)
+    cartona_share_amount = fields.Monetary(
+        "Paid by Cartona",
+        compute="_compute_cartona_share_amount",
+        help="Cartona credit, Cartona-funded discounts and installment: settled on the invoice by Cartona.",
+    )
     cartona_wallet_top_up = fields.Monetary("Wallet Top-up", copy=False, readonly=True)
     cartona_supplier_rebate = fields.Monetary("Supplier Rebate", copy=False, readonly=True)
     cartona_otp_required = fields.Boolean("OTP Required", copy=False, readonly=True)
@@ -99,6 +112,13 @@ class SaleOrder(models.Model):
     def _compute_is_marketplace_order(self):
         for order in self:
             order.is_marketplace_order = bool(order.marketplace_config_id)
+
+    @api.depends("cartona_credit", "cartona_discount_total", "cartona_installment_cost")
+    def _compute_cartona_share_amount(self):
+        for order in self:
+            order.cartona_share_amount = order.currency_id.round(
+                order.cartona_credit + order.cartona_discount_total + order.cartona_installment_cost
+            )
 
     @api.model_create_multi
     def create(self, vals_list):

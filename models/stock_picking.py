@@ -15,6 +15,8 @@ class StockPicking(models.Model):
         result = super()._action_done()
         if not skips_marketplace_sync(self.env):
             self._marketplace_push_shipping()
+        # The import's own deliveries too (Cartona's "delivered"): invoicing is no echo.
+        self.env["marketplace.invoicing"]._invoice_delivered(self.sale_id)
         return result
 
     def _marketplace_push_shipping(self):

@@ -17,7 +17,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
-from odoo.addons.cartona_marketplace.models import product_product, res_partner, sale_order
+from odoo.addons.cartona_marketplace.models import account_move, product_product, res_partner, sale_order
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import ImportCase, perform_jobs
@@ -34,6 +34,16 @@ CALLS = {
     ("marketplace.config", "action_requeue_failed_jobs"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_sync_logs"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_parked_orders"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "create"): lambda t: ([[{"name": "Forged", "invoice_mode": "posted"}]], {}),
+    ("marketplace.config", "write"): lambda t: ([t.config.ids, {"invoice_mode": "posted"}], {}),
+    ("marketplace.settlement.wizard", "action_register_settlement"): lambda t: ([t.settlement.ids], {}),
+    # Which order a move books, and as what: the connector's.
+    ("account.move", "create"): lambda t: (
+        [[{"move_type": "entry", "cartona_sale_order_id": t.order.id, "cartona_move_kind": "invoice"}]],
+        {},
+    ),
+    # No invoice here: the guard comes before any record is read (test_invoicing writes a real one).
+    ("account.move", "write"): lambda t: ([t.order.invoice_ids.ids, {"cartona_move_kind": "invoice"}], {}),
     ("sale.order", "create"): lambda t: (
         [
             [
@@ -113,6 +123,7 @@ class RpcCase(ImportCase):
         self.wizard = self.env["marketplace.cancel.wizard"].create(
             {"order_ids": [Command.set(self.order.ids)], "reason": const.CANCELLATION_REASONS[0][0]}
         )
+        self.settlement = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
         self._settle()
         # From here on Cartona accepts anything, and every request is recorded.
         self.http.reset()
@@ -331,6 +342,7 @@ USER_FIELDS = {
         },
     ),
     "res.partner": (res_partner.CONNECTOR_FIELDS, set()),
+    "account.move": (account_move.CONNECTOR_FIELDS, set()),
 }
 
 

@@ -1,0 +1,52 @@
+from odoo import api, fields, models
+
+from ..access import check_connector_fields
+
+CARTONA_MOVE_KINDS = [
+    ("invoice", "Invoice"),
+    ("cartona_share", "Cartona's part"),
+    ("top_up", "Wallet top-up"),
+    ("refund", "Credit note"),
+    ("cartona_share_reversal", "Cartona's part reversed"),
+    ("top_up_reversal", "Wallet top-up reversed"),
+]
+# Which order a move books, and as what: a user who writes them would have
+# an order invoiced twice, or never.
+CONNECTOR_FIELDS = {"cartona_sale_order_id", "cartona_move_kind", "cartona_config_id"}
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    cartona_sale_order_id = fields.Many2one(
+        "sale.order", "Cartona Order", copy=False, readonly=True, index="btree_not_null", ondelete="restrict"
+    )
+    cartona_move_kind = fields.Selection(CARTONA_MOVE_KINDS, "Cartona Booking", copy=False, readonly=True)
+    cartona_config_id = fields.Many2one(
+        related="cartona_sale_order_id.marketplace_config_id", store=True, index="btree_not_null", string="Marketplace"
+    )
+
+    _sql_constraints = [
+        (
+            "cartona_booking_unique",
+            "UNIQUE(cartona_sale_order_id, cartona_move_kind)",
+            "This Cartona order is already booked.",
+        ),
+    ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
+        return super().write(vals)
+
+    def _post(self, soft=True):
+        posted = super()._post(soft)
+        # A Cartona invoice posted, by the connector or by hand: Cartona's part is booked on it.
+        invoicing = self.env["marketplace.invoicing"]
+        for invoice in posted.sudo().filtered(lambda m: m.cartona_move_kind == "invoice"):
+            invoicing._run_safely(invoice.cartona_sale_order_id, invoicing._book_cartona_part, invoice)
+        return posted

@@ -1,0 +1,227 @@
+import logging
+
+import psycopg2
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+
+from .. import const
+
+_logger = logging.getLogger(__name__)
+
+# Cartona's statuses after which an invoiced order is credited back.
+REVERSING_STATUSES = (*const.CANCELLED_STATUSES, "returned", "return")
+# What reverses each booking (``account.move.cartona_move_kind``).
+REVERSAL_KINDS = {"invoice": "refund", "cartona_share": "cartona_share_reversal", "top_up": "top_up_reversal"}
+
+
+class MarketplaceInvoicing(models.AbstractModel):
+    """A delivered Cartona order → the retailer's invoice, Cartona's part moved
+    to the Cartona partner, the wallet top-up owed to Cartona; a cancelled or
+    returned one → all of it reversed.
+
+    Runs as the connector (``sudo``), each order in a savepoint: the warehouse
+    user who validates the delivery needs no accounting rights, and a failure
+    never stops the delivery. Each booking is one ``account.move`` whose
+    (order, kind) is unique in the database: booked once, whoever triggers it
+    and however often Cartona sends the order.
+    """
+
+    _name = "marketplace.invoicing"
+    _description = "Cartona Invoicing"
+
+    # Triggers -------------------------------------------------------------
+
+    @api.model
+    def _invoice_delivered(self, sales):
+        """Stock: the orders whose last outgoing delivery is done."""
+        for sale in self._invoiced_by_config(sales):
+            if sale._marketplace_all_delivered():
+                self._run_safely(sale, self._invoice)
+
+    @api.model
+    def _on_cartona_status(self, sale, status):
+        """Import: Cartona's ``delivered`` for an order Cartona delivers, its
+        cancellation or return of an invoiced order."""
+        sale = sale.sudo()
+        if status in REVERSING_STATUSES:
+            self._run_safely(sale, self._reverse)
+        elif status == "delivered" and sale.delivered_by == "delivered_by_cartona" and self._invoiced_by_config(sale):
+            self._run_safely(sale, self._invoice)
+
+    @api.model
+    def _invoiced_by_config(self, sales):
+        return sales.sudo().filtered(lambda o: o.is_marketplace_order and o.marketplace_config_id.invoice_mode != "off")
+
+    @api.model
+    def _run_safely(self, sale, func, *args):
+        """``func(sale, *args)`` in a savepoint; a failure is logged and gets
+        an activity on the order, and whatever triggered it goes on."""
+        try:
+            with self.env.cr.savepoint():
+                return func(sale, *args)
+        except psycopg2.errors.UniqueViolation:
+            # Another transaction booked the same order at the same moment: its booking stands.
+            message = f"{sale.name} is being invoiced by another transaction: left to it"
+            status = "warning"
+        except psycopg2.OperationalError:
+            raise  # serialization failures and the like: the whole transaction retries
+        except Exception as exc:
+            if not isinstance(exc, UserError):
+                _logger.exception("Invoicing %s failed", sale.name)
+            message = f"Invoicing {sale.name} (Cartona order {sale.marketplace_order_number}) failed: {exc}"
+            status = "error"
+            config = sale.marketplace_config_id.sudo()
+            config._schedule_activity(sale, "Cartona: invoice by hand", message, sale=sale)
+        self.env["marketplace.sync.log"]._log_operation(
+            sale.marketplace_config_id.id, "invoicing", status, message, res_model=sale._name, res_id=sale.id
+        )
+        return None
+
+    # Bookings -------------------------------------------------------------
+
+    @api.model
+    def _bookings(self, sale):
+        """``{kind: move}`` of what is booked for the order."""
+        moves = self.env["account.move"].sudo().search([("cartona_sale_order_id", "=", sale.id)])
+        return {move.cartona_move_kind: move for move in moves}
+
+    @api.model
+    def _invoice(self, sale):
+        """The retailer's invoice, by Odoo's own ``_create_invoices``; posted
+        (and Cartona's part booked) when the configuration says so."""
+        if "invoice" in self._bookings(sale) or sale.state != "sale":
+            return
+        config = sale.marketplace_config_id
+        self._check_setup(config)
+        sale = sale.sudo().with_company(sale.company_id)
+        invoice = sale._create_invoices(final=True)
+        invoice.write({"cartona_sale_order_id": sale.id, "cartona_move_kind": "invoice"})
+        if sale.cartona_total_price and invoice.currency_id.compare_amounts(
+            invoice.amount_total, sale.cartona_total_price
+        ):
+            message = (
+                f"The invoice {invoice.name or invoice.id} of {sale.name} ({invoice.amount_total:.2f}) differs "
+                f"from Cartona's total_price ({sale.cartona_total_price:.2f})."
+            )
+            invoice.message_post(body=message)
+            self.env["marketplace.sync.log"]._log_operation(
+                config.id, "invoicing", "warning", message, res_model=sale._name, res_id=sale.id
+            )
+        if config.invoice_mode == "posted":
+            invoice.action_post()
+        self.env["marketplace.sync.log"]._log_operation(
+            config.id, "invoicing", "success", f"{sale.name} invoiced", res_model=sale._name, res_id=sale.id
+        )
+
+    @api.model
+    def _check_setup(self, config):
+        if not (config.cartona_partner_id and config.cartona_journal_id):
+            raise UserError(
+                self.env._("%s has no Cartona partner or journal: set them on the configuration.", config.name)
+            )
+
+    @api.model
+    def _book_cartona_part(self, sale, invoice):
+        """On the posted invoice: Cartona's part moved from the retailer's
+        receivable to the Cartona partner's and reconciled with the invoice;
+        the wallet top-up the retailer pays in cash put on the retailer's
+        receivable and owed to Cartona on its payable."""
+        config = sale.marketplace_config_id
+        self._check_setup(config)
+        booked = self._bookings(sale)
+        cartona = config.cartona_partner_id.with_company(invoice.company_id)
+        retailer = invoice.commercial_partner_id
+        receivable = invoice.line_ids.filtered(lambda line: line.account_type == "asset_receivable")
+        currency = invoice.company_id.currency_id
+        share = currency.round(sale.cartona_share_amount)
+        if currency.compare_amounts(share, 0) > 0 and "cartona_share" not in booked:
+            label = self.env._("Cartona's part of %(invoice)s (%(order)s)", invoice=invoice.name, order=sale.name)
+            entry = self._book(
+                sale,
+                "cartona_share",
+                invoice.date,
+                [
+                    (cartona.property_account_receivable_id, cartona, share, label),
+                    (receivable.account_id[:1], retailer, -share, label),
+                ],
+            )
+            (entry.line_ids.filtered(lambda line: line.partner_id == retailer) | receivable).reconcile()
+        top_up = currency.round(sale.cartona_wallet_top_up)
+        if currency.compare_amounts(top_up, 0) > 0 and "top_up" not in booked:
+            label = self.env._("Wallet top-up of %s, collected for Cartona", sale.name)
+            self._book(
+                sale,
+                "top_up",
+                invoice.date,
+                [
+                    (retailer.with_company(invoice.company_id).property_account_receivable_id, retailer, top_up, label),
+                    (cartona.property_account_payable_id, cartona, -top_up, label),
+                ],
+            )
+
+    @api.model
+    def _book(self, sale, kind, date, lines):
+        """A posted entry in the Cartona journal: ``lines`` are (account, partner, balance, label)."""
+        journal = sale.marketplace_config_id.cartona_journal_id
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .with_company(sale.company_id)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": journal.id,
+                    "date": date,
+                    "ref": sale.marketplace_order_number or sale.name,
+                    "cartona_sale_order_id": sale.id,
+                    "cartona_move_kind": kind,
+                    "line_ids": [
+                        Command.create(
+                            {"account_id": account.id, "partner_id": partner.id, "balance": balance, "name": label}
+                        )
+                        for account, partner, balance, label in lines
+                    ],
+                }
+            )
+        )
+        move.action_post()
+        return move
+
+    @api.model
+    def _reverse(self, sale):
+        """Cancelled or returned after invoicing: a draft invoice is cancelled;
+        a posted one gets its credit note, and Cartona's part and the top-up
+        are reversed, each matched with what it reverses."""
+        booked = self._bookings(sale)
+        invoice = booked.get("invoice")
+        if not invoice or "refund" in booked or invoice.state == "cancel":
+            return
+        if invoice.state == "draft":
+            invoice.button_cancel()
+            return
+        today = fields.Date.context_today(self)
+        for kind, reversal in REVERSAL_KINDS.items():
+            move = booked.get(kind)
+            if move and move.state == "posted" and reversal not in booked:
+                default = {
+                    "date": today,
+                    "ref": self.env._(
+                        "Reversal of %(move)s: Cartona order %(status)s", move=move.name, status=sale.marketplace_status
+                    ),
+                    "cartona_sale_order_id": sale.id,
+                    "cartona_move_kind": reversal,
+                }
+                if kind == "invoice":
+                    default["invoice_date"] = today
+                # cancel=True: posted and reconciled with the move it reverses,
+                # whatever had been matched with that move (a payment) left open.
+                move._reverse_moves([default], cancel=True)
+        self.env["marketplace.sync.log"]._log_operation(
+            sale.marketplace_config_id.id,
+            "invoicing",
+            "success",
+            f"{sale.name} credited back: Cartona order {sale.marketplace_status}",
+            res_model=sale._name,
+            res_id=sale.id,
+        )

@@ -1,0 +1,308 @@
+"""Invoicing on delivery, with Cartona's part of each order settled on the invoice."""
+
+import psycopg2
+
+from odoo import api, models
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import ImportCase
+
+
+@tagged("post_install", "-at_install")
+class InvoicingCase(ImportCase, AccountTestInvoicingCommon):
+    """Odoo's accounting test chart in a company of its own; the connector's
+    tests run as the superuser, as its cron does."""
+
+    @classmethod
+    def setup_independent_user(cls):
+        return None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config.invoice_mode = "posted"
+        cls.cartona = cls.config.cartona_partner_id
+        cls.receivable = cls.company_data["default_account_receivable"]
+        cls.cartona_payable = cls.cartona.with_company(cls.env.company).property_account_payable_id
+        company = cls.env.company
+        cls.clerk = new_test_user(
+            cls.env,
+            login="clerk",
+            groups="stock.group_stock_user",
+            company_id=company.id,
+            company_ids=[(6, 0, company.ids)],
+        )
+
+    def order(self, source="Lr4tN8wQ", **changes):
+        """An example order, approved, with no money from Cartona unless ``changes`` say so."""
+        data = self.order_data(source, status="approved", cartona_credit=0, installment_cost=0, wallet_top_up=0)
+        for line in data["order_details"]:
+            line["applied_cartona_discount"] = 0
+        data.update(changes)
+        return data
+
+    def import_and_deliver(self, data, user=None):
+        with trap_jobs():
+            self.pull([data])
+            sale = self.sale(data["hashed_id"])
+            self.assertEqual(sale.state, "sale")
+            picking = sale.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+            for move in picking.move_ids:
+                move.quantity = move.product_uom_qty
+                move.picked = True
+            result = picking.with_user(user or self.env.user).with_context(skip_backorder=True).button_validate()
+        self.assertIs(result, True)
+        self.assertEqual(picking.state, "done")
+        return sale
+
+    def bookings(self, sale):
+        return self.env["marketplace.invoicing"]._bookings(sale)
+
+    def assert_lines(self, move, expected):
+        """``expected``: (account, partner, debit, credit, reconciled) per line, in any order."""
+
+        def key(values):
+            return (values[0].id, values[1].id, values[2], values[3])
+
+        got = [
+            (line.account_id, line.partner_id, line.debit, line.credit, line.reconciled)
+            for line in move.line_ids
+            if line.account_type in ("asset_receivable", "liability_payable")
+        ]
+        self.assertEqual(sorted(got, key=key), sorted(expected, key=key))
+
+
+class TestInvoicing(InvoicingCase):
+    def test_off_by_default_invoices_nothing(self):
+        self.config.invoice_mode = "off"
+        sale = self.import_and_deliver(self.order())
+        self.assertFalse(sale.invoice_ids)
+        self.assertEqual(self.bookings(sale), {})
+
+    def test_cash_order_is_invoiced_when_a_clerk_without_accounting_rights_delivers(self):
+        self.assertFalse(self.clerk.has_group("account.group_account_invoice"))
+        sale = self.import_and_deliver(self.order(), self.clerk)
+        invoice = self.bookings(sale)["invoice"]
+        self.assertEqual(set(self.bookings(sale)), {"invoice"})
+        self.assertEqual(invoice, sale.invoice_ids)
+        self.assertEqual((invoice.state, invoice.move_type), ("posted", "out_invoice"))
+        self.assertEqual(invoice.amount_total, 1370.0)
+        self.assertEqual(invoice.amount_total, sale.cartona_total_price)
+        retailer = sale.partner_id
+        self.assert_lines(invoice, [(self.receivable, retailer, 1370.0, 0.0, False)])
+        self.assertEqual(invoice.payment_state, "not_paid")
+
+    def test_cartona_credit_is_owed_by_cartona_and_settled_on_the_invoice(self):
+        sale = self.import_and_deliver(self.order(cartona_credit=100.5))
+        invoice, share = self.bookings(sale)["invoice"], self.bookings(sale)["cartona_share"]
+        retailer = sale.partner_id
+        self.assertEqual(share.journal_id, self.config.cartona_journal_id)
+        self.assertEqual(share.state, "posted")
+        self.assert_lines(
+            share, [(self.receivable, self.cartona, 100.5, 0.0, False), (self.receivable, retailer, 0.0, 100.5, True)]
+        )
+        self.assertEqual(invoice.payment_state, "partial")
+        self.assertEqual(invoice.amount_residual, 1269.5)
+
+    def test_cartona_funded_discounts_on_offer_lines(self):
+        data = self.order_data("Lr4tN8wQ", cartona_credit=0)
+        # The offer: the same product at 175 (Cartona funds 5 a piece, 2 pieces) and at 200.
+        sale = self.import_and_deliver(data)
+        self.assertEqual(sale.cartona_discount_total, 10.0)
+        self.assertEqual(sale.cartona_share_amount, 10.0)
+        invoice, share = self.bookings(sale)["invoice"], self.bookings(sale)["cartona_share"]
+        self.assertEqual(invoice.amount_total, 1370.0)
+        self.assertEqual(sorted(invoice.invoice_line_ids.mapped("price_unit")), [2.0, 175.0, 200.0])
+        self.assert_lines(
+            share,
+            [(self.receivable, self.cartona, 10.0, 0.0, False), (self.receivable, sale.partner_id, 0.0, 10.0, True)],
+        )
+        self.assertEqual(invoice.amount_residual, 1360.0)
+
+    def test_installment_order_with_otp_and_wallet_top_up(self):
+        # Credit 80 + installment 2400 = the whole total; the retailer pays the 50 top-up in cash.
+        sale = self.import_and_deliver(self.order_data("Qx7mK2aP", status="approved"))
+        self.assertTrue(sale.cartona_otp_required)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share", "top_up"})
+        invoice, retailer = booked["invoice"], sale.partner_id
+        self.assertEqual(invoice.amount_total, 2480.0)
+        self.assert_lines(invoice, [(self.receivable, retailer, 2480.0, 0.0, True)])
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assert_lines(
+            booked["cartona_share"],
+            [(self.receivable, self.cartona, 2480.0, 0.0, False), (self.receivable, retailer, 0.0, 2480.0, True)],
+        )
+        self.assert_lines(
+            booked["top_up"],
+            [(self.receivable, retailer, 50.0, 0.0, False), (self.cartona_payable, self.cartona, 0.0, 50.0, False)],
+        )
+        self.assertEqual(self.cartona_payable.account_type, "liability_payable")
+        self.assertEqual(booked["top_up"].cartona_sale_order_id, sale)
+        self.assertEqual(retailer.credit, 50.0, "the retailer owes the top-up in cash")
+
+    def test_wallet_top_up_alone(self):
+        sale = self.import_and_deliver(self.order(wallet_top_up=30))
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "top_up"})
+        self.assert_lines(
+            booked["top_up"],
+            [
+                (self.receivable, sale.partner_id, 30.0, 0.0, False),
+                (self.cartona_payable, self.cartona, 0.0, 30.0, False),
+            ],
+        )
+        self.assertEqual(booked["invoice"].payment_state, "not_paid")
+
+    def test_box_of_12_line_is_invoiced_in_boxes(self):
+        sale = self.import_and_deliver(self.order_data("Qx7mK2aP", status="approved"))
+        line = self.bookings(sale)["invoice"].invoice_line_ids.filtered(lambda x: x.product_id == self.oil)
+        self.assertEqual(
+            (line.product_uom_id, line.quantity, line.price_unit, line.price_total), (self.box12, 4.0, 470.0, 1880.0)
+        )
+        self.assertEqual(sale.picking_ids.move_ids.filtered(lambda m: m.product_id == self.oil).product_qty, 48.0)
+
+    def test_price_included_tax_keeps_cartona_s_total(self):
+        tax = self.env["account.tax"].create(
+            {"name": "VAT 14% incl.", "amount": 14, "price_include_override": "tax_included"}
+        )
+        self.config.tax_ids = tax
+        sale = self.import_and_deliver(self.order_data("Qx7mK2aP", status="approved"))
+        invoice = self.bookings(sale)["invoice"]
+        self.assertEqual(invoice.amount_total, 2480.0)
+        self.assertEqual(invoice.amount_tax, 304.56)
+        self.assertEqual(invoice.payment_state, "paid")
+
+    def test_cancellation_after_invoicing_credits_everything_back_once(self):
+        data = self.order_data("Qx7mK2aP", status="approved")
+        sale = self.import_and_deliver(data)
+        retailer = sale.partner_id
+        with trap_jobs():
+            self.pull([dict(data, status="delivered")])
+            self.pull([dict(data, status="cancelled_by_retailer")])
+        booked = self.bookings(sale)
+        self.assertEqual(
+            set(booked), {"invoice", "cartona_share", "top_up", "refund", "cartona_share_reversal", "top_up_reversal"}
+        )
+        refund = booked["refund"]
+        self.assertEqual((refund.move_type, refund.state, refund.amount_total), ("out_refund", "posted", 2480.0))
+        self.assertEqual(booked["invoice"].payment_state, "reversed")
+        self.assert_lines(
+            booked["cartona_share_reversal"],
+            [(self.receivable, self.cartona, 0.0, 2480.0, True), (self.receivable, retailer, 2480.0, 0.0, True)],
+        )
+        self.assert_lines(
+            booked["top_up_reversal"],
+            [(self.receivable, retailer, 0.0, 50.0, True), (self.cartona_payable, self.cartona, 50.0, 0.0, True)],
+        )
+        for move in booked.values():
+            self.assertTrue(all(line.reconciled for line in move.line_ids if line.account_id.reconcile))
+        self.assertEqual(
+            (retailer.credit, retailer.debit, self.cartona.credit, self.cartona.debit), (0.0, 0.0, 0.0, 0.0)
+        )
+        # Cartona says it again, or returns it: nothing more.
+        with trap_jobs():
+            self.pull([dict(data, status="cancelled_by_retailer", note_message="again")])
+        self.assertEqual(self.bookings(sale), booked)
+
+    def test_repeated_pull_books_once(self):
+        # Cartona delivers this one: its "delivered" validates the delivery and invoices.
+        data = self.order_data("Pz2cV6yE", status="delivered")
+        with trap_jobs():
+            self.pull([data])
+            sale = self.sale("Pz2cV6yE")
+            self.assertEqual(sale.picking_ids.mapped("state"), ["done"])
+            booked = self.bookings(sale)
+            self.assertEqual(set(booked), {"invoice"})
+            self.assertEqual(booked["invoice"].amount_total, 7800.0)
+            self.pull([data])
+            self.pull([dict(data, note_message="changed")])
+            self.env["marketplace.invoicing"]._invoice_delivered(sale)
+            self.env["marketplace.invoicing"]._on_cartona_status(sale, "delivered")
+        self.assertEqual(self.bookings(sale), booked)
+        self.assertEqual(len(sale.invoice_ids), 1)
+
+    def test_one_booking_per_order_and_kind_in_the_database(self):
+        sale = self.import_and_deliver(self.order())
+        invoice = self.bookings(sale)["invoice"]
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.UniqueViolation):
+            invoice.copy({"cartona_sale_order_id": sale.id, "cartona_move_kind": "invoice"})
+            self.env.flush_all()
+
+    def test_draft_invoices_book_cartona_s_part_when_posted(self):
+        self.config.invoice_mode = "draft"
+        sale = self.import_and_deliver(self.order(cartona_credit=100))
+        invoice = self.bookings(sale)["invoice"]
+        self.assertEqual(invoice.state, "draft")
+        self.assertEqual(set(self.bookings(sale)), {"invoice"})
+        invoice.action_post()
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share"})
+        self.assertEqual(invoice.amount_residual, 1270.0)
+
+    def test_failure_leaves_the_delivery_done_with_an_activity(self):
+        data = self.order()
+        with trap_jobs():
+            self.pull([data])
+        sale = self.sale(data["hashed_id"])
+        sale._create_invoices()  # invoiced by hand before the delivery: nothing left to invoice
+        delivered = self.import_and_deliver(data, self.clerk)
+        self.assertEqual(delivered, sale)
+        self.assertFalse(self.bookings(sale))
+        self.assertEqual(sale.activity_ids.mapped("summary"), ["Cartona: invoice by hand"])
+        self.assertTrue(self.logs(("operation_type", "=", "invoicing"), ("status", "=", "error")))
+
+    def test_setup_is_created_once_and_shared(self):
+        journal = self.config.cartona_journal_id
+        self.assertEqual((journal.type, journal.company_id), ("general", self.env.company))
+        other = self.env["marketplace.config"].create(
+            {"name": "Wholesale", "api_base_url": "http://127.0.0.1:8069/", "invoice_mode": "draft"}
+        )
+        self.assertEqual((other.cartona_partner_id, other.cartona_journal_id), (self.cartona, journal))
+
+
+class TestSettlement(InvoicingCase):
+    def test_statement_and_settlement_reconcile(self):
+        credit = self.import_and_deliver(self.order(cartona_credit=100))
+        top_up = self.import_and_deliver(
+            self.order_data("Qx7mK2aP", status="approved", cartona_credit=0, installment_cost=2480)
+        )
+        wizard = self.env["marketplace.settlement.wizard"].create(
+            {"config_id": self.config.id, "journal_id": self.company_data["default_journal_bank"].id}
+        )
+        self.assertEqual(
+            wizard.line_ids.move_id.cartona_sale_order_id, credit | top_up, "one statement line per order and booking"
+        )
+        self.assertEqual((wizard.cartona_owes, wizard.supplier_owes, wizard.net_amount), (2580.0, 50.0, 2530.0))
+        self.assertEqual(wizard.amount, 2530.0)
+        wizard.action_register_settlement()
+        self.assertTrue(all(wizard.line_ids.mapped("reconciled")))
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+        payment = self.env["account.payment"].search([("partner_id", "=", self.cartona.id)])
+        self.assertEqual((payment.amount, payment.payment_type), (2530.0, "inbound"))
+
+
+class TestInvoicingCallers(InvoicingCase):
+    def test_plain_user_cannot_book_over_rpc(self):
+        employee = new_test_user(self.env, login="plain", groups="base.group_user")
+        sale = self.import_and_deliver(self.order())
+        invoice = self.bookings(sale)["invoice"]
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
+        calls = [
+            ("account.move", "write", [invoice.ids, {"cartona_move_kind": "refund"}]),
+            (
+                "account.move",
+                "create",
+                [[{"move_type": "entry", "cartona_sale_order_id": sale.id, "cartona_move_kind": "top_up"}]],
+            ),
+            ("marketplace.settlement.wizard", "action_register_settlement", [wizard.ids]),
+        ]
+        for model, name, args in calls:
+            with self.subTest(name), self.assertRaises(AccessError):
+                models.check_method_name(name)
+                api.call_kw(self.env[model].with_user(employee), name, args, {})
+        self.assertEqual(set(self.bookings(sale)), {"invoice"})
