@@ -469,6 +469,11 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if order.retailer:
             self._find_or_create_customer(order.retailer)
         sale.write(vals)
+        # A push Cartona refused because it had moved on (the retailer
+        # cancelled meanwhile) is moot once Cartona's status arrives.
+        push = sale.marketplace_push_status
+        if sale.marketplace_sync_status == "error" and push and not sale._marketplace_pushes(push):
+            sale.write({"marketplace_sync_status": "synced", "marketplace_error_message": False})
         if order.lines and with_lines:
             self._update_lines(sale, order, page)
         if moves_forward and order.status != old_status:

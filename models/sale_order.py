@@ -184,6 +184,8 @@ class SaleOrder(models.Model):
         if not_confirmed:
             raise UserError(self.env._("Confirm %s before sending it out.", ", ".join(not_confirmed.mapped("name"))))
         self._marketplace_queue_status("assigned_to_salesman")
+        # Integrations press buttons over XML-RPC, which cannot carry None.
+        return True
 
     def action_marketplace_sync_now(self):
         """Send the status Cartona has not accepted yet (after correcting the OTP, say)."""
@@ -194,6 +196,7 @@ class SaleOrder(models.Model):
                 order._marketplace_queue_status(status)
         # And the lines Cartona refused or never got.
         self.env["marketplace.order.edit"]._push_later(self.filtered("is_marketplace_order"))
+        return True
 
     def _marketplace_status_from_odoo(self):
         self.ensure_one()

@@ -17,6 +17,7 @@ import signal
 import string
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -167,6 +168,15 @@ CANCELLATION_REASONS = (
     "different_prices",
     "different_products",
 )
+# What ``--fault-rate`` draws from, the way a real API and the network between
+# fail: server errors, throttling, a proxy's HTML error page, an answer that
+# comes after the client gave up (the request still applied), and a
+# connection dropped before or after the request applied.
+FAULTS = ("500", "502", "503", "429", "html", "timeout", "drop", "drop-after")
+HTML_ERROR_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
 PRODUCT_UPDATE_FIELDS = (
     "selling_price",
     "available_stock_quantity",
@@ -221,6 +231,10 @@ class Sandbox:
         self.seed = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
         self.rng = random.Random(self.seed)
         self.fail_rng = random.Random(f"{self.seed}-failures")
+        self.fault_rate = 0.0
+        self.fault_delay = 5.0
+        self.faults = {}  # fault -> times injected
+        self.ticking = True
         self.lock = threading.RLock()
         self.state_file = Path(state_file) if state_file else None
         self.orders = {}  # hashed_id -> record (see _new_record)
@@ -431,6 +445,8 @@ class Sandbox:
     def tick(self):
         """One step of the clock: a new order, and some orders move forward."""
         with self.lock:
+            if not self.ticking:
+                return
             self.new_order()
             for hashed_id, record in list(self.orders.items()):
                 draw = self.rng.random()
@@ -661,6 +677,27 @@ class Sandbox:
             start = (page - 1) * per_page
             return rows[start : start + per_page]
 
+    def draw_fault(self):
+        """The fault to inject into this API request, or None."""
+        with self.lock:
+            if not self.fault_rate or self.fail_rng.random() >= self.fault_rate:
+                return None
+            fault = self.fail_rng.choice(FAULTS)
+            self.faults[fault] = self.faults.get(fault, 0) + 1
+            return fault
+
+    def control(self, body):
+        """``POST /sandbox/control``: switch faults and the clock at run time."""
+        if not isinstance(body, dict):
+            raise SandboxError(422, "Expected an object")
+        with self.lock:
+            if "fault_rate" in body:
+                self.fault_rate = float(body["fault_rate"])
+            if "ticking" in body:
+                self.ticking = bool(body["ticking"])
+            log(f"control: fault rate {self.fault_rate:g}, clock {'on' if self.ticking else 'off'}")
+            return {"fault_rate": self.fault_rate, "ticking": self.ticking, "faults": dict(self.faults)}
+
     def state(self):
         with self.lock:
             orders = [
@@ -689,6 +726,7 @@ class Sandbox:
                         "status_updates": len(self.status_updates),
                         "published_products": len(self.published),
                         "requests": self.requests,
+                        "faults": dict(self.faults),
                     },
                     "orders": orders,
                     "acknowledgements": self.acknowledgements,
@@ -718,16 +756,45 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle("POST")
 
-    def _answer(self, status, body, note="", headers=None):
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+    def _answer(self, status, body, note="", headers=None, content_type="application/json; charset=utf-8"):
+        if getattr(self, "_drop_answer", False):
+            self.close_connection = True
+            log(f"{self.command} {self.path} {status}" + (f" {note}" if note else "") + " (answer dropped: fault)")
+            return
+        data = body.encode() if isinstance(body, str) else json.dumps(body, ensure_ascii=False).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (a timeout fault)
+            self.close_connection = True
+            note += " (client gone)"
         log(f"{self.command} {self.path} {status}" + (f" {note}" if note else ""))
+
+    def _inject(self, fault):
+        """Answer with ``fault``; returns False when the request must still be
+        handled (late answer, answer dropped after the request applied)."""
+        if fault in ("500", "502", "503"):
+            headers = {"Retry-After": "2"} if fault == "503" and self.sandbox.fail_rng.random() < 0.5 else None
+            self._answer(int(fault), {"message": "Server Error"}, "(fault)", headers=headers)
+        elif fault == "429":
+            self._answer(429, {"message": "Too Many Attempts."}, "(fault)", headers={"Retry-After": "1"})
+        elif fault == "html":
+            self._answer(502, HTML_ERROR_PAGE, "(fault: HTML page)", content_type="text/html")
+        elif fault == "drop":
+            self.close_connection = True
+            log(f"{self.command} {self.path} connection dropped (fault)")
+        elif fault == "timeout":
+            time.sleep(self.sandbox.fault_delay)
+            return False
+        elif fault == "drop-after":
+            self._drop_answer = True
+            return False
+        return True
 
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -746,6 +813,8 @@ class Handler(BaseHTTPRequestHandler):
             body = self._body() if method == "POST" else None
             if url.path.rstrip("/") == "/sandbox/state" and method == "GET":
                 return self._answer(200, self.sandbox.state())
+            if url.path.rstrip("/") == "/sandbox/control" and method == "POST":
+                return self._answer(200, self.sandbox.control(body))
             if url.path.rstrip("/") == "/sandbox/orders" and method == "POST":
                 order = self.sandbox.new_order()
                 self.sandbox.save()
@@ -761,6 +830,9 @@ class Handler(BaseHTTPRequestHandler):
                     "(simulated failure)",
                     headers={"Retry-After": "5"},
                 )
+            fault = self.sandbox.draw_fault()
+            if fault and self._inject(fault):
+                return
             if self.headers.get(self.sandbox.auth_header) != self.sandbox.token:
                 return self._answer(401, {"message": "Unauthenticated."}, "(bad or missing token)")
             self._api(method, url.path[len(API_PREFIX) :].strip("/"), query, body)
@@ -856,6 +928,13 @@ def parse_args(argv=None):
     parser.add_argument("--initial-orders", type=int, default=4, help="orders waiting at start")
     parser.add_argument("--seed", type=int, help="random seed (default: a random one, logged)")
     parser.add_argument("--fail-rate", type=float, default=0.0, help="share of API requests answered 503")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help=f"share of API requests met by a random fault ({', '.join(FAULTS)}); POST /sandbox/control changes it",
+    )
+    parser.add_argument("--fault-delay", type=float, default=5.0, help="seconds a timeout fault holds the answer")
     parser.add_argument("--state-file", help="JSON file keeping the sandbox's state across restarts")
     return parser.parse_args(argv)
 
@@ -863,6 +942,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     sandbox = Sandbox(args.token, args.seed, args.fail_rate, args.auth_header, args.state_file)
+    sandbox.fault_rate, sandbox.fault_delay = args.fault_rate, args.fault_delay
     if not sandbox.orders:
         for _i in range(args.initial_orders):
             sandbox.new_order()

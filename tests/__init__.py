@@ -19,3 +19,4 @@ from . import test_answers
 from . import test_stock_access
 from . import test_order_edits
 from . import test_invoicing
+from . import test_soak_findings

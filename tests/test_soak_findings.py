@@ -1,0 +1,39 @@
+"""What the soak (scripts/soak.py) found on a real server, kept as tests."""
+
+from odoo.addons.base.controllers.rpc import dumps
+from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import perform_jobs
+from .test_status_push import BULK, StatusPushCase
+
+
+class TestSoakFindings(StatusPushCase):
+    def test_order_buttons_answer_what_xmlrpc_carries(self):
+        """Buttons pressed over XML-RPC (a delivery app, a script): its answer
+        cannot carry None, and a button returning it reports a failure to its
+        caller although what it did is committed."""
+        order = self._import(status="pending")
+        with trap_jobs():
+            order.action_confirm()
+            for button in (order.action_out_for_delivery, order.action_marketplace_sync_now):
+                with self.subTest(button=button.__name__):
+                    dumps((button(),))  # what /xmlrpc/2/object does with the answer
+
+    def test_push_refused_because_cartona_moved_on_is_no_error_once_its_status_arrives(self):
+        """The retailer cancels on Cartona while Odoo pushes its confirmation:
+        Cartona refuses it. When the cancellation is pulled, the refusal is
+        moot and the order no longer asks a person to sync it."""
+        order = self._import(status="pending")
+        refusal = "Order Lr4tN8wQ is cancelled_by_retailer: its status cannot change"
+        self.http.post(self.url(BULK), json=[{"hashed_id": "Lr4tN8wQ", "success": False, "message": refusal}])
+        with trap_jobs() as trap:
+            order.action_confirm()
+            with self.raises(MarketplacePermanentError):
+                perform_jobs(trap)
+        self.assertEqual(order.marketplace_sync_status, "error")
+        with trap_jobs():
+            self.pull([self.order_data("Lr4tN8wQ", status="cancelled_by_retailer")])
+        self.assertEqual((order.state, order.marketplace_status), ("cancel", "cancelled_by_retailer"))
+        self.assertEqual(order.marketplace_sync_status, "synced")
+        self.assertFalse(order.marketplace_error_message)
