@@ -20,6 +20,11 @@ ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 PULL_LOCK_KEY = 0x43415254
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
+# The poller: a poll that saw orders comes again after the configuration's
+# floor; each idle poll doubles the wait, and a wait that would reach the
+# pull cron's interval ends the poller: the cron polls from then on.
+POLL_BACKOFF_FACTOR = 2
+POLL_CRON_SECONDS = 60
 # Characters of a response body kept in an error.
 BODY_EXCERPT_LENGTH = 300
 
