@@ -277,6 +277,7 @@ class MarketplaceApi(models.AbstractModel):
             # only once they are committed.
             self.with_delay(
                 max_retries=config.retry_attempts,
+                priority=const.ORDER_JOB_PRIORITY,
                 identity_key=identity_exact,
                 description=f"Acknowledge {len(ack)} Cartona orders ({config.name})",
             )._acknowledge_orders(config.id, sorted(ack))

@@ -176,3 +176,24 @@ class TestPoller(PollerCase):
             self.poller._poll(self.config.id, 3)
         self.assertEqual(len(self.http.calls), 1)
         self.assertEqual(self.waiting().args, [self.config.id, 6])
+
+
+class TestPromptPushes(PollerCase):
+    def test_order_jobs_go_first_and_at_once(self):
+        """What goes out to Cartona waits for nothing but the commit: no eta,
+        and in the marketplace channel (one job at a time) an order's status
+        push and acknowledgement pass the product publications waiting there."""
+        jobs = self.env["queue.job"]
+        self.env["product.product"]._marketplace_enqueue(self.config, self.oil, ["stock"])
+        self.pages = [self.page[:1]]
+        self.api._pull_and_process_orders()
+        self.sale("Qx7mK2aP").action_confirm()
+        publish, ack, push = (
+            jobs.search([("method_name", "=", name)])
+            for name in ("_marketplace_sync_job", "_acknowledge_orders", "_push_marketplace_status")
+        )
+        self.assertEqual((bool(publish), len(ack), len(push)), (True, 1, 1))
+        for job in publish | ack | push:
+            self.assertEqual((job.channel, job.eta), ("root.marketplace", False))
+        self.assertEqual((ack.priority, push.priority), (5, 5))
+        self.assertEqual(set(publish.mapped("priority")), {10})
