@@ -203,11 +203,11 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _pull_next_page(self):
         """One page of the walk the cron keeps on the configuration; returns
-        whether pages remain, and how many orders the page had."""
+        whether pages remain, and the Counter of the page's outcomes."""
         config = self._get_config()
         state = self._lock_pull()
         if not state:
-            return False, 0
+            return False, Counter()
         page = state.pull_next_page or 1
         if page == 1:
             started, date_from = fields.Datetime.now(), self._pull_date_from()
@@ -220,7 +220,7 @@ class MarketplaceApi(models.AbstractModel):
         if more:
             state.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
             self._record_pull(state, stats)
-            return True, len(orders)
+            return True, stats
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
             state.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
@@ -228,7 +228,7 @@ class MarketplaceApi(models.AbstractModel):
         # pages: only a walk of one page saw everything, so only it moves the
         # watermark. Until then the same window is walked again.
         self._record_pull(state, stats, watermark=started if page == 1 else None)
-        return False, len(orders)
+        return False, stats
 
     @api.model
     def _lock_pull(self):

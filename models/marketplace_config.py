@@ -322,9 +322,9 @@ class MarketplaceConfig(models.Model):
             # No savepoint around the page: each order has its own, and what a
             # failing request records about itself must not be rolled back.
             try:
-                more, seen = config._api()._pull_next_page()
+                more, stats = config._api()._pull_next_page()
                 remaining += more
-                if seen and not more:
+                if poller._news(stats) and not more:
                     poller._schedule(config, 0)
             except MarketplaceError:
                 continue  # in the sync log already: the configuration shows it as its last error

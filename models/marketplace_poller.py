@@ -1,4 +1,5 @@
 import logging
+from collections import Counter
 
 from odoo import api, models
 
@@ -27,6 +28,12 @@ class MarketplacePoller(models.AbstractModel):
     @api.model
     def _identity(self, config_id):
         return f"marketplace.poller:{config_id}"
+
+    @api.model
+    def _news(self, stats):
+        """Orders a pull found new or changed. Those that come back the same
+        (waiting for a product, refused, not acknowledged yet) are no traffic."""
+        return stats["created"] + stats["updated"]
 
     @api.model
     def _waiting(self, config):
@@ -61,15 +68,16 @@ class MarketplacePoller(models.AbstractModel):
         if not (config.active and config.auto_pull_orders):
             return "Stopped: the configuration is archived, deleted or does not pull orders."
         try:
-            more, seen = config._api()._pull_next_page()
+            more, stats = config._api()._pull_next_page()
         except MarketplaceError as exc:  # in the sync log already: wait longer, as when idle
-            more, seen = False, 0
+            more, stats = False, Counter()
             _logger.info("Polling orders of %s failed: %s", config.name, exc)
-        if more or seen:
+        news = self._news(stats)
+        if more or news:
             delay = config.pull_poll_floor
         else:
             delay = max(delay, config.pull_poll_floor) * const.POLL_BACKOFF_FACTOR
             if delay >= const.POLL_CRON_SECONDS:
-                return f"{seen} orders; idle: the pull cron polls from now on."
+                return "No news: the pull cron polls from now on."
         self._schedule(config, delay)
-        return f"{seen} orders; next poll in {delay}s."
+        return f"{news} new or changed orders; next poll in {delay}s."

@@ -4,7 +4,8 @@
 Standard library only. Serves ``/api/v1/`` the way docs/running.md describes:
 orders appear every few seconds and move forward, the connector acknowledges
 them (status ``synced``), pushes statuses and publishes prices and stock.
-``GET /sandbox/state`` shows what it has received.
+``GET /sandbox/state`` shows what it has received; ``GET /sandbox/journal?since=N``
+what happened when, to the microsecond (``scripts/latency.py`` reads it).
 
     python3 scripts/cartona_sandbox.py --port 8070 --token sandbox-token --seed 7
 """
@@ -188,6 +189,11 @@ def stamp(moment):
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def precise_now():
+    """UTC to the microsecond, as Odoo stores its dates: the journal's clock."""
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
 def parse_moment(value):
     """A ``from``/``to`` parameter as the sandbox's UTC timestamp string, or None."""
     try:
@@ -227,6 +233,10 @@ class Sandbox:
         self.published = {}  # supplier_product_id -> what the supplier published, with counters
         self.acknowledgements = []
         self.status_updates = []
+        # What happened when, to the microsecond, for latency figures: orders
+        # made ("order"), pulls ("pull"), acknowledgements ("ack"), statuses
+        # ("status") and product updates ("product") received.
+        self.journal = []
         self.next_line_id = 60001
         self.next_receipt = 1
         self.requests = 0
@@ -241,6 +251,7 @@ class Sandbox:
         self.published = saved["published"]
         self.acknowledgements = saved["acknowledgements"]
         self.status_updates = saved["status_updates"]
+        self.journal = saved.get("journal", [])
         self.next_line_id = saved["next_line_id"]
         self.next_receipt = saved["next_receipt"]
         self.seed = saved["seed"]
@@ -258,6 +269,7 @@ class Sandbox:
                 "published": self.published,
                 "acknowledgements": self.acknowledgements,
                 "status_updates": self.status_updates,
+                "journal": self.journal,
                 "next_line_id": self.next_line_id,
                 "next_receipt": self.next_receipt,
                 "rng": self.rng.getstate(),
@@ -265,6 +277,14 @@ class Sandbox:
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
             tmp.replace(self.state_file)
+
+    def note(self, kind, **data):
+        with self.lock:
+            self.journal.append({"at": precise_now(), "kind": kind, **data})
+
+    def journal_since(self, start=0):
+        with self.lock:
+            return {"next": len(self.journal), "events": copy.deepcopy(self.journal[start:])}
 
     # Orders made by "Cartona" ----------------------------------------------
 
@@ -400,6 +420,7 @@ class Sandbox:
                 "updated_at": stamp(now),
                 "history": [{"at": stamp(now), "by": "cartona", "status": "pending"}],
             }
+            self.note("order", hashed_id=hashed_id)
             log(
                 f"new order {hashed_id} ({order['receipt_id']}) from {retailer['retailer_name']}: "
                 f"{len(lines)} lines, total {total}"
@@ -455,7 +476,9 @@ class Sandbox:
                 and (not date_to or record["updated_at"] <= date_to)
             ]
             start = (page - 1) * per_page
-            return [copy.deepcopy(record["order"]) for record in waiting[start : start + per_page]]
+            served = [copy.deepcopy(record["order"]) for record in waiting[start : start + per_page]]
+            self.note("pull", page=page, orders=len(served))
+            return served
 
     def update_status(self, item, otp_checked=False):
         """One status update from the supplier; raises SandboxError when refused."""
@@ -473,6 +496,7 @@ class Sandbox:
             if status == "synced":
                 record["acked_version"] = record["version"]
                 self.acknowledgements.append({"hashed_id": hashed_id, "at": now, "version": record["version"]})
+                self.note("ack", hashed_id=hashed_id)
                 return
             order = record["order"]
             current = order["status"]
@@ -498,6 +522,7 @@ class Sandbox:
             record["updated_at"] = now
             record["history"].append({"at": now, "by": "supplier", "status": status})
             self.status_updates.append({"hashed_id": hashed_id, "at": now, "from": current, "status": status})
+            self.note("status", hashed_id=hashed_id, status=status)
             log(f"order {hashed_id}: {current} -> {status} (by the supplier)")
 
     def bulk_update_status(self, items):
@@ -535,6 +560,7 @@ class Sandbox:
         published.update({key: item[key] for key in PRODUCT_UPDATE_FIELDS if key in item})
         published["updates"] += 1
         published["updated_at"] = stamp(utcnow())
+        self.note("product", supplier_product_id=entry["supplier_product_id"])
         return entry
 
     def bulk_update_products(self, items):
@@ -603,6 +629,7 @@ class Sandbox:
                         "status_updates": len(self.status_updates),
                         "published_products": len(self.published),
                         "requests": self.requests,
+                        "journal": len(self.journal),
                     },
                     "orders": orders,
                     "acknowledgements": self.acknowledgements,
@@ -632,7 +659,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle("POST")
 
-    def _answer(self, status, body, note="", headers=None):
+    def _answer(self, status, body, note="", headers=None, quiet=False):
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -641,7 +668,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
-        log(f"{self.command} {self.path} {status}" + (f" {note}" if note else ""))
+        if not quiet:
+            log(f"{self.command} {self.path} {status}" + (f" {note}" if note else ""))
 
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -660,6 +688,12 @@ class Handler(BaseHTTPRequestHandler):
             body = self._body() if method == "POST" else None
             if url.path.rstrip("/") == "/sandbox/state" and method == "GET":
                 return self._answer(200, self.sandbox.state())
+            if url.path.rstrip("/") == "/sandbox/journal" and method == "GET":
+                try:
+                    start = max(0, int(query.get("since", 0)))
+                except ValueError:
+                    raise SandboxError(422, "since must be an integer") from None
+                return self._answer(200, self.sandbox.journal_since(start), quiet=True)
             if url.path.rstrip("/") == "/sandbox/orders" and method == "POST":
                 order = self.sandbox.new_order()
                 self.sandbox.save()

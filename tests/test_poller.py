@@ -1,4 +1,5 @@
 import json
+from collections import Counter
 
 import responses
 from psycopg2 import IntegrityError
@@ -71,7 +72,8 @@ class TestPoller(PollerCase):
             self.assertEqual(self.step(trap), [(self.config.id, 3)])
             self.assertTrue(self.sale("Pz2cV6yE"), "the poll imported the new orders")
             self.assertEqual(self.step(trap), [(self.config.id, 6)], "one idle poll: twice the wait")
-            self.pages = [self.page[:1]]
+            # A change on Cartona is news too.
+            self.pages = [[self.order_data(self.page[0]["hashed_id"], status="approved")]]
             self.assertEqual(self.step(trap), [(self.config.id, 3)], "orders again: fast again")
         self.assertEqual(self.pulls(), 4)
 
@@ -92,6 +94,18 @@ class TestPoller(PollerCase):
             self.env["marketplace.config"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [(self.config.id, 3)])
         self.assertEqual(self.pulls(), 7)
+
+    def test_orders_that_come_back_the_same_are_no_traffic(self):
+        """An order waiting for a product comes back at every pull until it is
+        imported: the poller backs off all the same."""
+        waiting = self.order_data("Qx7mK2aP")
+        for line in waiting["order_details"]:
+            line.update(supplier_product_id="999999", internal_product_id="999#9")
+        self.pages = [[waiting]] * 3
+        with trap_jobs() as trap:
+            self.poller._schedule(self.config, 0)
+            self.assertEqual([self.step(trap)[0][1] for _i in range(3)], [6, 12, 24])
+        self.assertEqual(self.env["marketplace.parked.order"].search_count([("cartona_id", "=", "Qx7mK2aP")]), 1)
 
     def test_outage_backs_off_too(self):
         self.http.replace(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=503, body="down")
@@ -143,7 +157,7 @@ class TestPoller(PollerCase):
         # The pull lock keeps one pull at a time: a poll that meets a running
         # pull skips it, and waits longer.
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
-        self.assertEqual(self.config._api()._pull_next_page(), (False, 0))
+        self.assertEqual(self.config._api()._pull_next_page(), (False, Counter()))
 
     def test_resumes_after_a_restart(self):
         self.pages = [self.page[:1]]
