@@ -192,7 +192,7 @@ class MarketplaceApi(models.AbstractModel):
         started = fields.Datetime.now()
         stats = Counter()
         last_page = 0
-        for page, orders in self._iter_order_pages(date_from=self._pull_date_from()):
+        for page, orders in self._iter_order_pages(date_from=self._pull_date_from(state)):
             last_page = page
             stats += self._process_orders_page(orders)
         stats["created"] += self._replay_parked(started)["created"]
@@ -210,7 +210,7 @@ class MarketplaceApi(models.AbstractModel):
             return False, Counter()
         page = state.pull_next_page or 1
         if page == 1:
-            started, date_from = fields.Datetime.now(), self._pull_date_from()
+            started, date_from = fields.Datetime.now(), self._pull_date_from(state)
         else:  # the whole walk asks for the same window
             started, date_from = state.pull_walk_started, state.pull_walk_from
         per_page = config.pull_page_size
@@ -253,17 +253,17 @@ class MarketplaceApi(models.AbstractModel):
         return state
 
     @api.model
-    def _pull_date_from(self):
-        """Orders changed since the last complete pull, minus the overlap, and
-        never after the oldest order still waiting. No bound before the first
-        complete pull."""
+    def _pull_date_from(self, state):
+        """Orders changed since the last complete pull (on the pull's ``state``),
+        minus the overlap, and never after the oldest order still waiting. No
+        bound before the first complete pull."""
         config = self._get_config()
-        if not config.last_pull_date:
+        if not state.last_pull_date:
             return None
         oldest_parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
         )
-        bounds = [date for date in (config.last_pull_date, oldest_parked.first_seen) if date]
+        bounds = [date for date in (state.last_pull_date, oldest_parked.first_seen) if date]
         return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
 
     @api.model

@@ -1,5 +1,6 @@
 import logging
 from collections import Counter
+from datetime import datetime, timedelta
 
 from odoo import api, models
 
@@ -47,14 +48,16 @@ class MarketplacePoller(models.AbstractModel):
         )
 
     @api.model
-    def _schedule(self, config, delay):
-        """Queue the poll of ``config`` in ``delay`` seconds, never sooner than
-        its floor, unless one is waiting already (the identity key)."""
+    def _schedule(self, config, delay, start=None):
+        """Queue the poll of ``config`` ``delay`` seconds after ``start`` (now),
+        never sooner than its floor, unless one is waiting already (the
+        identity key)."""
         delay = max(delay, config.pull_poll_floor)
-        # Queued as the connector: whoever's pull started the chain may not read
-        # the configuration later.
-        self.sudo().with_delay(
-            eta=delay,
+        # Queued as the connector (whoever's pull started the chain may not read
+        # the configuration later), in the configuration's company.
+        self.sudo().with_company(config.company_id).with_delay(
+            # queue_job's clock: naive, in the server's time zone (UTC for Odoo).
+            eta=(start or datetime.now()) + timedelta(seconds=delay),
             max_retries=1,
             identity_key=self._identity(config.id),
             description=f"Poll Cartona orders of {config.name} ({delay}s)",
@@ -63,7 +66,9 @@ class MarketplacePoller(models.AbstractModel):
     @api.model
     def _poll(self, config_id, delay):
         """Job: one page of the configuration's pull, then the next poll,
-        sooner or later depending on what the page had."""
+        sooner or later depending on what the page had. The floor is counted
+        from the start of this poll: a slow pull does not slow the next one."""
+        start = datetime.now()
         config = self.env["marketplace.config"].browse(config_id).exists()
         if not (config.active and config.auto_pull_orders):
             return "Stopped: the configuration is archived, deleted or does not pull orders."
@@ -79,5 +84,5 @@ class MarketplacePoller(models.AbstractModel):
             delay = max(delay, config.pull_poll_floor) * const.POLL_BACKOFF_FACTOR
             if delay >= const.POLL_CRON_SECONDS:
                 return "No news: the pull cron polls from now on."
-        self._schedule(config, delay)
+        self._schedule(config, delay, start)
         return f"{news} new or changed orders; next poll in {delay}s."
