@@ -69,8 +69,8 @@ class MarketplaceConfig(models.Model):
     pull_poll_floor = fields.Integer(
         "Fastest Poll (seconds)",
         default=3,
-        help="While orders keep coming, Cartona is asked again this many seconds after each pull; "
-        "when it has none, the wait doubles up to the minute of the pull cron.",
+        help="While orders keep coming, Cartona is asked again this many seconds after the start of "
+        "the last pull; when it has none, the wait doubles up to the minute of the pull cron.",
     )
 
     # Order pull cursor
