@@ -1,4 +1,4 @@
-.PHONY: setup test test-odoo test-upgrade run lint bench soak clean
+.PHONY: setup test test-odoo test-upgrade run lint bench bench-latency soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -20,6 +20,9 @@ lint:
 
 bench:
 	bash scripts/bench.sh
+
+bench-latency:
+	bash scripts/bench_latency.sh
 
 soak:
 	bash scripts/soak.sh

@@ -20,6 +20,11 @@ ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 PULL_LOCK_KEY = 0x43415254
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
+# The poller: a poll that saw orders comes again after the configuration's
+# floor; each idle poll doubles the wait, and a wait that would reach the
+# pull cron's interval ends the poller: the cron polls from then on.
+POLL_BACKOFF_FACTOR = 2
+POLL_CRON_SECONDS = 60
 # Characters of a response body kept in an error.
 BODY_EXCERPT_LENGTH = 300
 
@@ -110,6 +115,11 @@ BULK_UNSPLITTABLE_STATUSES = (404, 405)
 # Cartona documents no per-item answer; these words in an item's ``status``
 # mean that item was refused (``cartona/answers.py`` reads every bulk answer).
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
+
+# The marketplace channel runs one job at a time: an order's status push and
+# an acknowledgement go before the product publications waiting there (queue
+# jobs' default priority is 10), so a large inventory never delays them.
+ORDER_JOB_PRIORITY = 5
 
 # The connector's job methods, found again by "Requeue failed jobs".
 JOB_METHODS = (

@@ -2,6 +2,7 @@ from . import marketplace_sync_log
 from . import marketplace_sync_state
 from . import marketplace_config
 from . import marketplace_api
+from . import marketplace_poller
 from . import marketplace_order_processor
 from . import marketplace_invoicing
 from . import marketplace_parked_order

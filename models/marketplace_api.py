@@ -199,7 +199,7 @@ class MarketplaceApi(models.AbstractModel):
         started = fields.Datetime.now()
         stats = Counter()
         last_page = 0
-        for page, orders in self._iter_order_pages(date_from=self._pull_date_from()):
+        for page, orders in self._iter_order_pages(date_from=self._pull_date_from(state)):
             last_page = page
             stats += self._process_orders_page(orders)
         stats["created"] += self._replay_parked(started)["created"]
@@ -210,14 +210,14 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _pull_next_page(self):
         """One page of the walk the cron keeps on the configuration; returns
-        1 while pages remain, else 0."""
+        whether pages remain, and the Counter of the page's outcomes."""
         config = self._get_config()
         state = self._lock_pull()
         if not state:
-            return 0
+            return False, Counter()
         page = state.pull_next_page or 1
         if page == 1:
-            started, date_from = fields.Datetime.now(), self._pull_date_from()
+            started, date_from = fields.Datetime.now(), self._pull_date_from(state)
         else:  # the whole walk asks for the same window
             started, date_from = state.pull_walk_started, state.pull_walk_from
         per_page = config.pull_page_size
@@ -227,7 +227,7 @@ class MarketplaceApi(models.AbstractModel):
         if more:
             state.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
             self._record_pull(state, stats)
-            return 1
+            return True, stats
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
             state.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
@@ -235,7 +235,7 @@ class MarketplaceApi(models.AbstractModel):
         # pages: only a walk of one page saw everything, so only it moves the
         # watermark. Until then the same window is walked again.
         self._record_pull(state, stats, watermark=started if page == 1 else None)
-        return 0
+        return False, stats
 
     @api.model
     def _lock_pull(self):
@@ -260,21 +260,23 @@ class MarketplaceApi(models.AbstractModel):
         return state
 
     @api.model
-    def _pull_date_from(self):
-        """Orders changed since the last complete pull, minus the overlap, and
-        never after the oldest order still waiting. No bound before the first
-        complete pull."""
+    def _pull_date_from(self, state):
+        """Orders changed since the last complete pull (on the pull's ``state``),
+        minus the overlap, and never after the oldest order still waiting. No
+        bound before the first complete pull."""
         config = self._get_config()
-        if not config.last_pull_date:
+        if not state.last_pull_date:
             return None
         oldest_parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
         )
-        bounds = [date for date in (config.last_pull_date, oldest_parked.first_seen) if date]
+        bounds = [date for date in (state.last_pull_date, oldest_parked.first_seen) if date]
         return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
 
     @api.model
     def _process_orders_page(self, orders):
+        if not orders:  # an idle poll costs no more queries
+            return Counter()
         config = self._get_config()
         stats, ack = config._processor()._process_page(orders)
         if ack:
@@ -282,6 +284,7 @@ class MarketplaceApi(models.AbstractModel):
             # only once they are committed.
             self.with_delay(
                 max_retries=config.retry_attempts,
+                priority=const.ORDER_JOB_PRIORITY,
                 identity_key=identity_exact,
                 description=f"Acknowledge {len(ack)} Cartona orders ({config.name})",
             )._acknowledge_orders(config.id, sorted(ack))

@@ -66,6 +66,12 @@ class MarketplaceConfig(models.Model):
     retry_attempts = fields.Integer(default=3, help="Retries of a failed job.")
     timeout = fields.Integer(default=30, help="Seconds to wait for Cartona's answer.")
     pull_page_size = fields.Integer(default=50, help="Orders per pulled page.")
+    pull_poll_floor = fields.Integer(
+        "Fastest Poll (seconds)",
+        default=3,
+        help="While orders keep coming, Cartona is asked again this many seconds after the start of "
+        "the last pull; when it has none, the wait doubles up to the minute of the pull cron.",
+    )
 
     # Order pull cursor
     # What the connector records at run time lives on its state records
@@ -163,6 +169,7 @@ class MarketplaceConfig(models.Model):
         # queue_job reads max_retries=0 as "retry forever".
         ("retry_attempts_positive", "CHECK(retry_attempts > 0)", "Retry attempts must be at least 1."),
         ("pull_page_size_positive", "CHECK(pull_page_size > 0)", "The page size must be positive."),
+        ("pull_poll_floor_positive", "CHECK(pull_poll_floor > 0)", "The fastest poll must be at least a second apart."),
         ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
     ]
 
@@ -364,15 +371,22 @@ class MarketplaceConfig(models.Model):
     @api.model
     def _cron_pull_orders(self):
         """Every minute: one page per marketplace. Odoo commits the run and runs
-        the cron again at once while pages remain. Never raises: a cron that
-        keeps failing is deactivated."""
+        the cron again at once while pages remain. A marketplace whose poller
+        is running is left to it; one whose orders keep coming gets it started.
+        Never raises: a cron that keeps failing is deactivated."""
         configs = self.search([("auto_pull_orders", "=", True)])
+        poller = self.env["marketplace.poller"]
         remaining = 0
         for config in configs:
+            if poller._waiting(config):
+                continue
             # No savepoint around the page: each order has its own, and what a
             # failing request records about itself must not be rolled back.
             try:
-                remaining += config._api()._pull_next_page()
+                more, stats = config._api()._pull_next_page()
+                remaining += more
+                if poller._news(stats) and not more:
+                    poller._schedule(config, 0)
             except MarketplaceError:
                 continue  # in the sync log already: the configuration shows it as its last error
             except psycopg2.Error:

@@ -236,6 +236,7 @@ class SaleOrder(models.Model):
             order.write({"marketplace_push_status": status, "marketplace_sync_status": "syncing"})
             order.with_delay(
                 max_retries=config.retry_attempts,
+                priority=const.ORDER_JOB_PRIORITY,
                 identity_key=identity_exact,
                 description=f"Cartona status {status} for {order.name}",
             )._push_marketplace_status(status)

@@ -4,7 +4,8 @@
 Standard library only. Serves ``/api/v1/`` the way docs/running.md describes:
 orders appear every few seconds and move forward, the connector acknowledges
 them (status ``synced``), pushes statuses and publishes prices and stock.
-``GET /sandbox/state`` shows what it has received.
+``GET /sandbox/state`` shows what it has received; ``GET /sandbox/journal?since=N``
+what happened when, to the microsecond (``scripts/latency.py`` reads it).
 
     python3 scripts/cartona_sandbox.py --port 8070 --token sandbox-token --seed 7
 """
@@ -198,6 +199,11 @@ def stamp(moment):
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def precise_now():
+    """UTC to the microsecond, as Odoo stores its dates: the journal's clock."""
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
 def parse_moment(value):
     """A ``from``/``to`` parameter as the sandbox's UTC timestamp string, or None."""
     try:
@@ -241,6 +247,10 @@ class Sandbox:
         self.published = {}  # supplier_product_id -> what the supplier published, with counters
         self.acknowledgements = []
         self.status_updates = []
+        # What happened when, to the microsecond, for latency figures: orders
+        # made ("order"), pulls ("pull"), acknowledgements ("ack"), statuses
+        # ("status") and product updates ("product") received.
+        self.journal = []
         self.next_line_id = 60001
         self.next_receipt = 1
         self.requests = 0
@@ -255,6 +265,7 @@ class Sandbox:
         self.published = saved["published"]
         self.acknowledgements = saved["acknowledgements"]
         self.status_updates = saved["status_updates"]
+        self.journal = saved.get("journal", [])
         self.next_line_id = saved["next_line_id"]
         self.next_receipt = saved["next_receipt"]
         self.seed = saved["seed"]
@@ -272,6 +283,7 @@ class Sandbox:
                 "published": self.published,
                 "acknowledgements": self.acknowledgements,
                 "status_updates": self.status_updates,
+                "journal": self.journal,
                 "next_line_id": self.next_line_id,
                 "next_receipt": self.next_receipt,
                 "rng": self.rng.getstate(),
@@ -279,6 +291,14 @@ class Sandbox:
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
             tmp.replace(self.state_file)
+
+    def note(self, kind, **data):
+        with self.lock:
+            self.journal.append({"at": precise_now(), "kind": kind, **data})
+
+    def journal_since(self, start=0):
+        with self.lock:
+            return {"next": len(self.journal), "events": copy.deepcopy(self.journal[start:])}
 
     # Orders made by "Cartona" ----------------------------------------------
 
@@ -414,6 +434,7 @@ class Sandbox:
                 "updated_at": stamp(now),
                 "history": [{"at": stamp(now), "by": "cartona", "status": "pending"}],
             }
+            self.note("order", hashed_id=hashed_id)
             log(
                 f"new order {hashed_id} ({order['receipt_id']}) from {retailer['retailer_name']}: "
                 f"{len(lines)} lines, total {total}"
@@ -471,7 +492,9 @@ class Sandbox:
                 and (not date_to or record["updated_at"] <= date_to)
             ]
             start = (page - 1) * per_page
-            return [copy.deepcopy(record["order"]) for record in waiting[start : start + per_page]]
+            served = [copy.deepcopy(record["order"]) for record in waiting[start : start + per_page]]
+            self.note("pull", page=page, orders=len(served))
+            return served
 
     def update_status(self, item, otp_checked=False):
         """One status update from the supplier; raises SandboxError when refused."""
@@ -489,6 +512,7 @@ class Sandbox:
             if status == "synced":
                 record["acked_version"] = record["version"]
                 self.acknowledgements.append({"hashed_id": hashed_id, "at": now, "version": record["version"]})
+                self.note("ack", hashed_id=hashed_id)
                 return
             order = record["order"]
             current = order["status"]
@@ -514,6 +538,7 @@ class Sandbox:
             record["updated_at"] = now
             record["history"].append({"at": now, "by": "supplier", "status": status})
             self.status_updates.append({"hashed_id": hashed_id, "at": now, "from": current, "status": status})
+            self.note("status", hashed_id=hashed_id, status=status)
             log(f"order {hashed_id}: {current} -> {status} (by the supplier)")
 
     def bulk_update_status(self, items):
@@ -637,6 +662,7 @@ class Sandbox:
         published.update({key: item[key] for key in PRODUCT_UPDATE_FIELDS if key in item})
         published["updates"] += 1
         published["updated_at"] = stamp(utcnow())
+        self.note("product", supplier_product_id=entry["supplier_product_id"])
         return entry
 
     def bulk_update_products(self, items):
@@ -727,6 +753,7 @@ class Sandbox:
                         "published_products": len(self.published),
                         "requests": self.requests,
                         "faults": dict(self.faults),
+                        "journal": len(self.journal),
                     },
                     "orders": orders,
                     "acknowledgements": self.acknowledgements,
@@ -756,7 +783,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle("POST")
 
-    def _answer(self, status, body, note="", headers=None, content_type="application/json; charset=utf-8"):
+    def _answer(self, status, body, note="", headers=None, content_type="application/json; charset=utf-8", quiet=False):
         if getattr(self, "_drop_answer", False):
             self.close_connection = True
             log(f"{self.command} {self.path} {status}" + (f" {note}" if note else "") + " (answer dropped: fault)")
@@ -773,7 +800,8 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up (a timeout fault)
             self.close_connection = True
             note += " (client gone)"
-        log(f"{self.command} {self.path} {status}" + (f" {note}" if note else ""))
+        if not quiet:
+            log(f"{self.command} {self.path} {status}" + (f" {note}" if note else ""))
 
     def _inject(self, fault):
         """Answer with ``fault``; returns False when the request must still be
@@ -815,6 +843,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._answer(200, self.sandbox.state())
             if url.path.rstrip("/") == "/sandbox/control" and method == "POST":
                 return self._answer(200, self.sandbox.control(body))
+            if url.path.rstrip("/") == "/sandbox/journal" and method == "GET":
+                try:
+                    start = max(0, int(query.get("since", 0)))
+                except ValueError:
+                    raise SandboxError(422, "since must be an integer") from None
+                return self._answer(200, self.sandbox.journal_since(start), quiet=True)
             if url.path.rstrip("/") == "/sandbox/orders" and method == "POST":
                 order = self.sandbox.new_order()
                 self.sandbox.save()

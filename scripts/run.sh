@@ -73,11 +73,17 @@ cat >&2 <<BANNER
   What it received  $SANDBOX_URL/sandbox/state
   Sandbox log       $STATE/sandbox.log
 
-  Orders are pulled every minute; acknowledgements, statuses and stock go out
-  within seconds through the job runner. Ctrl-C stops Odoo and the sandbox.
+  Orders are polled every few seconds while they come, every minute when
+  Cartona is idle; acknowledgements, statuses and stock go out within seconds
+  through the job runner. Lines "[latency]" give each order's and each push's
+  latency, read from the sandbox's journal; p50 and p95 over the run when
+  Ctrl-C stops Odoo and the sandbox.
 
 BANNER
 
+# Started first, stopped last: it prints the run's p50 and p95 when stopped.
+"$PY" -u "$ROOT/scripts/latency.py" --config "$(odoo_conf)" --database "$DB" --sandbox "$SANDBOX_URL" --follow &
+PIDS=($! "${PIDS[@]}")
 "$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-interface=0.0.0.0 &
-PIDS+=($!)
-wait "${PIDS[-1]}"
+PIDS=($! "${PIDS[@]}")
+wait "${PIDS[0]}"

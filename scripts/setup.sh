@@ -136,7 +136,7 @@ http_port = ${HTTP_PORT:-8069}
 list_db = True
 without_demo = all
 [queue_job]
-channels = root:2,root.marketplace:1
+channels = root:2,root.marketplace:1,root.marketplace_poll:1
 CONF
 }
 

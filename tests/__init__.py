@@ -20,3 +20,5 @@ from . import test_stock_access
 from . import test_order_edits
 from . import test_invoicing
 from . import test_soak_findings
+from . import test_poller
+from . import test_latency

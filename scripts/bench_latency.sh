@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Benchmark, not a test: order and push latencies against the Cartona sandbox,
+# with Odoo serving (job runner, crons, order poller), then the cost of an idle
+# Cartona. A fresh database each run (BENCH_DB, default cartona_bench_latency);
+# ports HTTP_PORT (8069) and SANDBOX_PORT (8070). Arguments go to
+# scripts/bench_latency.py (--orders, --every, --idle).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DB=${BENCH_DB:-cartona_bench_latency}
+HTTP_PORT=${HTTP_PORT:-8069}
+SANDBOX_PORT=${SANDBOX_PORT:-8070}
+SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
+TOKEN=bench-token
+LOG=$STATE/bench-latency
+
+set_up_fresh_db "$DB"
+mkdir -p "$LOG"
+rm -f "$LOG/sandbox.json"
+
+PIDS=()
+stop_children() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_children EXIT
+
+wait_for_url() {
+    local url=$1 tries=${2:-100}
+    until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.3
+    done
+}
+
+say "Sandbox on $SANDBOX_URL (no orders of its own; log: $LOG/sandbox.log)"
+"$PY" -u "$ROOT/scripts/cartona_sandbox.py" --port "$SANDBOX_PORT" --token "$TOKEN" --order-every 0 \
+    --initial-orders 0 --seed 13 --state-file "$LOG/sandbox.json" >"$LOG/sandbox.log" 2>&1 &
+PIDS+=($!)
+wait_for_url "$SANDBOX_URL/sandbox/state" || die "the sandbox did not start"
+"$PY" "$ROOT/scripts/demo_setup.py" --config "$(odoo_conf)" --database "$DB" \
+    --url "$SANDBOX_URL/api/v1/" --token "$TOKEN" >&2
+
+say "Odoo on port $HTTP_PORT with the job runner (log: $LOG/odoo.log)"
+"$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-port "$HTTP_PORT" \
+    --log-level=warn --logfile "$LOG/odoo.log" &
+PIDS+=($!)
+wait_for_url "http://127.0.0.1:$HTTP_PORT/web/login" || die "Odoo did not start"
+
+say "Benchmark on $DB"
+"$PY" "$ROOT/scripts/bench_latency.py" --config "$(odoo_conf)" --database "$DB" --sandbox "$SANDBOX_URL" "$@"
