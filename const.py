@@ -20,6 +20,8 @@ ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 PULL_LOCK_KEY = 0x43415254
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
+# The catalogue mapping assistant reads no more pages than this.
+MAX_CATALOGUE_PAGES = 1000
 # Characters of a response body kept in an error.
 BODY_EXCERPT_LENGTH = 300
 
@@ -118,4 +120,5 @@ JOB_METHODS = (
     "_acknowledge_orders",
     "_push_marketplace_status",
     "_push_order_edits",
+    "_publish_internal_refs",
 )

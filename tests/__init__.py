@@ -20,3 +20,6 @@ from . import test_stock_access
 from . import test_order_edits
 from . import test_invoicing
 from . import test_soak_findings
+from . import test_matching
+from . import test_catalogue_payloads
+from . import test_mapping_assistant
