@@ -22,5 +22,8 @@
         "views/product_views.xml",
         "views/marketplace_menu.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["cartona_marketplace/static/tests/tours/*.js"],
+    },
     "application": True,
 }

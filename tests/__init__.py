@@ -23,3 +23,4 @@ from . import test_soak_findings
 from . import test_matching
 from . import test_catalogue_payloads
 from . import test_mapping_assistant
+from . import test_onboarding_tour
