@@ -1,4 +1,4 @@
-.PHONY: setup test test-odoo test-upgrade run lint bench soak clean
+.PHONY: setup test test-odoo test-upgrade run lint bench bench-mapping soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -23,6 +23,9 @@ bench:
 
 soak:
 	bash scripts/soak.sh
+
+bench-mapping:
+	bash scripts/bench_mapping.sh
 
 clean:
 	rm -rf .venv .state

@@ -32,8 +32,9 @@ NAME_MAX_CONFIDENCE = 95
 TIE_MARGIN = 3
 # What an unresolved tie costs the proposal's confidence.
 AMBIGUITY_PENALTY = 15
-# Names that state different sizes ("1 kg", "5 kg") are different products.
-SIZE_MISMATCH_PENALTY = 30
+# Names that state different figures ("1 kg" and "5 kg", "Nour 3" and "Nour 6")
+# are different products, unless one name only says more ("330 ml, 24 cans").
+FIGURE_MISMATCH_PENALTY = 30
 # Candidates per Cartona name, and the words of it used as blocking keys.
 CANDIDATES = 5
 BLOCKING_WORDS = 3
@@ -140,9 +141,9 @@ def normalise(text):
     return " ".join(text.split())
 
 
-def sizes(normalised):
-    """The sizes a normalised name states ({"1500g"})."""
-    return {word for word in normalised.split() if word[0].isdigit() and word.endswith(("g", "ml"))}
+def figures(normalised):
+    """The numbers a normalised name states, sizes included ({"3", "1500g"})."""
+    return {word for word in normalised.split() if word[0].isdigit()}
 
 
 _UNIT_WORDS = {unit: {normalise(word) for word in words} for unit, words in UNIT_WORDS.items()}
@@ -170,13 +171,13 @@ class Proposal:
     confidence: int
 
 
-def _unit_bonus(item, variant):
-    """How well ``variant`` fits the item's unit and pieces: a tie-breaker."""
+def _unit_bonus(item, variant, words):
+    """How well ``variant`` (whose name and unit say ``words``) fits the
+    item's unit and pieces: a tie-breaker."""
     bonus = 0
     count = item.unit_count or 1
     if abs((variant.unit_count or 1) - count) < 1e-6:
         bonus += 2
-    words = set(normalise(f"{variant.name} {variant.unit_name or ''}").split())
     if item.unit and words & _UNIT_WORDS.get(item.unit, {normalise(item.unit)}):
         bonus += 1
     if count > 1 and number_text(count) in words:
@@ -221,20 +222,31 @@ def match(items, variants):
     ]
 
 
+def _block(words, postings):
+    """The variants to score for a name of ``words``: those sharing two of its
+    rarest words, else its rarest one (set operations, no Python loop)."""
+    rare = sorted((w for w in words if w in postings), key=lambda w: len(postings[w]))[:BLOCKING_WORDS]
+    if not rare:
+        return []
+    pairs = [postings[a] & postings[b] for i, a in enumerate(rare) for b in rare[i + 1 :]]
+    block = set().union(*pairs) if pairs else set()
+    return sorted(block or postings[rare[0]])
+
+
 def _match_names(items, variants, taken, propose):
     free = [v for v in variants if v.id not in taken]
     names = [normalise(v.name) for v in free]
-    postings = defaultdict(list)
+    units = {name: set(normalise(name).split()) for name in {v.unit_name for v in free if v.unit_name}}
+    words = [set(name.split()) | units.get(v.unit_name, set()) for name, v in zip(names, free, strict=True)]
+    stated = [figures(name) for name in names]
+    postings = defaultdict(set)
     for position, name in enumerate(names):
-        for word in set(name.split()):
-            postings[word].append(position)
-    candidates = []  # (score, item index, variant position, confidence)
+        for word in name.split():
+            postings[word].add(position)
+    candidates = []  # (score with tie-breaker, rank, item index, variant position, confidence)
     for index, item in enumerate(items):
         query = normalise(item.name)
-        if not query:
-            continue
-        words = sorted({w for w in query.split() if w in postings}, key=lambda w: len(postings[w]))
-        block = sorted({p for word in words[:BLOCKING_WORDS] for p in postings[word]})
+        block = _block(set(query.split()), postings)
         if not block:
             continue
         found = process.extract(
@@ -243,16 +255,16 @@ def _match_names(items, variants, taken, propose):
             scorer=fuzz.token_sort_ratio,
             processor=None,
             limit=CANDIDATES * 2,
-            score_cutoff=NAME_CUTOFF - SIZE_MISMATCH_PENALTY,
+            score_cutoff=NAME_CUTOFF - FIGURE_MISMATCH_PENALTY,
         )
-        wanted_sizes = sizes(query)
+        wanted = figures(query)
         scored = []
         for _name, score, at in found:
-            variant = free[block[at]]
-            if wanted_sizes and sizes(names[block[at]]) and sizes(names[block[at]]) != wanted_sizes:
-                score -= SIZE_MISMATCH_PENALTY
+            position = block[at]
+            if not (wanted <= stated[position] or stated[position] <= wanted):
+                score -= FIGURE_MISMATCH_PENALTY
             if score >= NAME_CUTOFF:
-                scored.append((score + _unit_bonus(item, variant), score, block[at]))
+                scored.append((score + _unit_bonus(item, free[position], words[position]), score, position))
         scored.sort(reverse=True)
         for rank, (total, score, position) in enumerate(scored[:CANDIDATES]):
             # A tie the unit and pieces do not break leaves the choice uncertain.

@@ -2,6 +2,7 @@
 an Odoo product proposed for each of its products, reviewed and applied."""
 
 import json
+import threading
 
 import responses
 
@@ -11,7 +12,8 @@ from odoo.tests import new_test_user
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import CartonaCase, perform_jobs
+from .common import TOKEN, CartonaCase, MarketplaceCase, perform_jobs
+from .test_sandbox import load_sandbox_module
 
 CATALOGUE = [
     {
@@ -262,3 +264,32 @@ class TestCsv(MappingCase):
         )
         for name in ("cartona_id", "cartona_internal_id", "cartona_uom_id", "marketplace_stock_sync_enabled"):
             self.assertIn(f'name="{name}"', arch)
+
+
+class TestAgainstSandbox(MarketplaceCase):
+    """The project's sandbox serves the catalogue and takes the supplier's references."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        module = load_sandbox_module()
+        cls.server = module.make_server("127.0.0.1", 0, module.Sandbox(TOKEN, seed=5))
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        cls.addClassCleanup(cls.server.server_close)
+        cls.addClassCleanup(cls.server.shutdown)
+        host, port = cls.server.server_address[:2]
+        cls.config.write({"api_base_url": f"http://{host}:{port}/api/v1/", "batch_size": 3})
+        cls.rice = cls.env["product.product"].create({"name": "ارز مصرى ١ كيلو", "default_code": "RICE-1"})
+
+    def test_references_sent_come_back_in_the_catalogue(self):
+        action = self.config.action_open_mapping_assistant()
+        lines = self.env["marketplace.mapping.line"].search(action["domain"])
+        rice = lines.filtered(lambda line: line.cartona_id == "518001")
+        self.assertEqual((rice.product_id, rice.cartona_internal_id), (self.rice, "518#1"))
+        with trap_jobs() as trap:
+            lines.with_context(**action["context"]).browse().action_apply_and_send_refs()
+            self.env.cr.precommit.clear()
+            perform_jobs(trap)
+        self.assertEqual((self.rice.cartona_id, self.rice.cartona_internal_id), ("518001", "RICE-1"))
+        served = self.server.sandbox.products(filters={"supplier_product_id": "518001"})
+        self.assertEqual(served[0]["internal_product_id"], "RICE-1")
