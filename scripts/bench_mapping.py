@@ -195,7 +195,7 @@ def main():
 
     print(f"catalogue read: {len(read)} products in {requests} pages of {args.page_size}: {read_s:.2f}s")
     print(f"matching alone ({len(read)} x {len(variants)}): {match_s:.2f}s")
-    print(f"assistant run (read + match + {len(lines)} review lines written): {total_s:.2f}s")
+    print(f"assistant run (read + match + review list of {len(lines)} Cartona products written): {total_s:.2f}s")
     print(f"review list, first page of {len(shown['records'])} (of {shown['length']}): {show_s:.3f}s")
     print(f"proposals: {found}; right: {right} of {len(lines)} ({100 * right / len(lines):.1f}%)")
     if problems or len(read) != len(items):

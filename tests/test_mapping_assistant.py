@@ -118,6 +118,7 @@ class TestProposals(MappingCase):
         self.assertEqual(len(self.http.calls), 2)
         self.assertEqual(len(lines.filtered(lambda line: line.side == "cartona")), 4)
         self.assertFalse(lines.wizard_id.complete)
+        self.assertIn("first 2 pages only", lines.wizard_id._open()["name"])
 
     def test_a_refused_catalogue_read_is_shown_and_logged(self):
         self.http.add(responses.GET, self.url(const.ENDPOINT_PRODUCTS), status=401, json={"message": "no"})

@@ -1,9 +1,10 @@
 from collections import defaultdict
 
-from odoo import Command, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
+from .. import const
 from ..access import MANAGER_GROUP, check_caller
 from ..cartona import matching
 
@@ -63,12 +64,14 @@ class MarketplaceMappingWizard(models.TransientModel):
             if product.id not in proposed
         ]
         lines += [{"side": "unreadable", "name": problem} for problem in problems]
-        self.line_ids = [Command.create(vals) for vals in lines]
+        self.env["marketplace.mapping.line"].create([dict(vals, wizard_id=self.id) for vals in lines])
 
     def _open(self):
         """The review list of this run."""
         action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_mapping_line")
         action["name"] = self.env._("Catalogue mapping: %s", self.config_id.name)
+        if not self.complete:
+            action["name"] += " " + self.env._("(first %s pages only)", const.MAX_CATALOGUE_PAGES)
         action["domain"] = [("wizard_id", "=", self.id)]
         action["context"] = {"mapping_wizard_id": self.id, "search_default_cartona": 1}
         return action
@@ -182,6 +185,8 @@ class MarketplaceMappingWizard(models.TransientModel):
         key = (uom.category_id.id, name, round(ratio, 6))
         if key not in units:
             # Named as Cartona names it: a "Box of 12" is not shown as "Dozens".
+            # Made as the connector (only settings administrators create units):
+            # a new unit of Cartona's own size, no existing unit changed.
             Uom = self.env["uom.uom"].sudo()
             found = Uom.search([("category_id", "=", uom.category_id.id), ("name", "=", name)]).filtered(
                 lambda u: float_compare(u.factor_inv, ratio, precision_digits=6) == 0
