@@ -7,7 +7,7 @@ normalisation that makes Arabic and Latin spellings of one product meet:
 and the number of pieces break ties between names that score alike.
 
 Fuzzy scores come from rapidfuzz; each Cartona name is compared only with
-the variants that share one of its rarest words (the blocking key), so a
+the variants that share two of its rarest words (the blocking key), so a
 catalogue of thousands against thousands of variants takes seconds.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 # How a proposal was found.
-METHOD_MAPPED = "mapped"  # the variant already has this Cartona ID
+METHOD_MAPPED = "mapped"  # the variant already has this Cartona ID or internal ID
 METHOD_INTERNAL_ID = "internal_id"
 METHOD_BARCODE = "barcode"
 METHOD_NAME = "name"
@@ -158,6 +158,7 @@ class Variant:
     default_code: str | None = None
     barcode: str | None = None
     cartona_id: str | None = None
+    cartona_internal_id: str | None = None
     # Pieces in the unit the variant is sold by on Cartona, and that unit's name.
     unit_count: float = 1
     unit_name: str | None = None
@@ -205,9 +206,14 @@ def match(items, variants):
         taken.add(variant.id)
 
     # Keys: exact, in order of trust. A key shared by several variants proves nothing.
+    by_internal_id = {v.cartona_internal_id: v for v in variants if v.cartona_internal_id}
     for item in items:
         if item.supplier_product_id in by_cartona_id:
             propose(item, by_cartona_id[item.supplier_product_id], METHOD_MAPPED, 100)
+    for item in items:
+        known = by_internal_id.get(item.internal_product_id)
+        if item.supplier_product_id not in proposals and known and known.id not in taken:
+            propose(item, known, METHOD_MAPPED, 100)
     for index, method, confidence in ((by_code, METHOD_INTERNAL_ID, 100), (by_barcode, METHOD_BARCODE, 95)):
         for item in items:
             if item.supplier_product_id in proposals or not item.internal_product_id:

@@ -60,17 +60,20 @@ def test_keys_come_before_names():
         Variant(2, "Rice 1 kg", barcode="6221234567890"),
         Variant(3, "Soda 330 ml", cartona_id="220731"),
         Variant(4, "زيت عباد الشمس 1 لتر"),
+        Variant(5, "Black tea", cartona_internal_id="479"),
     ]
     items = [
         item("311001", "زيت عباد الشمس - 1 لتر", internal="311#1"),
         item("518001", "something else", internal="6221234567890"),
         item("220731", "مشروب غازي"),
+        item("110774", "شاي", internal="479"),
     ]
     proposals = match(items, variants)
     assert [(p.variant_id, p.method, p.confidence) for p in proposals] == [
         (1, METHOD_INTERNAL_ID, 100),
         (2, METHOD_BARCODE, 95),
         (3, METHOD_MAPPED, 100),
+        (5, METHOD_MAPPED, 100),
     ]
 
 

@@ -28,7 +28,7 @@ class MarketplaceMappingWizard(models.TransientModel):
         self.ensure_one()
         products = self.env["product.product"].search_fetch(
             [("company_id", "in", [False, self.config_id.company_id.id])],
-            ["name", "default_code", "barcode", "cartona_id", "cartona_uom_id", "uom_id"],
+            ["name", "default_code", "barcode", "cartona_id", "cartona_internal_id", "cartona_uom_id", "uom_id"],
         )
         variants = [
             matching.Variant(
@@ -37,6 +37,7 @@ class MarketplaceMappingWizard(models.TransientModel):
                 default_code=product.default_code,
                 barcode=product.barcode,
                 cartona_id=product.cartona_id,
+                cartona_internal_id=product.cartona_internal_id,
                 unit_count=product.cartona_uom_id.factor_inv * product.uom_id.factor if product.cartona_uom_id else 1,
                 unit_name=product.cartona_uom_id.name,
             )
