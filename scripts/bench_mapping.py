@@ -191,6 +191,11 @@ def main():
         found = {}
         for line in lines:
             found[line.method or "none"] = found.get(line.method or "none", 0) + 1
+        start = time.monotonic()
+        mapped = lines.wizard_id._apply()
+        env.flush_all()
+        cr.precommit.run()  # the publication jobs the mappings queue at commit
+        apply_s = time.monotonic() - start
         cr.rollback()
 
     print(f"catalogue read: {len(read)} products in {requests} pages of {args.page_size}: {read_s:.2f}s")
@@ -198,6 +203,9 @@ def main():
     print(f"assistant run (read + match + review list of {len(lines)} Cartona products written): {total_s:.2f}s")
     print(f"review list, first page of {len(shown['records'])} (of {shown['length']}): {show_s:.3f}s")
     print(f"proposals: {found}; right: {right} of {len(lines)} ({100 * right / len(lines):.1f}%)")
+    print(
+        f"apply: {mapped} products mapped (Cartona ID, internal ID, unit) and their publication queued: {apply_s:.1f}s"
+    )
     if problems or len(read) != len(items):
         raise SystemExit("unexpected catalogue read")
 
