@@ -1,4 +1,4 @@
-.PHONY: setup test test-odoo test-upgrade run lint bench bench-latency soak clean
+.PHONY: setup test test-odoo test-upgrade run lint bench bench-latency bench-mapping soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -26,6 +26,9 @@ bench-latency:
 
 soak:
 	bash scripts/soak.sh
+
+bench-mapping:
+	bash scripts/bench_mapping.sh
 
 clean:
 	rm -rf .venv .state

@@ -6,7 +6,7 @@
     "author": "cartona_marketplace developers",
     "license": "LGPL-3",
     "depends": ["account", "sale_management", "sale_stock", "queue_job"],
-    "external_dependencies": {"python": ["requests", "phonenumbers"]},
+    "external_dependencies": {"python": ["requests", "phonenumbers", "rapidfuzz"]},
     "data": [
         "security/marketplace_security.xml",
         "security/ir.model.access.csv",
@@ -18,8 +18,12 @@
         "views/marketplace_parked_order_views.xml",
         "views/sale_order_views.xml",
         "views/marketplace_cancel_wizard_views.xml",
+        "views/marketplace_mapping_views.xml",
         "views/product_views.xml",
         "views/marketplace_menu.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["cartona_marketplace/static/tests/tours/*.js"],
+    },
     "application": True,
 }

@@ -25,6 +25,8 @@ MAX_PULL_PAGES = 200
 # pull cron's interval ends the poller: the cron polls from then on.
 POLL_BACKOFF_FACTOR = 2
 POLL_CRON_SECONDS = 60
+# The catalogue mapping assistant reads no more pages than this.
+MAX_CATALOGUE_PAGES = 1000
 # Characters of a response body kept in an error.
 BODY_EXCERPT_LENGTH = 300
 
@@ -128,4 +130,5 @@ JOB_METHODS = (
     "_acknowledge_orders",
     "_push_marketplace_status",
     "_push_order_edits",
+    "_publish_internal_refs",
 )

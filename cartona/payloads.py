@@ -376,3 +376,90 @@ def line_cancel(line_id):
 def line_new(key, value, amount, price):
     """A line the supplier adds, naming its product by ``key`` (one of ``PRODUCT_KEYS``)."""
     return {key: value, "amount": amount, "price": price}
+
+
+# Catalogue -------------------------------------------------------------------
+
+# ``supplier-product`` items are not documented; an older Cartona document
+# spells the keys as below (sic). Both spellings are read, first found wins.
+CATALOGUE_ID_KEYS = ("supplier_product_id", "suppler_prodcut_id")
+CATALOGUE_NAME_KEYS = ("supplier_product_name", "suppler_prodcut_name", "product_name", "base_product_name")
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    supplier_product_id: str
+    internal_product_id: str | None
+    name: str | None
+    base_product_id: str | None
+    unit: str | None
+    unit_count: float | None
+    selling_price: float | None
+    is_published: bool | None
+
+
+def parse_catalogue_item(data):
+    """One ``supplier-product`` item → ``CatalogueItem``; raises
+    ``MarketplaceDataError`` naming the field for an item that cannot be used."""
+    read = _CatalogueReader()
+    if not isinstance(data, dict):
+        raise read.error("item", "must be a JSON object", data)
+    supplier_product_id = next((value for value in (read.text(data, key) for key in CATALOGUE_ID_KEYS) if value), None)
+    if not supplier_product_id:
+        raise read.error("supplier_product_id", "is required")
+    read.product = supplier_product_id
+    name = next((value for value in (read.text(data, key, free=True) for key in CATALOGUE_NAME_KEYS) if value), None)
+    unit_count = data.get("unit_count")
+    price = data.get("selling_price")
+    published = data.get("is_published")
+    return CatalogueItem(
+        supplier_product_id=supplier_product_id,
+        internal_product_id=read.text(data, "internal_product_id"),
+        name=name,
+        base_product_id=read.text(data, "base_product_id"),
+        unit=read.text(data, "unit"),
+        unit_count=None if unit_count in (None, "") else read.number(data, "unit_count", positive=True),
+        selling_price=None if price in (None, "") else read.number(data, "selling_price"),
+        is_published=published if isinstance(published, bool) else None,
+    )
+
+
+def parse_catalogue(items):
+    """Cartona's catalogue → ``(items, problems)``: the readable items, one per
+    Cartona ID (the first wins), and a sentence for each item left out."""
+    parsed, problems, seen = [], [], set()
+    for index, data in enumerate(items):
+        try:
+            item = parse_catalogue_item(data)
+        except MarketplaceDataError as exc:
+            problems.append(f"#{index + 1}: {exc}")
+            continue
+        if item.supplier_product_id in seen:
+            problems.append(f"#{index + 1}: Cartona product {item.supplier_product_id} is listed twice")
+            continue
+        seen.add(item.supplier_product_id)
+        parsed.append(item)
+    return parsed, problems
+
+
+class _CatalogueReader(_Reader):
+    """The order reader's rules, naming the catalogue item in errors."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.product = None
+
+    def error(self, field, problem, value=None):
+        who = f"Cartona product {self.product}" if self.product else "Cartona product"
+        shown = "" if value is None else f" (got {_show(value)})"
+        return MarketplaceDataError(f"{who}: {field} {problem}{shown}", field=field)
+
+    def number(self, data, key, field=None, positive=False, default=0.0):
+        # Cartona sends some figures as strings ("12").
+        value = data.get(key)
+        if isinstance(value, str):
+            try:
+                data = {key: float(value.strip())}
+            except ValueError:
+                raise self.error(field or key, "must be a number", value) from None
+        return super().number(data, key, field, positive, default)

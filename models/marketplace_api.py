@@ -15,6 +15,7 @@ from odoo.addons.queue_job.job import identity_exact
 from .. import const
 from ..cartona.answers import item_refusal, short_text
 from ..cartona.client import CartonaClient, iter_pages
+from ..cartona.payloads import parse_catalogue
 from ..exceptions import MarketplaceError, MarketplacePermanentError
 
 _logger = logging.getLogger(__name__)
@@ -344,6 +345,30 @@ class MarketplaceApi(models.AbstractModel):
         )
 
     @api.model
+    def _read_catalogue(self):
+        """Every page of ``supplier-product`` for the configuration's supplier
+        code, up to the page cap: ``(items, problems, complete)``, the
+        readable ``CatalogueItem``s and a sentence per item left out."""
+        per_page = self._get_config().batch_size
+
+        def fetch(page):
+            data = self._get_products(page=page, per_page=per_page, operation_type="catalogue_read")["data"]
+            if not isinstance(data, list | type(None)):
+                raise self._permanent(
+                    const.ENDPOINT_PRODUCTS,
+                    self.env._("supplier-product answered a %s, not a list of products", type(data).__name__),
+                    "catalogue_read",
+                )
+            return data
+
+        raw, last_page = [], 0
+        for page, items in iter_pages(fetch, per_page, const.MAX_CATALOGUE_PAGES):
+            raw.extend(items)
+            last_page = page
+        items, problems = parse_catalogue(raw)
+        return items, problems, last_page < const.MAX_CATALOGUE_PAGES
+
+    @api.model
     def _bulk_update_products(self, items, operation_type="product_sync"):
         """``supplier-product/bulk-update`` in chunks of the batch size;
         returns one normalized answer per chunk, in order."""
@@ -358,6 +383,49 @@ class MarketplaceApi(models.AbstractModel):
             )
             for i in range(0, len(items), size)
         ]
+
+    @api.model
+    def _publish_internal_refs(self, config_id, product_ids):
+        """Job: Cartona's ``internal_product_id`` of each product becomes its
+        internal reference, so that orders name products the supplier knows.
+        What Cartona accepted is kept as the product's Cartona internal ID,
+        unless another product has that one already."""
+        api_model = self.with_context(marketplace_config_id=config_id)
+        products = (
+            self.env["product.product"].browse(product_ids).exists().filtered(lambda p: p.cartona_id and p.default_code)
+        )
+        entries = [(p, {"supplier_product_id": p.cartona_id, "internal_product_id": p.default_code}) for p in products]
+        errors = api_model._send_product_items(entries, "product_sync")
+        codes = products.mapped("default_code")
+        taken = {
+            p.cartona_internal_id: p
+            for p in self.env["product.product"]
+            .with_context(active_test=False)
+            .search([("cartona_internal_id", "in", codes)])
+        }
+        problems = dict(errors)
+        for product, item in entries:
+            code = item["internal_product_id"]
+            if item["supplier_product_id"] in errors:
+                continue
+            if taken.get(code, product) != product:
+                problems[product.cartona_id] = self.env._(
+                    "internal ID %(code)s is kept by %(other)s", code=code, other=taken[code].display_name
+                )
+                continue
+            # The connector's bookkeeping: Cartona now names the product so.
+            product.sudo().cartona_internal_id = taken[code] = code
+        message = self.env._(
+            "%(sent)s of %(count)s internal references sent to Cartona",
+            sent=len(entries) - len(errors),
+            count=len(entries),
+        )
+        if problems:
+            message += "\n" + "\n".join(f"[{key}]: {reason}" for key, reason in problems.items())
+        self.env["marketplace.sync.log"]._log_operation(
+            config_id, "product_sync", "warning" if problems else "success", message, records_processed=len(entries)
+        )
+        return message
 
     @api.model
     def _bulk_update_stock(self, items):

@@ -428,6 +428,19 @@ class MarketplaceConfig(models.Model):
         log._log_operation(self.id, "connection_test", "success", self.env._("Connected to %s", self.api_base_url))
         return self._notify(self.env._("Connected"), self.env._("Cartona accepted the token."), "success")
 
+    def action_open_mapping_assistant(self):
+        """Read the whole Cartona catalogue and propose an Odoo product for each
+        of its products, in a list to review and apply."""
+        check_caller(self, "write", MANAGER_GROUP)
+        self.ensure_one()
+        try:
+            items, problems, complete = self._api()._read_catalogue()
+        except MarketplaceError as exc:
+            return self._notify(self.env._("Cannot read the Cartona catalogue"), str(exc), "danger")
+        wizard = self.env["marketplace.mapping.wizard"].create({"config_id": self.id, "complete": complete})
+        wizard._run(items, problems)
+        return wizard._open()
+
     def _notify(self, title, message, kind):
         return {
             "type": "ir.actions.client",

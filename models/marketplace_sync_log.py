@@ -30,6 +30,7 @@ class MarketplaceSyncLog(models.Model):
             ("product_sync", "Product sync"),
             ("stock_sync", "Stock sync"),
             ("invoicing", "Invoicing"),
+            ("catalogue_read", "Catalogue read"),
             ("api_call", "API call"),
             ("cleanup", "Cleanup"),
         ],

@@ -7,13 +7,23 @@ from ..access import USER_GROUP, check_caller
 # write the variant's values, the way Odoo's ``default_code`` does.
 VARIANT_FIELDS = (
     "cartona_id",
+    "cartona_internal_id",
+    "cartona_uom_id",
     "delivered_by",
     "marketplace_sync_enabled",
+    "marketplace_stock_sync_enabled",
     "marketplace_sync_status",
     "marketplace_sync_date",
     "marketplace_error_message",
 )
-WRITABLE_VARIANT_FIELDS = ("cartona_id", "delivered_by", "marketplace_sync_enabled")
+WRITABLE_VARIANT_FIELDS = (
+    "cartona_id",
+    "cartona_internal_id",
+    "cartona_uom_id",
+    "delivered_by",
+    "marketplace_sync_enabled",
+    "marketplace_stock_sync_enabled",
+)
 
 
 def _search_variant(name):
@@ -33,6 +43,21 @@ class ProductTemplate(models.Model):
         search=_search_variant("cartona_id"),
         help="Cartona's supplier_product_id of the product (single-variant products only).",
     )
+    cartona_internal_id = fields.Char(
+        "Cartona Internal Product ID",
+        compute="_compute_variant_marketplace_fields",
+        inverse="_inverse_variant_marketplace_fields",
+        search=_search_variant("cartona_internal_id"),
+        help="Cartona's internal_product_id of the product (single-variant products only).",
+    )
+    cartona_uom_id = fields.Many2one(
+        "uom.uom",
+        "Cartona Unit",
+        compute="_compute_variant_marketplace_fields",
+        inverse="_inverse_variant_marketplace_fields",
+        search=_search_variant("cartona_uom_id"),
+        help="The unit of measure that equals one unit as Cartona sells it (e.g. a box of 12).",
+    )
     delivered_by = fields.Selection(
         const.DELIVERED_BY,
         compute="_compute_variant_marketplace_fields",
@@ -44,6 +69,12 @@ class ProductTemplate(models.Model):
         compute="_compute_variant_marketplace_fields",
         inverse="_inverse_variant_marketplace_fields",
         search=_search_variant("marketplace_sync_enabled"),
+    )
+    marketplace_stock_sync_enabled = fields.Boolean(
+        "Publish Stock",
+        compute="_compute_variant_marketplace_fields",
+        inverse="_inverse_variant_marketplace_fields",
+        search=_search_variant("marketplace_stock_sync_enabled"),
     )
     marketplace_sync_status = fields.Selection(
         const.SYNC_STATUSES,

@@ -660,6 +660,9 @@ class Sandbox:
             raise SandboxError(422, f"{', '.join(flags)} must be true or false")
         published = self.published.setdefault(entry["supplier_product_id"], {"updates": 0})
         published.update({key: item[key] for key in PRODUCT_UPDATE_FIELDS if key in item})
+        if item.get("supplier_product_id") not in (None, "") and item.get("internal_product_id") not in (None, ""):
+            # Named by its Cartona ID, a product takes the supplier's reference.
+            published["internal_product_id"] = str(item["internal_product_id"])
         published["updates"] += 1
         published["updated_at"] = stamp(utcnow())
         self.note("product", supplier_product_id=entry["supplier_product_id"])
@@ -694,6 +697,7 @@ class Sandbox:
                     continue
                 published = self.published.get(entry["supplier_product_id"], {})
                 row = {key: entry[key] for key in SERVED_PRODUCT_FIELDS}
+                row["internal_product_id"] = published.get("internal_product_id", entry["internal_product_id"])
                 row["selling_price"] = self._price(entry)
                 row["available_stock_quantity"] = published.get("available_stock_quantity")
                 row["in_stock"] = published.get("in_stock", True)

@@ -22,3 +22,7 @@ from . import test_invoicing
 from . import test_soak_findings
 from . import test_poller
 from . import test_latency
+from . import test_matching
+from . import test_catalogue_payloads
+from . import test_mapping_assistant
+from . import test_onboarding_tour

@@ -44,6 +44,10 @@ CALLS = {
     ),
     # No invoice here: the guard comes before any record is read (test_invoicing writes a real one).
     ("account.move", "write"): lambda t: ([t.order.invoice_ids.ids, {"cartona_move_kind": "invoice"}], {}),
+    ("marketplace.config", "action_open_mapping_assistant"): lambda t: ([t.config.ids], {}),
+    ("marketplace.mapping.line", "write"): lambda t: ([t.mapping_line.ids, {"product_id": t.soda.id}], {}),
+    ("marketplace.mapping.line", "action_apply"): lambda t: ([t.mapping_line.ids], {}),
+    ("marketplace.mapping.line", "action_apply_and_send_refs"): lambda t: ([t.mapping_line.ids], {}),
     ("sale.order", "create"): lambda t: (
         [
             [
@@ -124,6 +128,11 @@ class RpcCase(ImportCase):
             {"order_ids": [Command.set(self.order.ids)], "reason": const.CANCELLATION_REASONS[0][0]}
         )
         self.settlement = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
+        # A run of the catalogue mapping assistant proposing the rice for another Cartona product.
+        wizard = self.env["marketplace.mapping.wizard"].create({"config_id": self.config.id})
+        self.mapping_line = self.env["marketplace.mapping.line"].create(
+            {"wizard_id": wizard.id, "side": "cartona", "cartona_id": "518999", "product_id": self.rice.id}
+        )
         self._settle()
         # From here on Cartona accepts anything, and every request is recorded.
         self.http.reset()
@@ -168,11 +177,14 @@ class TestRemoteCallers(RpcCase):
             "marketplace.parked.order",
             "mail.message",
             "mail.activity",
+            "marketplace.mapping.wizard",
+            "uom.uom",
         )
         return {
             "order": self.order.read(["state", "locked", *sale_order.CONNECTOR_FIELDS, "cartona_cancellation_reason"]),
             "lines": self.order.order_line.read(["product_uom_qty", "cartona_amount"]),
             "pickings": self.order.picking_ids.read(["state"]),
+            "mapping": self.mapping_line.read(["product_id", "method", "confidence"]),
             "partner": self.order.partner_id.read(list(res_partner.CONNECTOR_FIELDS)),
             "products": products.read(
                 ["list_price", "cartona_id", "cartona_internal_id", *product_product.CONNECTOR_FIELDS]
@@ -270,7 +282,12 @@ class TestTrustedCallers(RpcCase):
         self.assertEqual(job.db_record().state, "pending")
 
     def test_marketplace_user_is_not_a_manager(self):
-        for name in ("action_pull_orders", "action_test_connection", "action_requeue_failed_jobs"):
+        for name in (
+            "action_pull_orders",
+            "action_test_connection",
+            "action_requeue_failed_jobs",
+            "action_open_mapping_assistant",
+        ):
             with self.subTest(name), self.raises(AccessError):
                 self.call(self.mp_salesman, "marketplace.config", name)
         self.assertEqual(len(self.http.calls), 0)
@@ -332,6 +349,19 @@ USER_FIELDS = {
     "sale.order": (sale_order.CONNECTOR_FIELDS, {"retailer_otp", "cartona_cancellation_reason"}),
     "product.product": (
         product_product.CONNECTOR_FIELDS,
+        {
+            "cartona_id",
+            "cartona_internal_id",
+            "cartona_uom_id",
+            "delivered_by",
+            "marketplace_sync_enabled",
+            "marketplace_stock_sync_enabled",
+        },
+    ),
+    # A single-variant product shows its variant's fields; those the variant's
+    # connector writes are read-only there.
+    "product.template": (
+        {"marketplace_sync_status", "marketplace_sync_date", "marketplace_error_message"},
         {
             "cartona_id",
             "cartona_internal_id",

@@ -1,0 +1,287 @@
+"""Which Odoo variant is each product of a Cartona catalogue.
+
+Plain Python, no ORM. Keys first (Cartona's ``internal_product_id`` equal to a
+variant's internal reference or barcode), then names, compared after a
+normalisation that makes Arabic and Latin spellings of one product meet:
+"زيت  عبّاد الشمس 1,5 لتر" and "زيت عباد الشمس 1.5L" are one name. The unit
+and the number of pieces break ties between names that score alike.
+
+Fuzzy scores come from rapidfuzz; each Cartona name is compared only with
+the variants that share two of its rarest words (the blocking key), so a
+catalogue of thousands against thousands of variants takes seconds.
+"""
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+# How a proposal was found.
+METHOD_MAPPED = "mapped"  # the variant already has this Cartona ID or internal ID
+METHOD_INTERNAL_ID = "internal_id"
+METHOD_BARCODE = "barcode"
+METHOD_NAME = "name"
+
+# Below this name score no proposal is made.
+NAME_CUTOFF = 60
+# A name proposal never claims the certainty of a key.
+NAME_MAX_CONFIDENCE = 95
+# Two candidates closer than this are a tie, broken by unit and pieces.
+TIE_MARGIN = 3
+# What an unresolved tie costs the proposal's confidence.
+AMBIGUITY_PENALTY = 15
+# Names that state different figures ("1 kg" and "5 kg", "Nour 3" and "Nour 6")
+# are different products, unless one name only says more ("330 ml, 24 cans").
+FIGURE_MISMATCH_PENALTY = 30
+# Candidates per Cartona name, and the words of it used as blocking keys.
+CANDIDATES = 5
+BLOCKING_WORDS = 3
+
+# Arabic letters written several ways, Arabic-Indic digits and separators.
+_LETTERS = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ئ": "ي",
+        "ؤ": "و",
+        # Teh marbuta and heh end the same words in everyday writing (علبة / علبه).
+        "ة": "ه",
+        "ـ": None,  # tatweel, a stretch of the line
+        "٫": ".",
+        "٬": ",",
+        "،": ",",
+        "×": " x ",
+        **{chr(0x0660 + digit): str(digit) for digit in range(10)},
+        **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
+    }
+)
+# Units written in names, in the unit their size is compared in (factor).
+_UNITS = {
+    "g": ("g", 1),
+    "gm": ("g", 1),
+    "gr": ("g", 1),
+    "grm": ("g", 1),
+    "gram": ("g", 1),
+    "grams": ("g", 1),
+    "جم": ("g", 1),
+    "جرام": ("g", 1),
+    "غرام": ("g", 1),
+    "غ": ("g", 1),
+    "kg": ("g", 1000),
+    "kgs": ("g", 1000),
+    "kilo": ("g", 1000),
+    "kilogram": ("g", 1000),
+    "كجم": ("g", 1000),
+    "كغ": ("g", 1000),
+    "كيلو": ("g", 1000),
+    "كيلوجرام": ("g", 1000),
+    "ml": ("ml", 1),
+    "مل": ("ml", 1),
+    "ملل": ("ml", 1),
+    "مللي": ("ml", 1),
+    "ملي": ("ml", 1),
+    "l": ("ml", 1000),
+    "lt": ("ml", 1000),
+    "ltr": ("ml", 1000),
+    "liter": ("ml", 1000),
+    "litre": ("ml", 1000),
+    "لتر": ("ml", 1000),
+    "ل": ("ml", 1000),
+}
+_SIZE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")(?!\w)"
+)
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
+_NOT_WORD = re.compile(r"[^\w.]+|(?<!\d)\.|\.(?!\d)")
+# Cartona's units, and the words that name them in product names.
+UNIT_WORDS = {
+    "box": {"box", "carton", "كرتونه", "كرتونة", "علبه", "صندوق"},
+    "kg": {"kg", "كيلو", "كجم"},
+    "piece": {"piece", "pcs", "pc", "قطعه"},
+    "dozen": {"dozen", "دسته"},
+    "bag": {"bag", "كيس", "شيكاره"},
+    "packet": {"packet", "pack", "باكو", "عبوه"},
+    "bottle": {"bottle", "زجاجه", "ازازه"},
+    "can": {"can", "علبه"},
+    "jar": {"jar", "برطمان"},
+    "shrink": {"shrink", "شرنك"},
+}
+
+
+def number_text(value):
+    """A number as names write it: ``12`` for 12.0, ``1.5``."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _size(match):
+    unit, factor = _UNITS[match.group(2)]
+    return f" {number_text(float(match.group(1)) * factor)}{unit} "
+
+
+def normalise(text):
+    """``text`` in the one form names are compared in: case folded, accents
+    and tashkeel gone, alef/yeh/teh marbuta forms and digits unified, tatweel
+    and punctuation dropped, sizes written "1500g" / "330ml", single spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text)).casefold()
+    # Decomposed, hamza and madda become marks on a bare alef, waw or yeh.
+    text = unicodedata.normalize("NFD", text.translate(_LETTERS))
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = unicodedata.normalize("NFC", text)
+    text = _DECIMAL_COMMA.sub(".", text)
+    text = _NOT_WORD.sub(" ", text)
+    text = _SIZE.sub(_size, text)
+    return " ".join(text.split())
+
+
+def figures(normalised):
+    """The numbers a normalised name states, sizes included ({"3", "1500g"})."""
+    return {word for word in normalised.split() if word[0].isdigit()}
+
+
+_UNIT_WORDS = {unit: {normalise(word) for word in words} for unit, words in UNIT_WORDS.items()}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What matching needs of an Odoo variant."""
+
+    id: int
+    name: str
+    default_code: str | None = None
+    barcode: str | None = None
+    cartona_id: str | None = None
+    cartona_internal_id: str | None = None
+    # Pieces in the unit the variant is sold by on Cartona, and that unit's name.
+    unit_count: float = 1
+    unit_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    supplier_product_id: str
+    variant_id: int | None
+    method: str | None
+    confidence: int
+
+
+def _unit_bonus(item, variant, words):
+    """How well ``variant`` (whose name and unit say ``words``) fits the
+    item's unit and pieces: a tie-breaker."""
+    bonus = 0
+    count = item.unit_count or 1
+    if abs((variant.unit_count or 1) - count) < 1e-6:
+        bonus += 2
+    if item.unit and words & _UNIT_WORDS.get(item.unit, {normalise(item.unit)}):
+        bonus += 1
+    if count > 1 and number_text(count) in words:
+        bonus += 1
+    return bonus
+
+
+def match(items, variants):
+    """One ``Proposal`` per catalogue item (``payloads.CatalogueItem``), in
+    order; ``variant_id`` None when nothing fits. A variant is proposed for
+    one Cartona product at most."""
+    proposals = {}
+    taken = set()
+    by_cartona_id = {v.cartona_id: v for v in variants if v.cartona_id}
+    by_code = defaultdict(list)
+    by_barcode = defaultdict(list)
+    for variant in variants:
+        if variant.default_code:
+            by_code[variant.default_code.strip()].append(variant)
+        if variant.barcode:
+            by_barcode[variant.barcode.strip()].append(variant)
+
+    def propose(item, variant, method, confidence):
+        proposals[item.supplier_product_id] = Proposal(item.supplier_product_id, variant.id, method, confidence)
+        taken.add(variant.id)
+
+    # Keys: exact, in order of trust. A key shared by several variants proves nothing.
+    by_internal_id = {v.cartona_internal_id: v for v in variants if v.cartona_internal_id}
+    for item in items:
+        if item.supplier_product_id in by_cartona_id:
+            propose(item, by_cartona_id[item.supplier_product_id], METHOD_MAPPED, 100)
+    for item in items:
+        known = by_internal_id.get(item.internal_product_id)
+        if item.supplier_product_id not in proposals and known and known.id not in taken:
+            propose(item, known, METHOD_MAPPED, 100)
+    for index, method, confidence in ((by_code, METHOD_INTERNAL_ID, 100), (by_barcode, METHOD_BARCODE, 95)):
+        for item in items:
+            if item.supplier_product_id in proposals or not item.internal_product_id:
+                continue
+            found = [v for v in index.get(item.internal_product_id.strip(), []) if v.id not in taken]
+            if len(found) == 1:
+                propose(item, found[0], method, confidence)
+
+    _match_names([item for item in items if item.supplier_product_id not in proposals], variants, taken, propose)
+    return [
+        proposals.get(item.supplier_product_id) or Proposal(item.supplier_product_id, None, None, 0) for item in items
+    ]
+
+
+def _block(words, postings):
+    """The variants to score for a name of ``words``: those sharing two of its
+    rarest words, else its rarest one (set operations, no Python loop)."""
+    rare = sorted((w for w in words if w in postings), key=lambda w: len(postings[w]))[:BLOCKING_WORDS]
+    if not rare:
+        return []
+    pairs = [postings[a] & postings[b] for i, a in enumerate(rare) for b in rare[i + 1 :]]
+    block = set().union(*pairs) if pairs else set()
+    return sorted(block or postings[rare[0]])
+
+
+def _match_names(items, variants, taken, propose):
+    free = [v for v in variants if v.id not in taken]
+    names = [normalise(v.name) for v in free]
+    units = {name: set(normalise(name).split()) for name in {v.unit_name for v in free if v.unit_name}}
+    words = [set(name.split()) | units.get(v.unit_name, set()) for name, v in zip(names, free, strict=True)]
+    stated = [figures(name) for name in names]
+    postings = defaultdict(set)
+    for position, name in enumerate(names):
+        for word in name.split():
+            postings[word].add(position)
+    candidates = []  # (score with tie-breaker, rank, item index, variant position, confidence)
+    for index, item in enumerate(items):
+        query = normalise(item.name)
+        block = _block(set(query.split()), postings)
+        if not block:
+            continue
+        found = process.extract(
+            query,
+            [names[p] for p in block],
+            scorer=fuzz.token_sort_ratio,
+            processor=None,
+            limit=CANDIDATES * 2,
+            score_cutoff=NAME_CUTOFF - FIGURE_MISMATCH_PENALTY,
+        )
+        wanted = figures(query)
+        scored = []
+        for _name, score, at in found:
+            position = block[at]
+            if not (wanted <= stated[position] or stated[position] <= wanted):
+                score -= FIGURE_MISMATCH_PENALTY
+            if score >= NAME_CUTOFF:
+                scored.append((score + _unit_bonus(item, free[position], words[position]), score, position))
+        scored.sort(reverse=True)
+        for rank, (total, score, position) in enumerate(scored[:CANDIDATES]):
+            # A tie the unit and pieces do not break leaves the choice uncertain.
+            tied = any(other > total - TIE_MARGIN for other, _s, p in scored if p != position)
+            confidence = min(NAME_MAX_CONFIDENCE, round(score)) - (AMBIGUITY_PENALTY if tied else 0)
+            candidates.append((total, -rank, index, position, confidence))
+    # Best pairs first: a variant goes to the Cartona product it fits best.
+    done = set()
+    for _score, _rank, index, position, confidence in sorted(candidates, reverse=True):
+        variant = free[position]
+        if index in done or variant.id in taken:
+            continue
+        done.add(index)
+        propose(items[index], variant, METHOD_NAME, max(confidence, 1))
