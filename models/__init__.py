@@ -11,3 +11,5 @@ from . import res_partner
 from . import sale_order
 from . import sale_order_line
 from . import stock_picking
+from . import marketplace_config_monitoring
+from . import queue_job
