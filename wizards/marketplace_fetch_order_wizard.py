@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..access import MANAGER_GROUP, check_caller
@@ -19,18 +19,14 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
     result = fields.Text(readonly=True)
     sale_order_ids = fields.Many2many("sale.order", string="Orders", readonly=True)
 
-    @api.constrains("reference", "date_from", "date_to")
-    def _check_what(self):
-        for wizard in self:
-            if not (wizard.reference or "").strip() and not (wizard.date_from or wizard.date_to):
-                raise UserError(self.env._("Give a Cartona order number or id, or a date range."))
-
     def action_fetch(self):
         check_caller(self, "write")
         self.ensure_one()
         config = self.marketplace_config_id
         check_caller(config, "write", MANAGER_GROUP)
         reference = (self.reference or "").strip() or None
+        if not reference and not (self.date_from or self.date_to):
+            raise UserError(self.env._("Give a Cartona order number or id, or a date range."))
         try:
             fetched = config._api()._fetch_orders(reference, self.date_from, self.date_to)
         except MarketplaceError as exc:
