@@ -18,3 +18,4 @@ from . import test_unlimited_stock
 from . import test_answers
 from . import test_stock_access
 from . import test_monitoring
+from . import test_views_access
