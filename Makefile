@@ -1,4 +1,4 @@
-.PHONY: setup test test-odoo test-upgrade run lint bench clean
+.PHONY: setup test test-odoo test-upgrade run lint bench bench-dashboard clean
 
 setup:
 	bash scripts/setup.sh
@@ -20,6 +20,9 @@ lint:
 
 bench:
 	bash scripts/bench.sh
+
+bench-dashboard:
+	bash scripts/bench_dashboard.sh
 
 clean:
 	rm -rf .venv .state

@@ -283,4 +283,3 @@ class TestDeliveryOtp(MonitoringCase):
         with self.raises(Exception):
             order.picking_ids.with_user(employee).retailer_otp = "0000"
         self.assertEqual(order.retailer_otp, "4821")
-

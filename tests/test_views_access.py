@@ -25,11 +25,10 @@ class TestViewsPerUser(ImportCase):
         super().setUpClass()
         # Each with the rights of their daily work; only the marketplace group differs.
         work = "sales_team.group_sale_manager,stock.group_stock_user"
+        marketplace = "cartona_marketplace.group_marketplace_{}".format
         cls.users = {
-            "manager": new_test_user(
-                cls.env, login="mp-manager", groups=f"cartona_marketplace.group_marketplace_manager,{work}"
-            ),
-            "user": new_test_user(cls.env, login="mp-user", groups=f"cartona_marketplace.group_marketplace_user,{work}"),
+            "manager": new_test_user(cls.env, login="mp-manager", groups=f"{marketplace('manager')},{work}"),
+            "user": new_test_user(cls.env, login="mp-user", groups=f"{marketplace('user')},{work}"),
             "employee": new_test_user(cls.env, login="employee", groups=work),
         }
 
