@@ -34,10 +34,10 @@ class TestMarketplaceUi(HttpCase):
         )
 
 
-@tagged("post_install", "-at_install")
-class TestMarketplaceTours(HttpCase):
-    """Tours in Chromium (static/tests/tours/): the dashboard, and a Cartona
-    order with its delivery and the retailer's OTP."""
+class TourCase(HttpCase):
+    """A marketplace for a tour in Chromium (static/tests/tours/). Each tour
+    has its class, hence its own browser: the alerts a tour raises reach the
+    web client of the next one, whose records are gone."""
 
     @classmethod
     def setUpClass(cls):
@@ -46,6 +46,9 @@ class TestMarketplaceTours(HttpCase):
             {"name": "Cartona (tour)", "api_base_url": BASE_URL, "auth_token": TOKEN}
         )
 
+
+@tagged("post_install", "-at_install")
+class TestDashboardTour(TourCase):
     def test_dashboard_follow_an_error_and_requeue(self):
         self.env["marketplace.sync.log"]._log_operation(self.config.id, "order_pull", "error", "Cartona is down")
         soda = self.env["product.product"].create({"name": "Tour soda", "cartona_id": "T-220731"})
@@ -60,6 +63,9 @@ class TestMarketplaceTours(HttpCase):
         self.start_tour("/odoo", "cartona_marketplace_dashboard", login="admin")
         self.assertEqual(job.db_record().state, "pending")
 
+
+@tagged("post_install", "-at_install")
+class TestOrderTour(TourCase):
     def test_order_cartona_tab_and_delivery_otp(self):
         for name, internal in (("Tour oil", "311#1"), ("Tour rice", "518#1")):
             self.env["product.product"].create({"name": name, "is_storable": True, "cartona_internal_id": internal})
