@@ -188,15 +188,16 @@ class MarketplaceConfig(models.Model):
         config_id, model, res_id, sale_id = self.id, record._name, record.id, sale.id if sale else False
 
         def raise_alert(env):
-            config = env["marketplace.config"].browse(config_id)
-            if config._schedule_activity(
-                env[model].browse(res_id), summary, note, sale=env["sale.order"].browse(sale_id)
-            ):
+            config, target = env["marketplace.config"].browse(config_id), env[model].browse(res_id)
+            if not (config.exists() and target.exists()):
+                # Created by the transaction that fails, so not visible from
+                # the other cursor: the alert goes with them.
+                return False
+            if config._schedule_activity(target, summary, note, sale=env["sale.order"].browse(sale_id)):
                 config.message_post(body=note, subject=summary)
+            return True
 
-        if detached:
-            self.env["marketplace.sync.log"]._run_detached(raise_alert)
-        else:
+        if not (detached and self.env["marketplace.sync.log"]._run_detached(raise_alert)):
             raise_alert(self.env(su=True))
 
     def _resolve_alert(self, summary, feedback, record=None):
