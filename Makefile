@@ -1,4 +1,4 @@
-.PHONY: setup test test-odoo test-upgrade run lint bench bench-latency bench-mapping soak clean
+.PHONY: setup test test-odoo test-upgrade run lint bench bench-latency bench-mapping bench-dashboard soak clean
 
 setup:
 	bash scripts/setup.sh
@@ -24,11 +24,14 @@ bench:
 bench-latency:
 	bash scripts/bench_latency.sh
 
-soak:
-	bash scripts/soak.sh
-
 bench-mapping:
 	bash scripts/bench_mapping.sh
+
+bench-dashboard:
+	bash scripts/bench_dashboard.sh
+
+soak:
+	bash scripts/soak.sh
 
 clean:
 	rm -rf .venv .state

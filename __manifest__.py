@@ -10,6 +10,7 @@
     "data": [
         "security/marketplace_security.xml",
         "security/ir.model.access.csv",
+        "security/queue_job_security.xml",
         "data/queue_job_data.xml",
         "data/cron_data.xml",
         "views/marketplace_settlement_wizard_views.xml",
@@ -21,6 +22,9 @@
         "views/marketplace_mapping_views.xml",
         "views/product_views.xml",
         "views/marketplace_menu.xml",
+        "views/sync_dashboard_views.xml",
+        "views/res_partner_views.xml",
+        "views/stock_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["cartona_marketplace/static/tests/tours/*.js"],

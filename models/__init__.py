@@ -15,3 +15,5 @@ from . import sale_order
 from . import sale_order_line
 from . import stock_picking
 from . import account_move
+from . import marketplace_config_monitoring
+from . import queue_job

@@ -13,10 +13,11 @@ from odoo.tools import mute_logger
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
+from ..cartona import payloads
 from ..cartona.answers import item_refusal, short_text
 from ..cartona.client import CartonaClient, iter_pages
 from ..cartona.payloads import parse_catalogue
-from ..exceptions import MarketplaceError, MarketplacePermanentError
+from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
 
 _logger = logging.getLogger(__name__)
 
@@ -69,8 +70,12 @@ class MarketplaceApi(models.AbstractModel):
                 status_code=exc.status_code,
                 duration_ms=int((time.monotonic() - start) * 1000),
             )
+            if isinstance(exc, MarketplaceAuthError):
+                # A person must give a new token; the failing job is rolled back, the alert stays.
+                config._raise_alert(config._token_alert_summary(), str(exc), detached=True)
             raise
         _logger.debug("%s %s answered %s in %.3fs", method, endpoint, status_code, time.monotonic() - start)
+        config._resolve_alert(config._token_alert_summary(), self.env._("Cartona accepts the token again."))
         return self._normalize_api_response(body)
 
     @api.model
@@ -207,6 +212,42 @@ class MarketplaceApi(models.AbstractModel):
         complete = last_page < const.MAX_PULL_PAGES
         self._record_pull(state, stats, watermark=started if complete else None)
         return stats
+
+    @api.model
+    def _fetch_orders(self, reference=None, date_from=None, date_to=None):
+        """Import now the order Cartona knows as ``reference`` (its hashed id or
+        number), or the orders of a date range, whatever the pull window says:
+        through the processor (an imported order is updated, never doubled) and
+        acknowledged as a pull would. An order waiting in Odoo that Cartona no
+        longer returns is tried again from its kept payload.
+
+        Returns ``(Counter of outcomes, Cartona ids found)``, or None while a
+        pull of the same marketplace runs."""
+        config = self._get_config()
+        if not self._lock_pull():
+            return None
+        stats, found = Counter(), set()
+        for _page, orders in self._iter_order_pages(date_from=date_from, date_to=date_to):
+            if reference:
+                orders = [order for order in orders if self._names_order(order, reference)]
+            found.update(payloads.order_key(order) for order in orders)
+            stats += self._process_orders_page(orders)
+            if reference and orders:
+                break
+        if reference and not found:
+            parked = self.env["marketplace.parked.order"]._of(config, reference)
+            if parked:
+                found.add(reference)
+                stats += parked._replay().get(config.id, Counter())
+        found.discard(None)
+        return stats, found
+
+    @api.model
+    def _names_order(self, data, reference):
+        return isinstance(data, dict) and reference in (
+            payloads.order_key(data),
+            str(data.get("receipt_id") or "").strip(),
+        )
 
     @api.model
     def _pull_next_page(self):

@@ -255,16 +255,19 @@ class MarketplaceConfig(models.Model):
 
     def _compute_from_logs(self):
         # Failures are recorded by inserting sync logs, from whichever
-        # transaction met them; what the configuration shows is read back.
+        # transaction met them; what the configuration shows is read back,
+        # latest row by index (the dashboard shows it for every configuration).
         logs = self.env["marketplace.sync.log"]
-        errors = self._aggregate_per_config("marketplace.sync.log", "id:max", [("status", "=", "error")])
-        connections = self._aggregate_per_config("marketplace.sync.log", "id:max", CONNECTION_LOG_DOMAIN)
         for config in self:
-            connection = logs.browse(connections.get(config))
+            connection = max(
+                logs._latest(config, [("operation_type", "=", "connection_test")]),
+                logs._latest(config, [("status_code", "in", const.AUTH_FAILED_STATUSES)]),
+                key=lambda log: log.id,
+            )
             failed = connection.status == "error"
             config.connection_status = ("error" if failed else "connected") if connection else "not_tested"
             config.connection_message = failed and connection.message
-            config.last_error = logs.browse(errors.get(config)).message
+            config.last_error = logs._latest(config, [("status", "=", "error")]).message
 
     def _search_connection_status(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
@@ -490,11 +493,12 @@ class MarketplaceConfig(models.Model):
 
     def _schedule_activity(self, record, summary, note, sale=None):
         """One to-do per problem: an open activity with the same summary on
-        the same record is not raised again at the next retry or pull."""
+        the same record is not raised again at the next retry or pull.
+        Returns the new activity, if any."""
         self.ensure_one()
         if record.activity_ids.filtered(lambda activity: activity.summary == summary):
-            return
-        record.activity_schedule(
+            return None
+        return record.activity_schedule(
             "mail.mail_activity_data_todo", summary=summary, note=note, user_id=self._activity_user(record, sale).id
         )
 
@@ -504,19 +508,9 @@ class MarketplaceConfig(models.Model):
         check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
 
-        def owned(job):
-            if job.model_name == "sale.order":
-                return job.records.marketplace_config_id == self
-            return bool(job.args) and job.args[0] == self.id
-
         # Jobs are the connector's plumbing: an administrator of the connector
         # may requeue them without being a queue_job manager.
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search([("state", "=", "failed"), ("method_name", "in", list(const.JOB_METHODS))])
-            .filtered(owned)
-        )
+        jobs = self._connector_jobs(["failed"])
         jobs.requeue()
         return self._notify(
             self.env._("Failed jobs requeued"),

@@ -614,7 +614,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                     )
         except UserError as exc:
             message = f"Delivery {picking.name} of {sale.name} could not be validated: {exc}"
-            self._schedule_activity(sale, "Validate the delivery by hand", message)
+            config = self._get_config()
+            config._raise_alert(config._delivery_alert_summary(), message, record=sale, sale=sale)
             self._log("warning", message, sale)
 
     @api.model

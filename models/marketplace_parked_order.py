@@ -45,7 +45,7 @@ class MarketplaceParkedOrder(models.Model):
         # Tell a person once, not at every pull: the salesperson of the order
         # when it was imported before, else the configuration's responsible.
         sale = config._processor()._find_existing_order(hashed_id)
-        config._schedule_activity(config, summary, reason, sale=sale)
+        config._raise_alert(summary, reason, sale=sale)
         return parked, True
 
     @api.model

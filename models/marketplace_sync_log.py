@@ -4,7 +4,9 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import SUPERUSER_ID, api, fields, models
+from odoo.tools.sql import create_index
 
+from .. import const
 from ..cartona import payloads
 
 _logger = logging.getLogger(__name__)
@@ -53,6 +55,27 @@ class MarketplaceSyncLog(models.Model):
     endpoint = fields.Char()
     status_code = fields.Integer("HTTP Status")
     duration_ms = fields.Integer("Duration (ms)")
+
+    def init(self):
+        # What the configuration and the dashboard read: the latest log of a
+        # kind, per configuration, and the logs of a configuration by day.
+        for name, columns, where in (
+            ("config_operation_id", ["marketplace_config_id", "operation_type", "id"], ""),
+            ("config_status_id", ["marketplace_config_id", "status", "id"], ""),
+            ("config_create_date", ["marketplace_config_id", "create_date"], ""),
+            (
+                "config_auth_failed_id",
+                ["marketplace_config_id", "id"],
+                f"status_code IN ({', '.join(str(code) for code in const.AUTH_FAILED_STATUSES)})",
+            ),
+        ):
+            create_index(self.env.cr, f"{self._table}_{name}_index", self._table, columns, where=where)
+
+    @api.model
+    def _latest(self, config, domain):
+        """The latest log of ``config`` matching ``domain``: one index lookup
+        whatever the number of logs."""
+        return self.search([("marketplace_config_id", "=", config.id), *domain], order="id desc", limit=1)
 
     @api.model
     def _log_operation(

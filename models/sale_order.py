@@ -8,7 +8,12 @@ from odoo.addons.queue_job.job import identity_exact
 from .. import const
 from ..access import USER_GROUP, check_caller, check_connector_fields, skips_marketplace_sync
 from ..cartona.answers import item_refusal
-from ..exceptions import MarketplaceError, MarketplacePermanentError, MarketplaceRetryableError
+from ..exceptions import (
+    MarketplaceAuthError,
+    MarketplaceError,
+    MarketplacePermanentError,
+    MarketplaceRetryableError,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -262,11 +267,13 @@ class SaleOrder(models.Model):
         if not self._marketplace_pushes(status):
             # An earlier job already sent this status, or a later one.
             return f"Cartona already has {self.marketplace_status}"
-        api = self.marketplace_config_id._api()
+        config = self.marketplace_config_id
+        api = config._api()
         steps = self._marketplace_status_steps(status)
         accepted = []
+        otp_step = status == "delivered" and self.cartona_otp_required
         try:
-            if status == "delivered" and self.cartona_otp_required:
+            if otp_step:
                 if not self.retailer_otp:
                     raise MarketplacePermanentError(
                         self.env._("Enter the retailer's OTP: Cartona needs it to mark %s delivered.", self.name)
@@ -279,8 +286,16 @@ class SaleOrder(models.Model):
                 answer = api._bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
                 self._marketplace_check_bulk_answer(answer)
         except MarketplaceError as exc:
-            self._marketplace_record_push_error(self._marketplace_push_failure(exc), accepted[-1] if accepted else None)
+            failure = self._marketplace_push_failure(exc)
+            self._marketplace_record_push_error(failure, accepted[-1] if accepted else None)
+            if otp_step and not isinstance(exc, MarketplaceRetryableError | MarketplaceAuthError):
+                # Cartona refused the OTP (or none was entered): a person must ask the retailer.
+                config._raise_alert(config._otp_alert_summary(self), failure, record=self, sale=self, detached=True)
             raise
+        if otp_step:
+            config._resolve_alert(
+                config._otp_alert_summary(self), self.env._("Cartona accepted the OTP of %s.", self.name), record=self
+            )
         self.sudo().with_context(skip_marketplace_sync=True).write(
             {"marketplace_status": status, "marketplace_sync_status": "synced", "marketplace_error_message": False}
         )

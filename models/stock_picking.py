@@ -1,10 +1,40 @@
-from odoo import models
+from odoo import api, fields, models
 
+from .. import const
 from ..access import check_caller, skips_marketplace_sync
+
+# What the delivery shows of its Cartona order, read through the order (whose
+# write refuses them to anyone but the connector). The OTP is the user's.
+CONNECTOR_FIELDS = {"marketplace_order_number", "marketplace_status", "cartona_otp_required"}
 
 
 class StockPicking(models.Model):
     _inherit = "stock.picking"
+
+    marketplace_order_number = fields.Char(related="sale_id.marketplace_order_number", string="Cartona Order")
+    marketplace_status = fields.Selection(related="sale_id.marketplace_status", string="Cartona Status")
+    cartona_otp_required = fields.Boolean(related="sale_id.cartona_otp_required", string="OTP Required")
+    retailer_otp = fields.Char(
+        "Retailer OTP",
+        compute="_compute_retailer_otp",
+        inverse="_inverse_retailer_otp",
+        help="The code the retailer gives at delivery: Cartona needs it to mark the order delivered.",
+    )
+
+    @api.depends("sale_id.retailer_otp")
+    def _compute_retailer_otp(self):
+        # Read as the connector: whoever delivers may not read the order (decisions.md section 8).
+        for picking in self:
+            picking.retailer_otp = picking.sudo().sale_id.retailer_otp
+
+    def _inverse_retailer_otp(self):
+        # Who may write the delivery enters the code the retailer gave them,
+        # on an order they may not write; nothing else of the order.
+        check_caller(self, "write")
+        for picking in self:
+            order = picking.sudo().sale_id
+            if order.is_marketplace_order and order.marketplace_status not in ("delivered", *const.CANCELLED_STATUSES):
+                order.retailer_otp = picking.retailer_otp
 
     def button_validate(self):
         check_caller(self, "write")
@@ -13,6 +43,17 @@ class StockPicking(models.Model):
 
     def _action_done(self):
         result = super()._action_done()
+        # A delivery the import could not validate, validated now: its to-do is done.
+        for order in self.sale_id.sudo().filtered(lambda o: o.is_marketplace_order and o.state != "cancel"):
+            if not order.picking_ids.filtered(
+                lambda p: p.picking_type_code == "outgoing" and p.state not in ("done", "cancel")
+            ):
+                config = order.marketplace_config_id
+                config._resolve_alert(
+                    config._delivery_alert_summary(),
+                    self.env._("The deliveries of %s are validated.", order.name),
+                    record=order,
+                )
         if not skips_marketplace_sync(self.env):
             self._marketplace_push_shipping()
         # The import's own deliveries too (Cartona's "delivered"): invoicing is no echo.

@@ -26,3 +26,5 @@ from . import test_matching
 from . import test_catalogue_payloads
 from . import test_mapping_assistant
 from . import test_onboarding_tour
+from . import test_monitoring
+from . import test_views_access

@@ -17,7 +17,13 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
-from odoo.addons.cartona_marketplace.models import account_move, product_product, res_partner, sale_order
+from odoo.addons.cartona_marketplace.models import (
+    account_move,
+    product_product,
+    res_partner,
+    sale_order,
+    stock_picking,
+)
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import ImportCase, perform_jobs
@@ -48,6 +54,16 @@ CALLS = {
     ("marketplace.mapping.line", "write"): lambda t: ([t.mapping_line.ids, {"product_id": t.soda.id}], {}),
     ("marketplace.mapping.line", "action_apply"): lambda t: ([t.mapping_line.ids], {}),
     ("marketplace.mapping.line", "action_apply_and_send_refs"): lambda t: ([t.mapping_line.ids], {}),
+    ("marketplace.config", "action_view_orders_today"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_error_products"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_error_logs"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_failed_jobs"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_pending_jobs"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_fetch_order"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_publish_all_products"): lambda t: ([t.config.ids], {}),
+    ("marketplace.fetch.order.wizard", "action_fetch"): lambda t: ([t.fetch_wizard.ids], {}),
+    # Writing a job's state raises or closes the connector's alerts: queue_job's own access comes first.
+    ("queue.job", "write"): lambda t: ([t.job.ids, {"state": "failed"}], {}),
     ("sale.order", "create"): lambda t: (
         [
             [
@@ -133,7 +149,12 @@ class RpcCase(ImportCase):
         self.mapping_line = self.env["marketplace.mapping.line"].create(
             {"wizard_id": wizard.id, "side": "cartona", "cartona_id": "518999", "product_id": self.rice.id}
         )
+        self.fetch_wizard = self.env["marketplace.fetch.order.wizard"].create(
+            {"marketplace_config_id": self.config.id, "reference": "Qx7mK2aP"}
+        )
         self._settle()
+        self.job = self.env["queue.job"].search([("method_name", "=", "_acknowledge_orders")], limit=1)
+        self.assertTrue(self.job)
         # From here on Cartona accepts anything, and every request is recorded.
         self.http.reset()
         for method in HTTP_METHODS:
@@ -373,6 +394,7 @@ USER_FIELDS = {
     ),
     "res.partner": (res_partner.CONNECTOR_FIELDS, set()),
     "account.move": (account_move.CONNECTOR_FIELDS, set()),
+    "stock.picking": (stock_picking.CONNECTOR_FIELDS, {"retailer_otp"}),
 }
 
 

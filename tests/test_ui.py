@@ -1,5 +1,7 @@
 from odoo.tests import HttpCase, tagged
 
+from .common import BASE_URL, TOKEN, load_json
+
 
 @tagged("post_install", "-at_install")
 class TestMarketplaceUi(HttpCase):
@@ -30,3 +32,47 @@ class TestMarketplaceUi(HttpCase):
             ready="odoo.isReady",
             login="admin",
         )
+
+
+class TourCase(HttpCase):
+    """A marketplace for a tour in Chromium (static/tests/tours/). Each tour
+    has its class, hence its own browser: the alerts a tour raises reach the
+    web client of the next one, whose records are gone."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config = cls.env["marketplace.config"].create(
+            {"name": "Cartona (tour)", "api_base_url": BASE_URL, "auth_token": TOKEN}
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardTour(TourCase):
+    def test_dashboard_follow_an_error_and_requeue(self):
+        self.env["marketplace.sync.log"]._log_operation(self.config.id, "order_pull", "error", "Cartona is down")
+        soda = self.env["product.product"].create({"name": "Tour soda", "cartona_id": "T-220731"})
+        soda.sudo().write({"marketplace_sync_status": "error", "marketplace_error_message": "refused"})
+        job = (
+            self.env["marketplace.api"]
+            .with_delay(description="Tour acknowledgement")
+            ._acknowledge_orders(self.config.id, ["Tour1"])
+        )
+        job.set_failed(exc_name="MarketplacePermanentError", exc_message="Cartona said no")
+        job.store()
+        self.start_tour("/odoo", "cartona_marketplace_dashboard", login="admin")
+        self.assertEqual(job.db_record().state, "pending")
+
+
+@tagged("post_install", "-at_install")
+class TestOrderTour(TourCase):
+    def test_order_cartona_tab_and_delivery_otp(self):
+        for name, internal in (("Tour oil", "311#1"), ("Tour rice", "518#1")):
+            self.env["product.product"].create({"name": name, "is_storable": True, "cartona_internal_id": internal})
+        data = next(o for o in load_json("pull_orders_page.json") if o["hashed_id"] == "Qx7mK2aP")
+        data["status"] = "approved"
+        self.config._processor()._process_page([data])
+        order = self.env["sale.order"].search([("cartona_id", "=", "Qx7mK2aP")])
+        self.assertEqual(order.state, "sale")
+        self.start_tour("/odoo", "cartona_marketplace_order_otp", login="admin")
+        self.assertEqual(order.retailer_otp, "4821")

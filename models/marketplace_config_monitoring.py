@@ -1,0 +1,224 @@
+from collections import defaultdict
+from datetime import datetime, time
+
+import pytz
+
+from odoo import fields, models
+
+from .. import const
+from ..access import MANAGER_GROUP, USER_GROUP, check_caller
+
+# queue.job states of a job still to run.
+PENDING_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
+# The products whose publication Cartona refused or could not take.
+ERROR_PRODUCTS_DOMAIN = [("cartona_id", "!=", False), ("marketplace_sync_status", "=", "error")]
+# What a person reads of a failed job of the connector.
+JOB_LABELS = {
+    "_marketplace_sync_job": "product publication",
+    "_marketplace_withdraw_job": "product withdrawal",
+    "_acknowledge_orders": "order acknowledgement",
+    "_push_marketplace_status": "order status",
+}
+
+
+class MarketplaceConfig(models.Model):
+    """The dashboard's figures, the alerts that need a person, and the
+    recovery buttons of a configuration."""
+
+    _inherit = "marketplace.config"
+
+    orders_today_count = fields.Integer("Orders Imported Today", compute="_compute_dashboard")
+    error_product_count = fields.Integer("Products in Error", compute="_compute_dashboard")
+    failed_job_count = fields.Integer("Failed Jobs", compute="_compute_dashboard")
+    pending_job_count = fields.Integer("Pending Jobs", compute="_compute_dashboard")
+    last_pull_status = fields.Selection(
+        [("success", "Success"), ("info", "Info"), ("warning", "Warning"), ("error", "Error")],
+        compute="_compute_dashboard",
+        help="Outcome of the last pull that found something to say.",
+    )
+    last_pull_message = fields.Text(compute="_compute_dashboard")
+    last_publication_date = fields.Datetime(
+        "Last Stock/Price Publication",
+        compute="_compute_dashboard",
+        help="When Cartona last took a publication of prices or stock.",
+    )
+
+    # Figures -----------------------------------------------------------------
+
+    def _compute_dashboard(self):
+        logs = self.env["marketplace.sync.log"]
+        orders = dict(
+            self.env["sale.order"]._read_group(
+                [("marketplace_config_id", "in", self.ids), ("create_date", ">=", self._today_start())],
+                ["marketplace_config_id"],
+                ["__count"],
+            )
+        )
+        errors = dict(self.env["product.product"]._read_group(ERROR_PRODUCTS_DOMAIN, ["company_id"], ["__count"]))
+        failed = self._connector_jobs_by_config(["failed"])
+        pending = self._connector_jobs_by_config(PENDING_JOB_STATES)
+        for config in self:
+            # Latest rows by index, one configuration at a time: a year of logs
+            # costs what a day does (scripts/bench_dashboard.py).
+            pull = logs._latest(config, [("operation_type", "=", "order_pull")])
+            published = max(
+                (
+                    logs._latest(config, [("operation_type", "=", operation), ("status", "in", ("success", "warning"))])
+                    for operation in ("product_sync", "stock_sync")
+                ),
+                key=lambda log: log.id,
+            )
+            config.orders_today_count = orders.get(config, 0)
+            config.error_product_count = sum(
+                count for company, count in errors.items() if not company or company == config.company_id
+            )
+            config.failed_job_count = len(failed.get(config.id, ()))
+            config.pending_job_count = len(pending.get(config.id, ()))
+            config.last_pull_status = pull.status
+            config.last_pull_message = pull.message
+            config.last_publication_date = published.create_date
+
+    def _today_start(self):
+        """Midnight of the user's today, in UTC as stored."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        midnight = tz.localize(datetime.combine(fields.Date.context_today(self), time.min))
+        return midnight.astimezone(pytz.utc).replace(tzinfo=None)
+
+    def _connector_jobs_by_config(self, states):
+        """``{config id: queue.job}`` of the connector's jobs in ``states``.
+        Jobs are the connector's plumbing, read as superuser; who sees them is
+        decided by the actions below."""
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("state", "in", list(states)), ("method_name", "in", list(const.JOB_METHODS))])
+        )
+        by_config = defaultdict(lambda: self.env["queue.job"].sudo())
+        for job in jobs:
+            by_config[job._marketplace_config_id()] |= job
+        return by_config
+
+    def _connector_jobs(self, states):
+        self.ensure_one()
+        return self._connector_jobs_by_config(states)[self.id]
+
+    # What each figure opens ---------------------------------------------------
+
+    def action_view_orders_today(self):
+        check_caller(self, "read", USER_GROUP)
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_orders")
+        action["domain"] = [("marketplace_config_id", "=", self.id), ("create_date", ">=", self._today_start())]
+        return action
+
+    def action_view_error_products(self):
+        check_caller(self, "read", USER_GROUP)
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Products in error"),
+            "res_model": "product.product",
+            "view_mode": "list,form",
+            "domain": [*ERROR_PRODUCTS_DOMAIN, ("company_id", "in", [False, self.company_id.id])],
+        }
+
+    def action_view_error_logs(self):
+        action = self.action_view_sync_logs()
+        action["domain"] = [*action["domain"], ("status", "=", "error")]
+        return action
+
+    def action_view_failed_jobs(self):
+        return self._action_view_jobs(["failed"], self.env._("Failed Cartona jobs"))
+
+    def action_view_pending_jobs(self):
+        return self._action_view_jobs(PENDING_JOB_STATES, self.env._("Pending Cartona jobs"))
+
+    def _action_view_jobs(self, states, name):
+        check_caller(self, "read", MANAGER_GROUP)
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": "queue.job",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self._connector_jobs(states).ids)],
+            "context": {"create": False},
+        }
+
+    # Recovery -----------------------------------------------------------------
+
+    def action_fetch_order(self):
+        check_caller(self, "write", MANAGER_GROUP)
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Fetch Cartona orders"),
+            "res_model": "marketplace.fetch.order.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_marketplace_config_id": self.id},
+        }
+
+    def action_publish_all_products(self):
+        """Send every mapped, published product's price and stock to this
+        marketplace now, changed or not, through the product sync jobs."""
+        check_caller(self, "write", MANAGER_GROUP)
+        self.ensure_one()
+        products = (
+            self.env["product.product"]
+            .sudo()
+            .search([("cartona_id", "!=", False), ("marketplace_sync_enabled", "=", True)])
+        )
+        jobs = self.env["product.product"]._marketplace_enqueue(self, products, const.SYNC_PARTS, force=True)
+        return self._notify(
+            self.env._("Publication queued"),
+            self.env._("%(jobs)s job(s) will publish %(count)s products to Cartona.", jobs=jobs, count=len(products)),
+            "success",
+        )
+
+    # Alerts -------------------------------------------------------------------
+
+    def _raise_alert(self, summary, note, record=None, sale=None, detached=False):
+        """A problem that needs a person: one to-do (on ``record``, else the
+        configuration) and a message on the configuration, once per problem.
+        ``detached`` writes them so that they survive the rollback of the
+        failing transaction (a job that fails)."""
+        self.ensure_one()
+        record = record or self
+        config_id, model, res_id, sale_id = self.id, record._name, record.id, sale.id if sale else False
+
+        def raise_alert(env):
+            config, target = env["marketplace.config"].browse(config_id), env[model].browse(res_id)
+            if not (config.exists() and target.exists()):
+                # Created by the transaction that fails, so not visible from
+                # the other cursor: the alert goes with them.
+                return False
+            if config._schedule_activity(target, summary, note, sale=env["sale.order"].browse(sale_id)):
+                config.message_post(body=note, subject=summary)
+            return True
+
+        if not (detached and self.env["marketplace.sync.log"]._run_detached(raise_alert)):
+            raise_alert(self.env(su=True))
+
+    def _resolve_alert(self, summary, feedback, record=None):
+        """The problem is gone: its to-do is marked done, and the configuration says so."""
+        self.ensure_one()
+        record = (record or self).sudo()
+        todo = record.activity_ids.filtered(lambda activity: activity.summary == summary)
+        if not todo:
+            return
+        todo.action_feedback(feedback=feedback)
+        if record != self:
+            self.sudo().message_post(body=feedback, subject=summary)
+
+    def _token_alert_summary(self):
+        return self.env._("Cartona refused the token of %s", self.name)
+
+    def _otp_alert_summary(self, order):
+        return self.env._("Cartona refused the OTP of %s", order.name)
+
+    def _delivery_alert_summary(self):
+        return self.env._("Validate the delivery by hand")
+
+    def _job_alert_summary(self, method_name):
+        return self.env._("Cartona jobs failed for good: %s", JOB_LABELS.get(method_name, method_name))

@@ -1,0 +1,46 @@
+from odoo import models
+
+from .. import const
+
+
+class QueueJob(models.Model):
+    _inherit = "queue.job"
+
+    def _marketplace_config_id(self):
+        """The configuration a job of the connector works for: a status push
+        is queued on its order, every other job takes the configuration's id
+        first (decisions.md section 7). None for other jobs."""
+        self.ensure_one()
+        if self.method_name not in const.JOB_METHODS:
+            return None
+        if self.model_name == "sale.order":
+            return self.records.sudo().marketplace_config_id.id or None
+        return self.args[0] if self.args and isinstance(self.args[0], int) else None
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("state") in ("failed", "done"):
+            self._marketplace_alert_jobs(vals["state"])
+        return result
+
+    def _marketplace_alert_jobs(self, state):
+        """A job of the connector failed for good: its configuration raises an
+        alert, one per kind of job; once none of that kind is failed any more
+        (they succeeded, after a requeue), the alert closes."""
+        configs = self.env["marketplace.config"].sudo()
+        for job in self:
+            config = configs.browse(job._marketplace_config_id()).exists()
+            if not config:
+                continue
+            summary = config._job_alert_summary(job.method_name)
+            if state == "failed":
+                config._raise_alert(
+                    summary,
+                    self.env._(
+                        "%(job)s failed and will not be retried by itself: %(error)s",
+                        job=job.name,
+                        error=job.exc_message or job.exc_name or "-",
+                    ),
+                )
+            elif not config._connector_jobs(["failed"]).filtered(lambda j, m=job.method_name: j.method_name == m):
+                config._resolve_alert(summary, self.env._("The failed Cartona jobs of this kind have succeeded."))
