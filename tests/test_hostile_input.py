@@ -259,7 +259,7 @@ class TestNearValidOrders(HostileCase):
         return data
 
     @settings(
-        max_examples=40,
+        max_examples=30,
         deadline=None,
         derandomize=True,
         database=None,
