@@ -28,6 +28,16 @@ MAX_DEPTH = 32
 # Free text keeps tab, line feed and carriage return (CRLF line ends).
 _NOT_IN_IDENTIFIER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Lengths and magnitudes no real order comes near. Ids and names end up in
+# unique or btree indexes, which refuse a row of more than 2,704 bytes; a
+# number beyond these would be imported as an absurd order, or overflow later.
+MAX_ID_LENGTH = 255
+MAX_TEXT_LENGTH = 4000
+MAX_QUANTITY = 1_000_000
+MAX_MONEY = 1_000_000_000
+# Odoo cannot shift a date near the ends of the calendar by a time zone or a lead time.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -149,7 +159,7 @@ def order_key(data):
     """The id a failed order is kept under: its ``hashed_id``, escaped, so that an
     order whose id itself is bad stays in sight; None when it has none."""
     hashed_id = data.get("hashed_id") if isinstance(data, dict) else None
-    if not isinstance(hashed_id, str) or not hashed_id.strip():
+    if not isinstance(hashed_id, str) or not hashed_id.strip() or len(hashed_id.strip()) > MAX_ID_LENGTH:
         return None
     return escaped(hashed_id.strip(), identifier=True)
 
@@ -161,12 +171,15 @@ def payload_hash(data):
 def _error(hashed_id, field, problem, value=None):
     who = f"Cartona order {hashed_id}" if hashed_id else "Cartona order"
     shown = "" if value is None else f" (got {_show(value)})"
-    return MarketplaceDataError(f"{who}: {field} {problem}{shown}", field=field)
+    return MarketplaceDataError(f"{who}: {_cut_text(field, 200)} {problem}{shown}", field=field)
 
 
 def _show(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _cut_text(repr(value), 60)
+
+
+def _cut_text(text, length):
+    return text if len(text) <= length else text[: length - 3] + "..."
 
 
 def _is_number(value):
@@ -213,26 +226,32 @@ class _Reader:
     def error(self, field, problem, value=None):
         return _error(self.hashed_id, field, problem, value)
 
-    def text(self, data, key, field=None, required=False, free=False):
+    def text(self, data, key, field=None, required=False, free=False, max_length=None):
         """An identifier, or free text when ``free`` (tab and newlines allowed)."""
         value = data.get(key)
-        if value is None or value == "":
-            if required:
-                raise self.error(field or key, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, str | int | None):
             raise self.error(field or key, "must be a string", value)
         if isinstance(value, str):
             _check_chars(self, field or key, value, free)
-        return str(value).strip() or None
+        value = None if value is None else str(value).strip()
+        if not value:
+            if required:
+                raise self.error(field or key, "is required")
+            return None
+        max_length = max_length or (MAX_TEXT_LENGTH if free else MAX_ID_LENGTH)
+        if len(value) > max_length:
+            raise self.error(field or key, f"is longer than {max_length} characters ({len(value)})")
+        return value
 
-    def number(self, data, key, field=None, positive=False, default=0.0):
+    def number(self, data, key, field=None, positive=False, default=0.0, maximum=MAX_MONEY):
         value = data.get(key)
         if value is None:
             return default
         if not _is_number(value) or value < 0 or (positive and value == 0):
             problem = "must be a positive number" if positive else "must be a finite number ≥ 0"
             raise self.error(field or key, problem, value)
+        if value > maximum:
+            raise self.error(field or key, f"is beyond any real order (at most {maximum:,})", value)
         return float(value)
 
     def day(self, data, key):
@@ -242,9 +261,12 @@ class _Reader:
         if not isinstance(value, str):
             raise self.error(key, "must be a date (YYYY-MM-DD)", value)
         try:
-            return date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             raise self.error(key, "must be a date (YYYY-MM-DD)", value) from None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise self.error(key, f"must be a date between {FIRST_DAY} and {LAST_DAY}", value)
+        return day
 
     def choice(self, data, key, allowed):
         value = self.text(data, key)
@@ -262,6 +284,8 @@ def parse_order(data):
         raise _error(None, "hashed_id", "must be a non-empty string", hashed_id)
     _check_chars(_Reader(None), "hashed_id", hashed_id)
     hashed_id = hashed_id.strip()
+    if len(hashed_id) > MAX_ID_LENGTH:
+        raise _error(None, "hashed_id", f"is longer than {MAX_ID_LENGTH} characters ({len(hashed_id)})", hashed_id)
     if hashed_id in (".", ".."):
         # The id goes into a URL path, where a dot segment is resolved away.
         raise _error(None, "hashed_id", "cannot be a dot segment", hashed_id)
@@ -311,9 +335,11 @@ def parse_order(data):
 def _parse_retailer(read, data):
     if not isinstance(data, dict):
         raise read.error("retailer", "must be an object", data)
-    name = read.text(data, "retailer_name", "retailer.retailer_name", required=True, free=True)
     return Retailer(
-        name=name,
+        # A partner's name is in a btree index: as short as an id.
+        name=read.text(
+            data, "retailer_name", "retailer.retailer_name", required=True, free=True, max_length=MAX_ID_LENGTH
+        ),
         code=read.text(data, "retailer_code", "retailer.retailer_code"),
         phone=read.text(data, "retailer_number", "retailer.retailer_number"),
         phone2=read.text(data, "retailer_number2", "retailer.retailer_number2"),
@@ -343,8 +369,10 @@ def _parse_line(read, index, data):
         internal_product_id=internal_product_id,
         product_name=read.text(data, "product_name", f"{field}.product_name", free=True),
         unit=read.text(data, "unit", f"{field}.unit"),
-        unit_count=None if unit_count is None else read.number(data, "unit_count", f"{field}.unit_count"),
-        amount=read.number(data, "amount", f"{field}.amount", positive=True),
+        unit_count=None
+        if unit_count is None
+        else read.number(data, "unit_count", f"{field}.unit_count", maximum=MAX_QUANTITY),
+        amount=read.number(data, "amount", f"{field}.amount", positive=True, maximum=MAX_QUANTITY),
         price=read.number(data, price_key, f"{field}.{price_key}"),
         supplier_discount=read.number(data, "applied_supplier_discount", f"{field}.applied_supplier_discount"),
         cartona_discount=read.number(data, "applied_cartona_discount", f"{field}.applied_cartona_discount"),

@@ -5,6 +5,7 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import plaintext2html
 
 from .. import const
 from ..access import MANAGER_GROUP, USER_GROUP, check_caller
@@ -498,8 +499,12 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         if record.activity_ids.filtered(lambda activity: activity.summary == summary):
             return None
+        # The note is plain text that may quote Cartona (a product's name): shown as written, never as HTML.
         return record.activity_schedule(
-            "mail.mail_activity_data_todo", summary=summary, note=note, user_id=self._activity_user(record, sale).id
+            "mail.mail_activity_data_todo",
+            summary=summary,
+            note=plaintext2html(note),
+            user_id=self._activity_user(record, sale).id,
         )
 
     def action_requeue_failed_jobs(self):

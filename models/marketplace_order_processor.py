@@ -111,7 +111,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             message = f"Cartona order {order.hashed_id} is being imported by another transaction: skipped"
             self._isolated(order.hashed_id, self._log, "warning", message)
             return Outcome("failed", message=message)
-        except (MarketplaceDataError, UserError, ValidationError) as exc:
+        except MarketplaceDataError as exc:
+            message = str(exc)  # it names the order already
+        except (UserError, ValidationError) as exc:
             message = f"Cartona order {order.hashed_id}: {exc}"
         except Exception as exc:
             if _ends_transaction(exc):

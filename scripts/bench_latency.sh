@@ -2,18 +2,18 @@
 # Benchmark, not a test: order and push latencies against the Cartona sandbox,
 # with Odoo serving (job runner, crons, order poller), then the cost of an idle
 # Cartona. A fresh database each run (BENCH_DB, default cartona_bench_latency);
-# ports HTTP_PORT (8069) and SANDBOX_PORT (8070). Arguments go to
+# ports HTTP_PORT and SANDBOX_PORT (those of `make run`). Arguments go to
 # scripts/bench_latency.py (--orders, --every, --idle).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${BENCH_DB:-cartona_bench_latency}
-HTTP_PORT=${HTTP_PORT:-8069}
-SANDBOX_PORT=${SANDBOX_PORT:-8070}
-SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
 TOKEN=bench-token
 LOG=$STATE/bench-latency
 
 set_up_fresh_db "$DB"
+HTTP_PORT=${HTTP_PORT:-$(checkout_port 8069)}
+SANDBOX_PORT=${SANDBOX_PORT:-$(checkout_port 8070)}
+SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
 mkdir -p "$LOG"
 rm -f "$LOG/sandbox.json"
 

@@ -8,7 +8,11 @@ VENV=${VENV:-$ROOT/.venv}
 STATE=${STATE:-$ROOT/.state}
 ODOO_SRC=${ODOO_SRC:-/opt/odoo-18.0}
 ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo.git}
-PG_PORT=${PG_PORT:-54329}
+# Each checkout's cluster has a port of its own, chosen by setup.sh (the first
+# free one from PG_PORT_BASE) and kept in the cluster's configuration. PG_PORT,
+# when set, is the port a new cluster takes or this checkout's stopped one moves to.
+PG_PORT_BASE=54329
+PG_PORT=${PG_PORT:-}
 PG_OS_USER=${PG_OS_USER:-cartona-pg}
 DB_USER=odoo
 PY=$VENV/bin/python
@@ -37,7 +41,52 @@ odoo_conf() { echo "$STATE/odoo.conf"; }
 # Run Odoo's command line with the project's configuration.
 odoo_bin() { "$VENV/bin/odoo" -c "$(odoo_conf)" "$@"; }
 
-psql_q() { "$(pg_bindir)/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d postgres -tAq "$@"; }
+# The port of this checkout's cluster, as setup.sh last found it.
+pg_port() { sed -n 's/^db_port = //p' "$(odoo_conf)"; }
+
+psql_q() { "$(pg_bindir)/psql" -h 127.0.0.1 -p "$(pg_port)" -U "$DB_USER" -d postgres -tAq "$@"; }
+
+port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# What listens on 127.0.0.1:PORT, in words: one of the project's clusters tells
+# where its data is; else the process, as far as this user may see it.
+port_holder() {
+    local dir
+    if dir=$(PGCONNECT_TIMEOUT=3 "$(pg_bindir)/psql" -h 127.0.0.1 -p "$1" -U "$DB_USER" -d postgres -tAq \
+             -c "SHOW data_directory" 2>/dev/null); then
+        echo "the PostgreSQL cluster in $dir"
+        return
+    fi
+    "$PY" - "$1" 2>/dev/null <<'PY' || echo "another program"
+import sys
+
+import psutil
+
+port = int(sys.argv[1])
+for conn in psutil.net_connections("tcp"):
+    if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+        process = psutil.Process(conn.pid)
+        print(f"process {conn.pid} ({' '.join(process.cmdline())[:100]}, in {process.cwd()})")
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# checkout_port BASE [CLUSTER_PORT]: the default port of one of this checkout's
+# servers. The checkout whose cluster has the first port gets BASE, the next one
+# BASE + 200, and so on: two checkouts' tests and demos do not collide.
+checkout_port() {
+    local n=$(( ${2:-$(pg_port)} - PG_PORT_BASE ))
+    { [ "$n" -ge 0 ] && [ "$n" -lt 100 ]; } || n=0
+    echo $(( $1 + 200 * n ))
+}
+
+# ensure_free PORT SETTING: stop with who holds PORT, if anyone does.
+ensure_free() {
+    if port_busy "$1"; then
+        die "port $1 is held by $(port_holder "$1"), not by this checkout: set $2 to a free port"
+    fi
+}
 
 # The addon is mounted under its technical name in an addons path. A copy,
 # not a symlink: pytest resolves symlinks and would name the module after

@@ -2,18 +2,14 @@
 # The demo: Odoo with the addon on http://localhost:8069 (job runner on),
 # connected to the Cartona sandbox (scripts/cartona_sandbox.py) on
 # http://127.0.0.1:8070, which makes up orders and records what Odoo sends.
+# (A second checkout's demo takes the ports 200 up: see checkout_port.)
 # Ctrl-C stops both. A second run reuses the database and the sandbox's state.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${RUN_DB:-cartona}
-HTTP_PORT=${HTTP_PORT:-8069}
-SANDBOX_PORT=${SANDBOX_PORT:-8070}
 SANDBOX_TOKEN=${SANDBOX_TOKEN:-sandbox-token}
 SANDBOX_ORDER_EVERY=${SANDBOX_ORDER_EVERY:-20}
 SANDBOX_FAIL_RATE=${SANDBOX_FAIL_RATE:-0}
-SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
-
-port_busy() { "$PY" -c 'import socket, sys; s = socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"; }
 
 wait_for_url() {
     local url=$1 tries=${2:-50}
@@ -26,9 +22,11 @@ wait_for_url() {
 
 bash "$ROOT/scripts/setup.sh"
 sync_addon
-for port in "$HTTP_PORT" "$SANDBOX_PORT"; do
-    port_busy "$port" && die "port $port is in use: stop what listens there (or set HTTP_PORT / SANDBOX_PORT)"
-done
+HTTP_PORT=${HTTP_PORT:-$(checkout_port 8069)}
+SANDBOX_PORT=${SANDBOX_PORT:-$(checkout_port 8070)}
+SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
+ensure_free "$HTTP_PORT" HTTP_PORT
+ensure_free "$SANDBOX_PORT" SANDBOX_PORT
 if db_exists "$DB"; then
     say "Upgrading $ADDON in $DB"
     odoo_bin -d "$DB" -u "$ADDON" --stop-after-init --log-level=warn --no-http >&2
@@ -84,6 +82,6 @@ BANNER
 # Started first, stopped last: it prints the run's p50 and p95 when stopped.
 "$PY" -u "$ROOT/scripts/latency.py" --config "$(odoo_conf)" --database "$DB" --sandbox "$SANDBOX_URL" --follow &
 PIDS=($! "${PIDS[@]}")
-"$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-interface=0.0.0.0 &
+"$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-interface=0.0.0.0 --http-port="$HTTP_PORT" &
 PIDS=($! "${PIDS[@]}")
 wait "${PIDS[0]}"

@@ -88,17 +88,44 @@ choose_pg_home() {
     echo "$home" > "$STATE/pg_home"
 }
 
+# The first port from PG_PORT_BASE that no one listens on.
+free_port() {
+    local port=$PG_PORT_BASE
+    while port_busy "$port"; do port=$((port + 1)); done
+    echo "$port"
+}
+
+# Two checkouts setting up at once would choose the same free port: the choice
+# and the start are made one checkout at a time on this machine.
+lock_ports() {
+    as_root mkdir -p "/var/lib/$ADDON"
+    exec 9<"/var/lib/$ADDON"
+    flock 9
+}
+
+set_cluster_port() {
+    local conf=$1/postgresql.conf
+    as_pg sed -i '/^port = /d' "$conf"
+    echo "port = $2" | as_pg tee -a "$conf" >/dev/null
+}
+
+# Starts this checkout's cluster (or finds it running, perhaps shared with
+# another checkout through .state/pg_home) and sets CLUSTER_PORT. A stopped
+# cluster whose port another program holds moves to a free port.
 start_cluster() {
-    local bin home data
+    local bin home data port holder
     bin=$(pg_bindir); home=$(pg_home); data=$home/data
+    lock_ports
     if [ ! -f "$data/PG_VERSION" ]; then
-        say "Creating the private PostgreSQL cluster in $data"
+        port=${PG_PORT:-$(free_port)}
+        port_busy "$port" && die "port $port (PG_PORT) is held by $(port_holder "$port"): choose a free PG_PORT"
+        say "Creating the private PostgreSQL cluster in $data (port $port)"
         as_pg "$bin/initdb" -D "$data" -U "$DB_USER" \
             --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
         cat <<CONF | as_root tee -a "$data/postgresql.conf" >/dev/null
 # cartona_marketplace development cluster: loopback only, its own port.
 listen_addresses = '127.0.0.1'
-port = $PG_PORT
+port = $port
 unix_socket_directories = '$home'
 fsync = off
 synchronous_commit = off
@@ -111,28 +138,55 @@ CONF
         "${ctl[@]}" status >/dev/null 2>&1 && "${ctl[@]}" -m fast -w stop >/dev/null
         rm -f "$STATE/.pg_restart_needed"
     fi
-    if ! "${ctl[@]}" status >/dev/null 2>&1; then
-        say "Starting PostgreSQL on 127.0.0.1:$PG_PORT"
-        "${ctl[@]}" -w -t 60 start >/dev/null || { tail -n 20 "$home/postgresql.log" >&2; die "PostgreSQL did not start"; }
+    if "${ctl[@]}" status >/dev/null 2>&1; then
+        port=$(as_pg sed -n 4p "$data/postmaster.pid")
+        [ -z "$PG_PORT" ] || [ "$PG_PORT" = "$port" ] \
+            || die "this checkout's cluster ($data) runs on port $port: unset PG_PORT=$PG_PORT, or stop the cluster to move it"
+    else
+        port=$(as_pg sed -n 's/^port = \([0-9]*\).*/\1/p' "$data/postgresql.conf" | tail -n 1)
+        if [ -n "$PG_PORT" ]; then
+            port_busy "$PG_PORT" && die "port $PG_PORT (PG_PORT) is held by $(port_holder "$PG_PORT"): choose a free PG_PORT"
+        elif port_busy "$port"; then
+            holder=$(port_holder "$port")
+            # Never move a cluster that runs where pg_ctl cannot see it.
+            [ "$holder" != "the PostgreSQL cluster in $data" ] \
+                || die "the cluster in $data answers on port $port, but pg_ctl does not see it running"
+            PG_PORT=$(free_port)
+            say "Port $port of this checkout's cluster is held by $holder, not by this checkout: moving this checkout's cluster ($data) to port $PG_PORT"
+        fi
+        if [ -n "$PG_PORT" ] && [ "$PG_PORT" != "$port" ]; then
+            set_cluster_port "$data" "$PG_PORT"
+            port=$PG_PORT
+        fi
+        say "Starting PostgreSQL on 127.0.0.1:$port"
+        # fd 9 (the lock) closed: the server would hold the lock for its life.
+        "${ctl[@]}" -w -t 60 start >/dev/null 9<&- || {
+            tail -n 20 "$home/postgresql.log" >&2
+            port_busy "$port" && die "PostgreSQL did not start: port $port is held by $(port_holder "$port")"
+            die "PostgreSQL did not start (see $home/postgresql.log)"
+        }
     fi
-    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL does not answer on port $PG_PORT"
+    exec 9<&-
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || die "PostgreSQL does not answer on port $port"
+    CLUSTER_PORT=$port
 }
 
 write_odoo_conf() {
-    local src=$1
+    local src=$1 http_port
+    http_port=${HTTP_PORT:-$(checkout_port 8069 "$CLUSTER_PORT")}
     mkdir -p "$STATE/addons" "$STATE/data"
     cat > "$(odoo_conf)" <<CONF
 [options]
 addons_path = $src/addons,$STATE/addons
 data_dir = $STATE/data
 db_host = 127.0.0.1
-db_port = $PG_PORT
+db_port = $CLUSTER_PORT
 db_user = $DB_USER
 db_password = False
 admin_passwd = admin
 server_wide_modules = web,queue_job
 http_interface = 127.0.0.1
-http_port = ${HTTP_PORT:-8069}
+http_port = $http_port
 list_db = True
 without_demo = all
 [queue_job]

@@ -6,12 +6,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${TEST_DB:-cartona_test}
 set_up_fresh_db "$DB"
+http_port=${TEST_HTTP_PORT:-$(checkout_port 8169)}
+ensure_free "$http_port" TEST_HTTP_PORT
 
 cd "$STATE/addons/$ADDON"
 say "Running the test suite"
 set +e
 "$VENV/bin/pytest" -p no:cacheprovider -rfEs --odoo-database="$DB" --odoo-config="$(odoo_conf)" \
-    --odoo-log-level=warn --odoo-http --odoo-extra="http-port=${TEST_HTTP_PORT:-8169}" tests "$@" 2>&1 | tee "$STATE/pytest.log"
+    --odoo-log-level=warn --odoo-http --odoo-extra="http-port=$http_port" tests "$@" 2>&1 | tee "$STATE/pytest.log"
 rc=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$STATE/pytest.log" | tail -n 1)

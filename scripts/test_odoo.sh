@@ -39,12 +39,14 @@ else
     with="with $ADDON installed"
 fi
 
+http_port=${TEST_HTTP_PORT:-$(checkout_port 8169)}
+ensure_free "$http_port" TEST_HTTP_PORT
 say "Running Odoo's own tests of $MODULES $with"
 log=$STATE/test-odoo.log
 start=$SECONDS
 set +e
 "$PY" "$ROOT/scripts/odoo_suites.py" -c "$(odoo_conf)" -d "$DB" --stop-after-init \
-    --test-tags "$tags" --http-port="${TEST_HTTP_PORT:-8169}" --log-level=warn \
+    --test-tags "$tags" --http-port="$http_port" --log-level=warn \
     --log-handler=odoo.service.server:INFO 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -28,3 +28,4 @@ from . import test_mapping_assistant
 from . import test_onboarding_tour
 from . import test_monitoring
 from . import test_views_access
+from . import test_hostile_input
