@@ -454,7 +454,9 @@ class MarketplaceConfig(models.Model):
                 "message": message,
                 "type": kind,
                 "sticky": kind == "danger",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                # Closing reloads the record the button was pressed on; a reload
+                # of the view would show a form opened with "New" blank again.
+                "next": {"type": "ir.actions.act_window_close"},
             },
         }
 

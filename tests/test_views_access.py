@@ -19,6 +19,10 @@ EXTENDED = (
 )
 
 
+# The catalogue mapping assistant's review remaps what Cartona is told: managers only.
+MANAGERS_ONLY = {"marketplace.mapping.line"}
+
+
 class TestViewsPerUser(ImportCase):
     @classmethod
     def setUpClass(cls):
@@ -63,8 +67,10 @@ class TestViewsPerUser(ImportCase):
             for role, user in self.users.items():
                 with self.subTest(action=action.xml_id, role=role):
                     model = self.env[action.res_model]
-                    if not model.with_user(user).has_access("read"):
-                        self.assertEqual(role, "employee", f"{role} cannot read {action.res_model}")
+                    readers = ("manager",) if action.res_model in MANAGERS_ONLY else ("manager", "user")
+                    readable = model.with_user(user).has_access("read")
+                    self.assertEqual(readable, role in readers, f"{role} reading {action.res_model}")
+                    if not readable:
                         with self.assertRaises(AccessError):
                             self.load(user, action.res_model, modes)
                         continue

@@ -28,16 +28,6 @@ registry.category("web_tour.tours").add("cartona_onboarding", {
             trigger: ".o_last_breadcrumb_item:contains(Cartona sandbox)",
         },
         {
-            // The notification's reload shows a form opened with "New" blank
-            // again: the marketplace is opened from the list, as on any later day.
-            trigger: ".o_breadcrumb a:contains(Marketplaces)",
-            run: "click",
-        },
-        {
-            trigger: ".o_data_row .o_data_cell[name=name]:contains(Cartona sandbox)",
-            run: "click",
-        },
-        {
             content: "Test the connection",
             trigger: "button[name=action_test_connection]",
             run: "click",
