@@ -17,3 +17,4 @@ from . import test_withdraw
 from . import test_unlimited_stock
 from . import test_answers
 from . import test_stock_access
+from . import test_import_cost
