@@ -12,5 +12,7 @@ DB=${BENCH_DB:-cartona_bench}
 set_up_fresh_db "$DB"
 say "Import benchmark on $DB"
 "$PY" "$ROOT/scripts/bench_import.py" --config "$(odoo_conf)" --database "$DB" --shapes "${BENCH_SHAPES:-500x5,100x40}"
+# A database of its own: the import's configuration would get the stock jobs too.
+fresh_db "$DB"
 say "Stock benchmark on $DB"
 "$PY" "$ROOT/scripts/bench_stock.py" --config "$(odoo_conf)" --database "$DB" --products "${BENCH_PRODUCTS:-10000}"
