@@ -30,6 +30,9 @@ class Page:
 
     products: dict  # {(key, value): product.product}
     line_defaults: dict
+    sales: dict  # {hashed_id: sale.order}, kept up to date as the page goes
+    partners: dict  # {retailer code: res.partner} as they were when the page began
+    parked: set  # hashed ids that may be waiting: known, or parked on this page
 
 
 @dataclass
@@ -69,7 +72,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _process_marketplace_order(self, order_data):
         """Import or update one Cartona order (a ``pull-orders`` item)."""
         order = self._validate_order_data(order_data)
-        return self._process_order(order, order_data, self._prepare_page([order]))
+        outcome = self._process_order(order, order_data, self._prepare_page([order]))
+        self._log_imported([outcome])
+        return outcome
 
     @api.model
     def _validate_order_data(self, order_data):
@@ -95,18 +100,45 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 stats[self._reject(data, f"Cartona order {hashed_id} could not be read: {exc!r}")] += 1
         page = self._prepare_page([order for order, _data in parsed])
         ack = []
+        outcomes = []
         for order, data in parsed:
             outcome = self._process_safely(order, data, page)
+            outcomes.append(outcome)
             stats[outcome.kind] += 1
             if outcome.ack and not replay:
                 ack.append(order.hashed_id)
+        self._log_imported(outcomes)
         return stats, ack
+
+    @api.model
+    def _log_imported(self, outcomes):
+        """The success lines of the imported orders, written together: one
+        transaction of the sync log per page, not one per order."""
+        self.env["marketplace.sync.log"]._log_operations(
+            self._get_config().id,
+            "order_process",
+            [
+                {
+                    "status": "success",
+                    "message": outcome.message,
+                    "res_model": "sale.order",
+                    "res_id": outcome.order.id,
+                    "records_processed": 1,
+                }
+                for outcome in outcomes
+                if outcome.kind == "created"
+            ],
+        )
 
     @api.model
     def _process_safely(self, order, data, page):
         try:
             with self.env.cr.savepoint():
-                return self._process_order(order, data, page)
+                outcome = self._process_order(order, data, page)
+            if outcome.order:
+                # The same order again further on the page finds it here.
+                page.sales[order.hashed_id] = outcome.order
+            return outcome
         except psycopg2.errors.UniqueViolation:
             message = f"Cartona order {order.hashed_id} is being imported by another transaction: skipped"
             self._isolated(order.hashed_id, self._log, "warning", message)
@@ -121,6 +153,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             _logger.exception("Cartona order %s could not be processed", order.hashed_id)
             message = f"Cartona order {order.hashed_id} could not be processed: {exc!r}"
         kept = self._record_failure(order.hashed_id, data, message)
+        page.parked.add(order.hashed_id)
         return Outcome("failed" if kept else "unidentified", message=message)
 
     @api.model
@@ -194,7 +227,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         config = self._get_config()
         if self._other_account(order.supplier_code):
             return Outcome("ignored")
-        existing = self._find_existing_order(order.hashed_id)
+        existing = page.sales.get(order.hashed_id, self.env["sale.order"])
         if existing and existing.cartona_payload_hash == order.payload_hash:
             return Outcome("unchanged", existing, ack=True)
         if not existing:
@@ -205,8 +238,10 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             # order even while a line waits for its product: only the lines wait.
             outcome = self._update_existing_order(existing, order, page, with_lines=not missing)
         if missing:
+            page.parked.add(order.hashed_id)
             return self._park_order(order, data, missing)
-        self.env["marketplace.parked.order"]._release(config, order.hashed_id)
+        if order.hashed_id in page.parked:
+            self.env["marketplace.parked.order"]._release(config, order.hashed_id)
         if existing:
             return outcome
         return self._create_new_order(order, config, page)
@@ -215,16 +250,25 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _prepare_page(self, orders):
+        """What the orders of a page share, in a few queries whatever their number."""
+        config = self._get_config()
+        hashed_ids = [order.hashed_id for order in orders]
         defaults = {
             # The config's price-included taxes, never the product's own.
-            "tax_id": [Command.set(self._get_config().tax_ids.ids)],
+            "tax_id": [Command.set(config.tax_ids.ids)],
             "discount": 0.0,
         }
         # Read as superuser: a manager pulling now may have no accounting rights.
         if not self.env["account.analytic.distribution.model"].sudo().search_count([], limit=1):
             # Odoo would look the (absent) models up line by line.
             defaults["analytic_distribution"] = False
-        return Page(self._prefetch_products(orders), defaults)
+        return Page(
+            self._prefetch_products(orders),
+            defaults,
+            self._find_existing_orders(hashed_ids),
+            self._prefetch_partners(orders),
+            set(self.env["marketplace.parked.order"]._of(config, *hashed_ids).mapped("cartona_id")),
+        )
 
     @api.model
     def _prefetch_products(self, orders):
@@ -296,11 +340,28 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     # Customer -------------------------------------------------------------
 
     @api.model
-    def _find_or_create_customer(self, retailer):
+    def _prefetch_partners(self, orders):
+        """The partners of the page's retailer codes, in one query: ``{code: partner}``."""
+        codes = {order.retailer.code for order in orders if order.retailer and order.retailer.code}
+        if not codes:
+            return {}
+        found = {}
+        for partner in self._retailer_partners(codes):
+            found.setdefault(partner.cartona_id, partner)
+        return found
+
+    @api.model
+    def _retailer_partners(self, codes):
+        """Partners by retailer code, archived ones too, the one to use first."""
+        return self.env["res.partner"].with_context(active_test=False).search([("cartona_id", "in", list(codes))])
+
+    @api.model
+    def _find_or_create_customer(self, retailer, page=None):
         partners = self.env["res.partner"].with_context(active_test=False)
         partner = partners.browse()
         if retailer.code:
-            partner = partners.search([("cartona_id", "=", retailer.code)], limit=1)
+            # A retailer first seen on this page is not in the page's partners.
+            partner = (page and page.partners.get(retailer.code)) or self._retailer_partners([retailer.code])[:1]
         if not partner and retailer.phone_keys:
             # Any customer, entered by hand or not, whose phone or mobile is
             # one of the retailer's numbers; never an employee or a company of ours.
@@ -352,13 +413,21 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _find_existing_order(self, hashed_id):
-        return self.env["sale.order"].search(
-            [("marketplace_config_id", "=", self._get_config().id), ("cartona_id", "=", hashed_id)], limit=1
+        return self._find_existing_orders([hashed_id]).get(hashed_id, self.env["sale.order"])
+
+    @api.model
+    def _find_existing_orders(self, hashed_ids):
+        """``{hashed_id: sale.order}`` of the orders imported before."""
+        if not hashed_ids:
+            return {}
+        sales = self.env["sale.order"].search(
+            [("marketplace_config_id", "=", self._get_config().id), ("cartona_id", "in", list(hashed_ids))]
         )
+        return {sale.cartona_id: sale for sale in sales}
 
     @api.model
     def _create_new_order(self, order, config, page):
-        partner = self._find_or_create_customer(order.retailer)
+        partner = self._find_or_create_customer(order.retailer, page)
         vals = dict(
             self._prepare_order_vals(order),
             partner_id=partner.id,
@@ -381,8 +450,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         self._check_totals(sale, order)
         self._apply_cartona_state_action(sale, order.status)
         self.env["marketplace.invoicing"]._on_cartona_status(sale, order.status)
-        self._log("success", f"Cartona order {order.number} imported as {sale.name}", sale, records_processed=1)
-        return Outcome("created", sale, ack=True)
+        # Logged with the page's others (_log_imported), once the order's savepoint is released.
+        return Outcome("created", sale, ack=True, message=f"Cartona order {order.number} imported as {sale.name}")
 
     @api.model
     def _prepare_order_vals(self, order):
@@ -469,7 +538,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 sale,
             )
         if order.retailer:
-            self._find_or_create_customer(order.retailer)
+            self._find_or_create_customer(order.retailer, page)
         sale.write(vals)
         # A push Cartona refused because it had moved on (the retailer
         # cancelled meanwhile) is moot once Cartona's status arrives.

@@ -60,8 +60,8 @@ class MarketplaceParkedOrder(models.Model):
         parked.unlink()
 
     @api.model
-    def _of(self, config, hashed_id):
-        return self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "=", hashed_id)])
+    def _of(self, config, *hashed_ids):
+        return self.search([("marketplace_config_id", "=", config.id), ("cartona_id", "in", list(hashed_ids))])
 
     @api.model
     def _todo_summaries(self, hashed_id):

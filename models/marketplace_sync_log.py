@@ -91,18 +91,37 @@ class MarketplaceSyncLog(models.Model):
         Written through its own cursor, so a log about a failure survives the
         rollback of the transaction that failed.
         """
-        # Cartona's words may carry characters PostgreSQL refuses (NUL): escaped here, once for every log.
-        message = payloads.escaped(str(message or "-"))
-        if values.get("error_details"):
-            values["error_details"] = payloads.escaped(str(values["error_details"]))
-        _logger.log(LOG_LEVELS.get(status, logging.INFO), "Marketplace %s [%s]: %s", operation_type, status, message)
-        vals = dict(
-            values,
-            marketplace_config_id=marketplace_config_id,
-            operation_type=operation_type,
-            status=status,
-            message=message,
-        )
+        return self._log_operations(
+            marketplace_config_id, operation_type, [dict(values, status=status, message=message)]
+        )[0]
+
+    @api.model
+    def _log_operations(self, marketplace_config_id, operation_type, entries):
+        """Record several operations at once, in one transaction of their own
+        (see ``_log_operation``); ``entries`` are dicts with ``status``,
+        ``message`` and other fields. Returns the new logs' ids."""
+        if not entries:
+            return []
+        vals_list = []
+        for entry in entries:
+            # Cartona's words may carry characters PostgreSQL refuses (NUL): escaped here, once for every log.
+            vals = dict(
+                entry,
+                marketplace_config_id=marketplace_config_id,
+                operation_type=operation_type,
+                status=entry.get("status") or "info",
+                message=payloads.escaped(str(entry.get("message") or "-")),
+            )
+            if vals.get("error_details"):
+                vals["error_details"] = payloads.escaped(str(vals["error_details"]))
+            _logger.log(
+                LOG_LEVELS.get(vals["status"], logging.INFO),
+                "Marketplace %s [%s]: %s",
+                operation_type,
+                vals["status"],
+                vals["message"],
+            )
+            vals_list.append(vals)
 
         def create(env):
             if marketplace_config_id:
@@ -111,15 +130,15 @@ class MarketplaceSyncLog(models.Model):
                 env.cr.execute("SELECT 1 FROM marketplace_config WHERE id = %s", [marketplace_config_id])
                 if not env.cr.fetchone():
                     return None
-            return env[self._name].create(vals).id
+            return env[self._name].create(vals_list).ids
 
-        log_id = self._run_detached(create) or self.sudo().create(vals).id
+        log_ids = self._run_detached(create) or self.sudo().create(vals_list).ids
         if marketplace_config_id:
             # The configuration reads its last error and connection status here.
             self.env["marketplace.config"].browse(marketplace_config_id).invalidate_recordset(
                 ["last_error", "connection_status", "connection_message"]
             )
-        return log_id
+        return log_ids
 
     @api.model
     def _run_detached(self, func):

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Benchmark, not a test: one inventory of 10,000 products on Cartona, applied
-# in one transaction, against a local stand-in. Prints jobs queued, requests
-# sent and wall times. A fresh database each run (BENCH_DB, default cartona_bench).
+# Benchmarks, not tests: printed figures, never timed assertions. A fresh
+# database each run (BENCH_DB, default cartona_bench).
+#   - the order import against plain ORM create + action_confirm, for each
+#     BENCH_SHAPES "orders x lines" (default 500x5,100x40; e.g. BENCH_SHAPES=50x5
+#     for a quick run), pulled from the sandbox on 127.0.0.1;
+#   - one inventory of BENCH_PRODUCTS products (default 10,000) published to a
+#     local stand-in: jobs queued, requests sent and wall times.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${BENCH_DB:-cartona_bench}
 set_up_fresh_db "$DB"
-say "Benchmark on $DB"
-"$PY" "$ROOT/scripts/bench_stock.py" --config "$(odoo_conf)" --database "$DB" "$@"
+say "Import benchmark on $DB"
+"$PY" "$ROOT/scripts/bench_import.py" --config "$(odoo_conf)" --database "$DB" --shapes "${BENCH_SHAPES:-500x5,100x40}"
+# A database of its own: the import's configuration would get the stock jobs too.
+fresh_db "$DB"
+say "Stock benchmark on $DB"
+"$PY" "$ROOT/scripts/bench_stock.py" --config "$(odoo_conf)" --database "$DB" --products "${BENCH_PRODUCTS:-10000}"

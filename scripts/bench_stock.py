@@ -12,6 +12,7 @@ import math
 import time
 
 import responses
+from bench_import import machine  # scripts/ is the script's own folder, first on the path
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -130,6 +131,8 @@ def main():
         requests = len(http.calls)
 
     expected = math.ceil(args.products / args.batch_size)
+    with registry.cursor() as cr:
+        print(f"machine: {machine(cr)}")
     print(f"inventory applied ({args.products} quants, one transaction): {apply_s:.1f}s")
     print(f"collect + enqueue at commit: {collect_s:.2f}s, {jobs} jobs queued (ceil(n / batch) = {expected})")
     print(f"jobs run: {run_s:.1f}s, {requests} HTTP requests, {len(items_sent)} items sent")

@@ -1,0 +1,413 @@
+"""Order import benchmark: N Cartona orders of L lines each, pulled through
+the real path (``_pull_and_process_orders`` over HTTP from the sandbox,
+acknowledgements included), against a baseline that creates and confirms the
+same sale orders, with the same partners and products, through plain ORM
+``create`` + ``action_confirm``.
+
+Run by ``make bench`` (scripts/bench.sh) on a fresh database. The sandbox
+(scripts/cartona_sandbox.py) serves the generated orders on 127.0.0.1, so
+the figures are the connector's own cost, not the network's. Queries are
+counted on every cursor, the sync log's included.
+"""
+
+import argparse
+import contextlib
+import importlib.util
+import logging
+import os
+import platform
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import odoo
+from odoo import SUPERUSER_ID, Command, api
+
+ACK_METHOD = "_acknowledge_orders"
+TOKEN = "bench-token"
+PRICE = 10.0
+QUERIES = [0]
+
+
+def load_sandbox():
+    path = Path(__file__).with_name("cartona_sandbox.py")
+    spec = importlib.util.spec_from_file_location("cartona_sandbox", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.log = lambda message: None  # one line per request would drown the figures
+    return module
+
+
+def count_queries():
+    """Count the queries of every cursor (the sync log writes through its own)."""
+    execute = odoo.sql_db.Cursor.execute
+
+    def counted(self, *args, **kwargs):
+        QUERIES[0] += 1
+        return execute(self, *args, **kwargs)
+
+    odoo.sql_db.Cursor.execute = counted
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", required=True, help="Odoo configuration file")
+    parser.add_argument("--database", required=True)
+    parser.add_argument(
+        "--shapes", default="500x5,100x40", help="orders x lines, comma separated (default: 500x5,100x40)"
+    )
+    parser.add_argument("--page-size", type=int, default=50, help="orders per pulled page")
+    parser.add_argument("--orders-per-retailer", type=int, default=5)
+    return parser.parse_args()
+
+
+def machine(cr):
+    cr.execute("SHOW server_version")
+    pg = cr.fetchone()[0]
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores (load {load}), Python {platform.python_version()}, "
+        f"PostgreSQL {pg}, Odoo {odoo.release.version}"
+    )
+
+
+class Measure:
+    """Wall time and queries of the blocks it measures, added up."""
+
+    def __init__(self):
+        self.seconds = self.queries = 0
+
+    def __enter__(self):
+        self._queries, self._start = QUERIES[0], time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds += time.monotonic() - self._start
+        self.queries += QUERIES[0] - self._queries
+
+    def figures(self, orders, lines):
+        return (
+            f"{orders / self.seconds:7.1f} orders/s ({self.seconds:.1f}s), "
+            f"{self.queries / orders:.1f} queries/order, {self.queries / (orders * lines):.2f} queries/line"
+        )
+
+
+def make_orders(prefix, count, lines, products, retailers):
+    """``count`` approved orders of ``lines`` lines each, spread over the retailers."""
+    orders = []
+    for n in range(count):
+        retailer = retailers[n % len(retailers)]
+        details = []
+        for i in range(lines):
+            code = products[(n + i) % len(products)]
+            details.append(
+                {
+                    "id": n * 1000 + i + 1,
+                    "supplier_product_id": code,
+                    "internal_product_id": f"{code}#1",
+                    "product_name": f"Bench {code}",
+                    "unit": "packet",
+                    "unit_count": 1,
+                    "amount": 1 + (n + i) % 5,
+                    "selling_price": PRICE,
+                    "applied_supplier_discount": 0,
+                    "applied_cartona_discount": 0,
+                    "comment": None,
+                }
+            )
+        orders.append(
+            {
+                "hashed_id": f"{prefix}{n:06d}",
+                "supplier_code": "1",
+                "status": "approved",
+                "delivered_by": "delivered_by_supplier",
+                "delivery_day": None,
+                "estimated_delivery_day": "2026-12-01",
+                "retailer_preferred_delivery_date": None,
+                "cancellation_reason": "",
+                "return_reason": None,
+                "total_price": sum(line["amount"] * PRICE for line in details),
+                "applied_supplier_rebate": 0,
+                "cartona_credit": 0,
+                "installment_cost": 0,
+                "wallet_top_up": 0,
+                "distribution_route_code": "002#001",
+                "edited_by_admin": False,
+                "receipt_id": f"C-{prefix}-{n:06d}",
+                "note_message": None,
+                "retailer": retailer,
+                "order_details": details,
+            }
+        )
+    return orders
+
+
+def retailers_of(prefix, count):
+    return [
+        {
+            "retailer_name": f"Bench market {prefix}{r}",
+            "retailer_code": f"{prefix}R{r:05d}",
+            "retailer_number": f"+2010{r:08d}",
+            "retailer_number2": "",
+            "retailer_address": f"{r} Tahrir street, Giza",
+            "address_notes": "",
+        }
+        for r in range(count)
+    ]
+
+
+def set_up(registry, base_url, page_size, product_count):
+    """A configuration on the sandbox and ``product_count`` mapped products in stock."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        warehouse = env["stock.warehouse"].search([("company_id", "=", env.company.id)], limit=1)
+        config = env["marketplace.config"].create(
+            {
+                "name": "Cartona (bench)",
+                "api_base_url": base_url,
+                "auth_token": TOKEN,
+                "pull_page_size": page_size,
+                "warehouse_id": warehouse.id,
+                "auto_pull_orders": False,
+            }
+        )
+        codes = [f"BP{i:04d}" for i in range(product_count)]
+        products = env["product.product"].create(
+            [
+                {
+                    "name": f"Bench {code}",
+                    "is_storable": True,
+                    "list_price": PRICE,
+                    "cartona_id": code,
+                    "cartona_internal_id": f"{code}#1",
+                }
+                for code in codes
+            ]
+        )
+        for product in products:
+            env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, 1_000_000)
+        env.flush_all()
+        cr.commit()
+        # Publishing the new products is not what is measured.
+        env["queue.job"].search([]).unlink()
+        cr.commit()
+        return config.id, codes
+
+
+def create_partners(registry, config_id, retailers):
+    """The retailers as the connector would have created them: both runs use them."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        processor = env["marketplace.config"].browse(config_id)._processor()
+        from odoo.addons.cartona_marketplace.cartona import payloads
+
+        env["res.partner"].create(
+            [
+                dict(
+                    processor._prepare_partner_vals(
+                        payloads.parse_order(make_orders("P", 1, 1, ["BP0000"], [retailer])[0]).retailer
+                    ),
+                    customer_rank=1,
+                    marketplace_customer_type="retailer",
+                )
+                for retailer in retailers
+            ]
+        )
+        env.flush_all()
+
+
+def run_ack_jobs(registry):
+    from odoo.addons.queue_job.job import Job
+
+    with registry.cursor() as cr:
+        jobs = api.Environment(cr, SUPERUSER_ID, {})["queue.job"].search(
+            [("method_name", "=", ACK_METHOD), ("state", "=", "pending")]
+        )
+        uuids = jobs.mapped("uuid")
+    for uuid in uuids:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            job = Job.load(env, uuid)
+            job.set_started()
+            job.perform()
+            job.set_done()
+            job.store()
+            env.flush_all()
+    return len(uuids)
+
+
+def pull(registry, config_id):
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        stats = env["marketplace.config"].browse(config_id)._api()._pull_and_process_orders()
+        env.flush_all()
+    return stats
+
+
+def import_run(registry, sandbox, config_id, orders, measure=None):
+    """Serve ``orders``, pull them and run the acknowledgement jobs; returns
+    (stats, requests)."""
+    with sandbox.lock:
+        for order in orders:
+            sandbox.orders[order["hashed_id"]] = {
+                "order": order,
+                "otp": None,
+                "version": 1,
+                "acked_version": 0,
+                "created_at": "2000-01-01 00:00:00",
+                "updated_at": "2999-01-01 00:00:00",  # inside any pull window
+                "history": [],
+            }
+    requests = sandbox.requests
+    with measure or Measure():
+        stats = pull(registry, config_id)
+        run_ack_jobs(registry)
+    return stats, sandbox.requests - requests
+
+
+def baseline_run(registry, config_id, orders, measure=None, savepoints=False):
+    """The same sale orders through plain ``create`` + ``action_confirm``, in
+    one transaction; with ``savepoints``, each order in its own, as the import
+    isolates them."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        config = env["marketplace.config"].browse(config_id)
+        with measure or Measure():
+            partners = {
+                p.cartona_id: p
+                for p in env["res.partner"].search(
+                    [("cartona_id", "in", [order["retailer"]["retailer_code"] for order in orders])]
+                )
+            }
+            products = {
+                p.cartona_id: p
+                for p in env["product.product"].search(
+                    [
+                        (
+                            "cartona_id",
+                            "in",
+                            list({line["supplier_product_id"] for o in orders for line in o["order_details"]}),
+                        )
+                    ]
+                )
+            }
+            for order in orders:
+                isolated = cr.savepoint() if savepoints else contextlib.nullcontext()
+                with isolated:
+                    sale = env["sale.order"].create(
+                        {
+                            "partner_id": partners[order["retailer"]["retailer_code"]].id,
+                            "client_order_ref": order["receipt_id"],
+                            "warehouse_id": config.warehouse_id.id,
+                            "order_line": [
+                                Command.create(
+                                    {
+                                        "product_id": products[line["supplier_product_id"]].id,
+                                        "product_uom_qty": line["amount"],
+                                        "price_unit": line["selling_price"],
+                                        "tax_id": [Command.set(config.tax_ids.ids)],
+                                    }
+                                )
+                                for line in order["order_details"]
+                            ],
+                        }
+                    )
+                    sale.action_confirm()
+            env.flush_all()
+            cr.commit()
+
+
+def check_imported(registry, config_id, orders):
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        sales = env["sale.order"].search(
+            [("marketplace_config_id", "=", config_id), ("cartona_id", "in", [o["hashed_id"] for o in orders])]
+        )
+        confirmed = sales.filtered(lambda s: s.state == "sale")
+        lines = sum(len(o["order_details"]) for o in orders)
+        if len(confirmed) != len(orders) or len(confirmed.order_line) != lines:
+            raise SystemExit(f"unexpected import: {len(confirmed)} confirmed orders, {len(confirmed.order_line)} lines")
+
+
+def main():
+    args = parse_args()
+    odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
+    logging.getLogger("odoo.addons.cartona_marketplace").setLevel(logging.WARNING)
+    shapes = [tuple(int(x) for x in shape.split("x")) for shape in args.shapes.split(",")]
+    sandbox_module = load_sandbox()
+    sandbox = sandbox_module.Sandbox(TOKEN, seed=1)
+    server = sandbox_module.make_server("127.0.0.1", 0, sandbox)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/api/v1/"
+
+    registry = odoo.modules.registry.Registry(args.database)
+    count_queries()
+    config_id, codes = set_up(registry, base_url, args.page_size, 2 * max(lines for _n, lines in shapes))
+    with registry.cursor() as cr:
+        print(f"machine: {machine(cr)}")
+    print(
+        f"pull page size {args.page_size}, one pull per page; every order approved (imported and confirmed); "
+        "the import's time includes its acknowledgement jobs\n"
+    )
+
+    # Warm-up: caches and first-time code paths out of the figures.
+    warm_retailers = retailers_of("W", 2)
+    create_partners(registry, config_id, warm_retailers)
+    import_run(registry, sandbox, config_id, make_orders("WI", 4, 3, codes, warm_retailers))
+    baseline_run(registry, config_id, make_orders("WB", 4, 3, codes, warm_retailers))
+
+    for index, (count, lines) in enumerate(shapes):
+        prefix = f"S{index}"
+        retailers = retailers_of(prefix, max(1, count // args.orders_per_retailer))
+        create_partners(registry, config_id, retailers)
+        imported, plain, isolated = Measure(), Measure(), Measure()
+        stats, requests = Counter(), 0
+        # Page by page, each run in turn: a machine shared with others slows
+        # all three alike.
+        for start in range(0, count, args.page_size):
+            size = min(args.page_size, count - start)
+            orders = make_orders(f"{prefix}I{start}-", size, lines, codes, retailers)
+            page_stats, page_requests = import_run(registry, sandbox, config_id, orders, imported)
+            check_imported(registry, config_id, orders)
+            stats += page_stats
+            requests += page_requests
+            baseline_run(registry, config_id, make_orders(f"{prefix}B{start}-", size, lines, codes, retailers), plain)
+            baseline_run(
+                registry,
+                config_id,
+                make_orders(f"{prefix}S{start}-", size, lines, codes, retailers),
+                isolated,
+                savepoints=True,
+            )
+        with registry.cursor() as cr:
+            where = machine(cr)
+        print(f"{count} orders x {lines} lines ({len(retailers)} retailers) — {where}")
+        print(f"  import                       : {imported.figures(count, lines)}, {requests} requests")
+        print(f"  baseline (create + confirm)  : {plain.figures(count, lines)}")
+        print(f"  baseline, savepoint per order: {isolated.figures(count, lines)}")
+        print(
+            f"  ratio import/baseline: time {imported.seconds / plain.seconds:.2f}, "
+            f"queries {imported.queries / plain.queries:.2f}; against the baseline with savepoints: "
+            f"time {imported.seconds / isolated.seconds:.2f}, queries {imported.queries / isolated.queries:.2f}"
+            f"   outcomes {dict(stats)}\n"
+        )
+
+    requests = sandbox.requests
+    with Measure() as idle:
+        stats = pull(registry, config_id)
+    with registry.cursor() as cr:
+        where = machine(cr)
+    print(
+        f"idle pull (nothing new): {sandbox.requests - requests} request(s), {idle.queries} queries, "
+        f"{idle.seconds * 1000:.0f} ms — {where}"
+    )
+    if sum(stats.values()):
+        raise SystemExit(f"the idle pull found orders: {dict(stats)}")
+    server.shutdown()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
