@@ -4,7 +4,9 @@ at scripts/cartona_sandbox.py, and the sandbox catalogue's products in Odoo.
 Idempotent: a second run updates the configuration and the products' Cartona
 keys, never adds stock again, and leaves alone a product someone mapped.
 One catalogue product is left unmapped, so that its orders wait in
-Marketplace > Waiting Orders until its Cartona ID is set.
+Marketplace > Waiting Orders until its Cartona ID is set; named in Arabic
+as its supplier wrote it, the catalogue mapping assistant (Map Catalogue on
+the configuration) proposes it by its name.
 
     python scripts/demo_setup.py --config .state/odoo.conf --database cartona \\
         --url http://127.0.0.1:8070/api/v1/ --token sandbox-token
@@ -30,7 +32,7 @@ PRODUCTS = {
     "220790": ("White sugar", "uom.product_uom_kgm", 1500, True),
     "330412": ("Pasta 400 g", "uom.product_uom_unit", 1200, True),
     "440918": ("Black tea 25 bags", "uom.product_uom_unit", 360, True),
-    "550123": ("Local ghee 1.5 kg jar", "uom.product_uom_unit", 120, False),
+    "550123": ("سمن بلدي ١٫٥ كجم برطمان", "uom.product_uom_unit", 120, False),
 }
 
 

@@ -6,8 +6,8 @@ Odoo's browser tests use) and saves PNGs under ``docs/``:
 
 - ``docs/screenshot-dashboard.png``: Marketplace > Dashboard;
 - ``docs/screenshot-order.png``: a Cartona order, its Cartona tab open;
-- ``docs/screenshot-assistant.png``: the catalogue mapping assistant, when an
-  action is given with ``--assistant-action`` (the slot stays empty otherwise).
+- ``docs/screenshot-assistant.png``: the catalogue mapping assistant's review
+  list, opened by "Map Catalogue" on the marketplace's configuration.
 
     python scripts/screenshots.py --url http://127.0.0.1:8069 --database cartona
 """
@@ -36,7 +36,6 @@ def parse_args():
     parser.add_argument("--database", default="cartona")
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
-    parser.add_argument("--assistant-action", help="xml id of the mapping assistant's action, if this version has one")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("google-chrome") or "chromium")
     return parser.parse_args()
 
@@ -145,7 +144,7 @@ def main():
         "sale.order",
         "search_read",
         [("is_marketplace_order", "=", True)],
-        ["id"],
+        ["id", "marketplace_config_id"],
         limit=1,
         order="state desc, id desc",  # a confirmed one when there is one
     )
@@ -180,12 +179,17 @@ def main():
         browser.wait_for(".o_field_widget[name='marketplace_order_number']")
         browser.shoot(DOCS / "screenshot-order.png")
 
-        if args.assistant_action:
-            browser.send("Page.navigate", url=f"{base}/odoo/action-{args.assistant_action}")
-            browser.wait_for(".o_action_manager .o_view_controller, .modal .o_form_view")
-            browser.shoot(DOCS / "screenshot-assistant.png")
-        else:
-            print("docs/screenshot-assistant.png: no --assistant-action given, slot left as it is")
+        # The assistant is a button of the order's marketplace: it reads the
+        # catalogue, then opens the review list of its proposals.
+        config_id = order[0]["marketplace_config_id"][0]
+        browser.send(
+            "Page.navigate", url=f"{base}/odoo/action-cartona_marketplace.action_marketplace_config/{config_id}"
+        )
+        button = ".o_form_view button[name='action_open_mapping_assistant']"
+        browser.wait_for(button)
+        browser.evaluate(f"document.querySelector({json.dumps(button)}).click()")
+        browser.wait_for(".o_list_view .o_data_row")
+        browser.shoot(DOCS / "screenshot-assistant.png")
     finally:
         browser.close()
 
