@@ -67,9 +67,11 @@ class TestViewsPerUser(ImportCase):
             for role, user in self.users.items():
                 with self.subTest(action=action.xml_id, role=role):
                     model = self.env[action.res_model]
-                    readers = ("manager",) if action.res_model in MANAGERS_ONLY else ("manager", "user")
                     readable = model.with_user(user).has_access("read")
-                    self.assertEqual(readable, role in readers, f"{role} reading {action.res_model}")
+                    if action.res_model in MANAGERS_ONLY:
+                        self.assertEqual(readable, role == "manager", f"{role} reading {action.res_model}")
+                    elif not readable:
+                        self.assertEqual(role, "employee", f"{role} cannot read {action.res_model}")
                     if not readable:
                         with self.assertRaises(AccessError):
                             self.load(user, action.res_model, modes)
