@@ -17,7 +17,12 @@ from ..cartona import payloads
 from ..cartona.answers import item_refusal, short_text
 from ..cartona.client import CartonaClient, iter_pages
 from ..cartona.payloads import parse_catalogue
-from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
+from ..exceptions import (
+    MarketplaceAuthError,
+    MarketplaceError,
+    MarketplacePermanentError,
+    MarketplaceRetryableError,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -177,12 +182,26 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _acknowledge_orders(self, config_id, hashed_ids):
         """Job: tell Cartona these orders are safely in Odoo (status ``synced``),
-        in one bulk request. Idempotent: acknowledging twice is harmless."""
+        in one bulk request.
+
+        Never retried: a lost answer may hide an acknowledgement Cartona
+        applied, and sending it again after the retailer or Cartona changed the
+        order would mark that change as read too, and it would never be pulled.
+        An order left unacknowledged comes back in the next pull, which reads
+        its latest state and acknowledges it then."""
         api_model = self.with_context(marketplace_config_id=config_id)
-        api_model._bulk_update_order_status(
-            [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
-            operation_type="order_ack",
-        )
+        try:
+            api_model._bulk_update_order_status(
+                [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
+                operation_type="order_ack",
+            )
+        except MarketplaceRetryableError as exc:
+            message = (
+                f"{len(hashed_ids)} Cartona orders not acknowledged ({short_text(str(exc))}): "
+                "the next pull reads them again and acknowledges them"
+            )
+            self.env["marketplace.sync.log"]._log_operation(config_id, "order_ack", "warning", message)
+            return message
         message = f"Acknowledged {len(hashed_ids)} Cartona orders"
         self.env["marketplace.sync.log"]._log_operation(
             config_id, "order_ack", "success", message, records_processed=len(hashed_ids)

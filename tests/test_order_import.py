@@ -41,6 +41,25 @@ class TestImportPage(ImportCase):
         self.assertEqual(self.config.total_orders_pulled, 4)
         self.assertTrue(self.config.last_pull_date)
 
+    def test_an_unanswered_acknowledgement_is_left_to_the_next_pull(self):
+        # Sent again later, it could land after Cartona changed the order and
+        # mark that change as read: the next pull acknowledges the latest state.
+        with trap_jobs() as trap:
+            self.pull(self.page)
+        self.http.post(self.url("order/update-order-status"), status=503, json={"message": "Server Error"})
+        self.http.post(self.url("supplier-product/bulk-update"), json=[])
+        perform_jobs(trap)  # would raise a retryable error if the job were to be retried
+        log = self.env["marketplace.sync.log"].search([("operation_type", "=", "order_ack")], limit=1)
+        self.assertEqual(log.status, "warning")
+        self.assertIn("the next pull reads them again", log.message)
+        with trap_jobs() as trap:
+            stats = self.pull(self.page)
+        self.assertEqual(stats["unchanged"], 4)
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"]._acknowledge_orders,
+            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
+        )
+
     def test_stock_of_a_whole_page_goes_out_in_one_job(self):
         # Each order runs in its own savepoint, and Odoo runs the precommit
         # hooks at each: the jobs of the transaction are filled up first.
