@@ -8,7 +8,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB=${TEST_ODOO_DB:-${TEST_DB:-cartona_test}_odoo}
-MODULES=${ODOO_SUITES:-sale_stock,sale,stock}
+MODULES=${ODOO_SUITES:-sale_stock,sale,stock,account}
 # Tests that fail the same way without the addon (WITHOUT_ADDON=1), because of
 # how the project's databases are made, not because of the addon.
 NOT_HERE=(
@@ -27,6 +27,13 @@ NOT_HERE=(
     # stock_account's move line write refuses what stock's test writes.
     /sale:TestSaleFlow.test_qty_delivered
     /stock:StockMoveLine.test_multi_edit_quant_and_lot
+    # Accounting: a PDF report needs wkhtmltopdf, which these machines have
+    # not; the three others fail identically on the project's database
+    # without the addon (a payment wizard's message, a partial payment, a tour).
+    /account:TestAccountEarlyPaymentDiscount.test_invoice_report_without_invoice_date
+    /account:TestAccountMoveInInvoiceOnchanges.test_in_invoice_payment_register_wizard
+    /account:TestAccountMoveReconcile.test_partial_payments_auto_validation
+    /account:TestUi.test_01_account_tax_groups_tour
 )
 [ -z "${KEEP_ALL:-}" ] || NOT_HERE=()
 tags="/${MODULES//,/,/}"
