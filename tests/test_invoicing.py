@@ -314,6 +314,22 @@ class TestInvoicing(InvoicingCase):
         )
         self.assertEqual((other.cartona_partner_id, other.cartona_journal_id), (self.cartona, journal))
 
+    def test_setup_picks_a_free_journal_code(self):
+        company = self.setup_other_company()["company"]
+        self.env["account.journal"].create(
+            {"name": "Cash (Cartona)", "code": "CRTN", "type": "cash", "company_id": company.id}
+        )
+        other = self.env["marketplace.config"].create(
+            {
+                "name": "Other company",
+                "api_base_url": "http://127.0.0.1:8069/",
+                "invoice_mode": "draft",
+                "company_id": company.id,
+            }
+        )
+        journal = other.cartona_journal_id
+        self.assertEqual((journal.code, journal.type, journal.company_id), ("CRT1", "general", company))
+
 
 class TestSettlement(InvoicingCase):
     def test_statement_and_settlement_reconcile(self):
