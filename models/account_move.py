@@ -5,9 +5,11 @@ from ..access import check_connector_fields
 CARTONA_MOVE_KINDS = [
     ("invoice", "Invoice"),
     ("cartona_share", "Cartona's part"),
+    ("cartona_discount", "Cartona-funded discounts"),
     ("top_up", "Wallet top-up"),
     ("refund", "Credit note"),
     ("cartona_share_reversal", "Cartona's part reversed"),
+    ("cartona_discount_reversal", "Cartona-funded discounts reversed"),
     ("top_up_reversal", "Wallet top-up reversed"),
 ]
 # Which order a move books, and as what: a user who writes them would have

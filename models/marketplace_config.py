@@ -207,11 +207,28 @@ class MarketplaceConfig(models.Model):
                 vals["cartona_journal_id"] = (
                     journal
                     or journals.create(
-                        {"name": "Cartona", "code": "CRTN", "type": "general", "company_id": config.company_id.id}
+                        {
+                            "name": "Cartona",
+                            "code": self._free_journal_code(config.company_id),
+                            "type": "general",
+                            "company_id": config.company_id.id,
+                        }
                     )
                 ).id
             if vals:
                 config.write(vals)
+
+    def _free_journal_code(self, company):
+        """CRTN, or CRT1…CRT99 when another journal (of any type, archived
+        included) holds it: journal codes are unique per company."""
+        taken = set(
+            self.env["account.journal"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("company_id", "=", company.id), ("code", "=like", "CRT%")])
+            .mapped("code")
+        )
+        return next(code for code in ("CRTN", *(f"CRT{n}" for n in range(1, 100))) if code not in taken)
 
     def _aggregate_per_config(self, model, aggregate, domain=()):
         """``{config: value}`` of ``aggregate`` over the ``model`` records of these configurations."""

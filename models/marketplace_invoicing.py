@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 
 import psycopg2
 
@@ -12,13 +13,19 @@ _logger = logging.getLogger(__name__)
 # Cartona's statuses after which an invoiced order is credited back.
 REVERSING_STATUSES = (*const.CANCELLED_STATUSES, "returned", "return")
 # What reverses each booking (``account.move.cartona_move_kind``).
-REVERSAL_KINDS = {"invoice": "refund", "cartona_share": "cartona_share_reversal", "top_up": "top_up_reversal"}
+REVERSAL_KINDS = {
+    "invoice": "refund",
+    "cartona_share": "cartona_share_reversal",
+    "cartona_discount": "cartona_discount_reversal",
+    "top_up": "top_up_reversal",
+}
 
 
 class MarketplaceInvoicing(models.AbstractModel):
     """A delivered Cartona order → the retailer's invoice, Cartona's part moved
-    to the Cartona partner, the wallet top-up owed to Cartona; a cancelled or
-    returned one → all of it reversed.
+    to the Cartona partner, the discounts Cartona funds owed by it on top, the
+    wallet top-up owed to Cartona; a cancelled or returned one → all of it
+    reversed.
 
     Runs as the connector (``sudo``), each order in a savepoint: the warehouse
     user who validates the delivery needs no accounting rights, and a failure
@@ -123,9 +130,11 @@ class MarketplaceInvoicing(models.AbstractModel):
 
     @api.model
     def _book_cartona_part(self, sale, invoice):
-        """On the posted invoice: Cartona's part moved from the retailer's
-        receivable to the Cartona partner's and reconciled with the invoice;
-        the wallet top-up the retailer pays in cash put on the retailer's
+        """On the posted invoice: Cartona's part (credit and installment) moved
+        from the retailer's receivable to the Cartona partner's and reconciled
+        with the invoice; the discounts Cartona funds, which the invoice's
+        prices already leave out, owed by Cartona on top of it as income; the
+        wallet top-up the retailer pays in cash put on the retailer's
         receivable and owed to Cartona on its payable."""
         config = sale.marketplace_config_id
         self._check_setup(config)
@@ -147,6 +156,23 @@ class MarketplaceInvoicing(models.AbstractModel):
                 ],
             )
             (entry.line_ids.filtered(lambda line: line.partner_id == retailer) | receivable).reconcile()
+        discount = currency.round(sale.cartona_discount_total)
+        if currency.compare_amounts(discount, 0) > 0 and "cartona_discount" not in booked:
+            label = self.env._(
+                "Cartona-funded discounts of %(invoice)s (%(order)s)", invoice=invoice.name, order=sale.name
+            )
+            self._book(
+                sale,
+                "cartona_discount",
+                invoice.date,
+                [
+                    (cartona.property_account_receivable_id, cartona, discount, label),
+                    *(
+                        (account, cartona, -amount, label)
+                        for account, amount in self._discount_income(invoice, discount).items()
+                    ),
+                ],
+            )
         top_up = currency.round(sale.cartona_wallet_top_up)
         if currency.compare_amounts(top_up, 0) > 0 and "top_up" not in booked:
             label = self.env._("Wallet top-up of %s, collected for Cartona", sale.name)
@@ -159,6 +185,27 @@ class MarketplaceInvoicing(models.AbstractModel):
                     (cartona.property_account_payable_id, cartona, -top_up, label),
                 ],
             )
+
+    @api.model
+    def _discount_income(self, invoice, amount):
+        """``{income account: share of amount}``: the accounts the invoice
+        books the discounted lines on, weighted by their discounts, so the
+        discount is revenue of the product it was given on; the sales
+        journal's own account when no invoiced line carries one."""
+        weights = defaultdict(float)
+        for line in invoice.invoice_line_ids:
+            for sale_line in line.sale_line_ids:
+                weights[line.account_id] += sale_line.cartona_discount * line.quantity
+        weights = {account: weight for account, weight in weights.items() if weight > 0}
+        if not weights:
+            return {invoice.journal_id.default_account_id: amount}
+        currency, total, left = invoice.company_id.currency_id, sum(weights.values()), amount
+        shares = {}
+        for account, weight in list(weights.items())[:-1]:
+            shares[account] = currency.round(amount * weight / total)
+            left -= shares[account]
+        shares[list(weights)[-1]] = currency.round(left)
+        return shares
 
     @api.model
     def _book(self, sale, kind, date, lines):
@@ -191,8 +238,8 @@ class MarketplaceInvoicing(models.AbstractModel):
     @api.model
     def _reverse(self, sale):
         """Cancelled or returned after invoicing: a draft invoice is cancelled;
-        a posted one gets its credit note, and Cartona's part and the top-up
-        are reversed, each matched with what it reverses."""
+        a posted one gets its credit note, and Cartona's part, its discounts
+        and the top-up are reversed, each matched with what it reverses."""
         booked = self._bookings(sale)
         invoice = booked.get("invoice")
         if not invoice or "refund" in booked or invoice.state == "cancel":

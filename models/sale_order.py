@@ -87,7 +87,8 @@ class SaleOrder(models.Model):
     cartona_share_amount = fields.Monetary(
         "Paid by Cartona",
         compute="_compute_cartona_share_amount",
-        help="Cartona credit, Cartona-funded discounts and installment: settled on the invoice by Cartona.",
+        help="Cartona credit and installment: the part of the invoice Cartona pays instead of the retailer. "
+        "Cartona-funded discounts are owed by Cartona on top of the invoice.",
     )
     cartona_wallet_top_up = fields.Monetary("Wallet Top-up", copy=False, readonly=True)
     cartona_supplier_rebate = fields.Monetary("Supplier Rebate", copy=False, readonly=True)
@@ -118,12 +119,11 @@ class SaleOrder(models.Model):
         for order in self:
             order.is_marketplace_order = bool(order.marketplace_config_id)
 
-    @api.depends("cartona_credit", "cartona_discount_total", "cartona_installment_cost")
+    @api.depends("cartona_credit", "cartona_installment_cost")
     def _compute_cartona_share_amount(self):
+        # Not the discounts: selling_price is already after them, the retailer never owed them.
         for order in self:
-            order.cartona_share_amount = order.currency_id.round(
-                order.cartona_credit + order.cartona_discount_total + order.cartona_installment_cost
-            )
+            order.cartona_share_amount = order.currency_id.round(order.cartona_credit + order.cartona_installment_cost)
 
     @api.model_create_multi
     def create(self, vals_list):

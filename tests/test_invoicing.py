@@ -109,20 +109,48 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(invoice.payment_state, "partial")
         self.assertEqual(invoice.amount_residual, 1269.5)
 
-    def test_cartona_funded_discounts_on_offer_lines(self):
-        data = self.order_data("Lr4tN8wQ", cartona_credit=0)
+    def test_cartona_funded_discounts_are_owed_by_cartona_on_top_of_the_invoice(self):
         # The offer: the same product at 175 (Cartona funds 5 a piece, 2 pieces) and at 200.
-        sale = self.import_and_deliver(data)
+        # selling_price is after the discount: the retailer pays the whole 1370.
+        sale = self.import_and_deliver(self.order_data("Lr4tN8wQ", cartona_credit=0))
         self.assertEqual(sale.cartona_discount_total, 10.0)
-        self.assertEqual(sale.cartona_share_amount, 10.0)
-        invoice, share = self.bookings(sale)["invoice"], self.bookings(sale)["cartona_share"]
+        self.assertEqual(sale.cartona_share_amount, 0.0)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_discount"})
+        invoice, discount = booked["invoice"], booked["cartona_discount"]
         self.assertEqual(invoice.amount_total, 1370.0)
         self.assertEqual(sorted(invoice.invoice_line_ids.mapped("price_unit")), [2.0, 175.0, 200.0])
+        self.assertEqual((invoice.amount_residual, invoice.payment_state), (1370.0, "not_paid"))
+        self.assertEqual(sale.partner_id.credit, 1370.0, "the retailer owes what it pays: total - credit")
+        self.assertEqual((discount.journal_id, discount.state), (self.config.cartona_journal_id, "posted"))
+        self.assertEqual(discount.cartona_sale_order_id, sale)
+        self.assert_lines(discount, [(self.receivable, self.cartona, 10.0, 0.0, False)])
+        soda_income = invoice.invoice_line_ids.filtered(lambda line: line.product_id == self.soda).account_id
+        self.assertEqual(soda_income, self.company_data["default_account_revenue"])
+        income = discount.line_ids.filtered(lambda line: line.account_id == soda_income)
+        self.assertEqual((income.debit, income.credit), (0.0, 10.0))
+        self.assertEqual(self.cartona.credit, 10.0)
+
+    def test_credit_and_discounts_on_two_income_accounts(self):
+        sugar_income = self.company_data["default_account_revenue"].copy({"code": "400100"})
+        self.sugar.property_account_income_id = sugar_income
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=100)
+        data["order_details"][2]["applied_cartona_discount"] = 0.5  # 10 kg of sugar: 5
+        sale = self.import_and_deliver(data)
+        self.assertEqual((sale.cartona_discount_total, sale.cartona_share_amount), (15.0, 100.0))
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share", "cartona_discount"})
+        self.assertEqual(booked["invoice"].amount_residual, 1270.0)
         self.assert_lines(
-            share,
-            [(self.receivable, self.cartona, 10.0, 0.0, False), (self.receivable, sale.partner_id, 0.0, 10.0, True)],
+            booked["cartona_share"],
+            [(self.receivable, self.cartona, 100.0, 0.0, False), (self.receivable, sale.partner_id, 0.0, 100.0, True)],
         )
-        self.assertEqual(invoice.amount_residual, 1360.0)
+        income = booked["cartona_discount"].line_ids.filtered(lambda line: line.account_type == "income")
+        self.assertEqual(
+            sorted((line.account_id.code, line.credit) for line in income),
+            [(self.company_data["default_account_revenue"].code, 10.0), ("400100", 5.0)],
+        )
+        self.assertEqual(self.cartona.credit, 115.0)
 
     def test_installment_order_with_otp_and_wallet_top_up(self):
         # Credit 80 + installment 2400 = the whole total; the retailer pays the 50 top-up in cash.
@@ -210,6 +238,28 @@ class TestInvoicing(InvoicingCase):
             self.pull([dict(data, status="cancelled_by_retailer", note_message="again")])
         self.assertEqual(self.bookings(sale), booked)
 
+    def test_discounts_booked_once_and_reversed_on_return(self):
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0)
+        sale = self.import_and_deliver(data)
+        booked = self.bookings(sale)
+        invoicing = self.env["marketplace.invoicing"]
+        with trap_jobs():
+            self.pull([dict(data, status="delivered")])
+            self.pull([dict(data, status="delivered", note_message="changed")])
+            invoicing._invoice_delivered(sale)
+            invoicing._book_cartona_part(sale, booked["invoice"])
+        self.assertEqual(self.bookings(sale), booked)
+        with trap_jobs():
+            self.pull([dict(data, status="returned")])
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_discount", "refund", "cartona_discount_reversal"})
+        reversal = booked["cartona_discount_reversal"]
+        self.assertEqual(reversal.state, "posted")
+        self.assert_lines(reversal, [(self.receivable, self.cartona, 0.0, 10.0, True)])
+        self.assertTrue(booked["cartona_discount"].line_ids.filtered("account_id.reconcile").reconciled)
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+        self.assertEqual(sale.partner_id.credit, 0.0)
+
     def test_repeated_pull_books_once(self):
         # Cartona delivers this one: its "delivered" validates the delivery and invoices.
         data = self.order_data("Pz2cV6yE", status="delivered")
@@ -264,6 +314,22 @@ class TestInvoicing(InvoicingCase):
         )
         self.assertEqual((other.cartona_partner_id, other.cartona_journal_id), (self.cartona, journal))
 
+    def test_setup_picks_a_free_journal_code(self):
+        company = self.setup_other_company()["company"]
+        self.env["account.journal"].create(
+            {"name": "Cash (Cartona)", "code": "CRTN", "type": "cash", "company_id": company.id}
+        )
+        other = self.env["marketplace.config"].create(
+            {
+                "name": "Other company",
+                "api_base_url": "http://127.0.0.1:8069/",
+                "invoice_mode": "draft",
+                "company_id": company.id,
+            }
+        )
+        journal = other.cartona_journal_id
+        self.assertEqual((journal.code, journal.type, journal.company_id), ("CRT1", "general", company))
+
 
 class TestSettlement(InvoicingCase):
     def test_statement_and_settlement_reconcile(self):
@@ -284,6 +350,18 @@ class TestSettlement(InvoicingCase):
         self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
         payment = self.env["account.payment"].search([("partner_id", "=", self.cartona.id)])
         self.assertEqual((payment.amount, payment.payment_type), (2530.0, "inbound"))
+
+    def test_discounts_are_in_the_statement_and_settled(self):
+        sale = self.import_and_deliver(self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0))
+        wizard = self.env["marketplace.settlement.wizard"].create(
+            {"config_id": self.config.id, "journal_id": self.company_data["default_journal_bank"].id}
+        )
+        self.assertEqual(wizard.line_ids.move_id, self.bookings(sale)["cartona_discount"])
+        self.assertEqual((wizard.cartona_owes, wizard.supplier_owes, wizard.amount), (10.0, 0.0, 10.0))
+        wizard.action_register_settlement()
+        self.assertTrue(all(wizard.line_ids.mapped("reconciled")))
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+        self.assertEqual(sale.partner_id.credit, 1370.0, "the retailer still owes its invoice")
 
 
 class TestInvoicingCallers(InvoicingCase):

@@ -8,7 +8,7 @@ OPEN_ACCOUNT_TYPES = ("asset_receivable", "liability_payable")
 
 class MarketplaceSettlementWizard(models.TransientModel):
     """Cartona's statement for a period, per order: what Cartona owes (its part
-    of each invoice, on the Cartona partner's receivable) and what the
+    of each invoice and the discounts it funds, on the Cartona partner's receivable) and what the
     supplier owes Cartona (wallet top-ups, on its payable). Registering
     Cartona's settlement nets the two and reconciles the payment.
 
