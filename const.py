@@ -123,12 +123,15 @@ ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "inval
 # jobs' default priority is 10), so a large inventory never delays them.
 ORDER_JOB_PRIORITY = 5
 
-# The connector's job methods, found again by "Requeue failed jobs".
-JOB_METHODS = (
-    "_marketplace_sync_job",
-    "_marketplace_withdraw_job",
-    "_acknowledge_orders",
-    "_push_marketplace_status",
-    "_push_order_edits",
-    "_publish_internal_refs",
-)
+# The connector's job methods, found again by "Requeue failed jobs" and read
+# by marketplace managers (security/queue_job_security.xml lists them too),
+# with what a person reads of one that failed.
+JOB_LABELS = {
+    "_marketplace_sync_job": "product publication",
+    "_marketplace_withdraw_job": "product withdrawal",
+    "_acknowledge_orders": "order acknowledgement",
+    "_push_marketplace_status": "order status",
+    "_push_order_edits": "order edits",
+    "_publish_internal_refs": "internal references",
+}
+JOB_METHODS = tuple(JOB_LABELS)

@@ -12,13 +12,6 @@ from ..access import MANAGER_GROUP, USER_GROUP, check_caller
 PENDING_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
 # The products whose publication Cartona refused or could not take.
 ERROR_PRODUCTS_DOMAIN = [("cartona_id", "!=", False), ("marketplace_sync_status", "=", "error")]
-# What a person reads of a failed job of the connector.
-JOB_LABELS = {
-    "_marketplace_sync_job": "product publication",
-    "_marketplace_withdraw_job": "product withdrawal",
-    "_acknowledge_orders": "order acknowledgement",
-    "_push_marketplace_status": "order status",
-}
 
 
 class MarketplaceConfig(models.Model):
@@ -221,4 +214,4 @@ class MarketplaceConfig(models.Model):
         return self.env._("Validate the delivery by hand")
 
     def _job_alert_summary(self, method_name):
-        return self.env._("Cartona jobs failed for good: %s", JOB_LABELS.get(method_name, method_name))
+        return self.env._("Cartona jobs failed for good: %s", const.JOB_LABELS.get(method_name, method_name))

@@ -1,6 +1,7 @@
 """The dashboard's figures and what they open, the order fetch, "Publish all
 products now", and the alerts that need a person."""
 
+import ast
 import json
 
 from odoo.exceptions import UserError
@@ -212,6 +213,14 @@ class TestAlerts(MonitoringCase):
             if done == 1:
                 self.assertTrue(self.alerts(summary), "another job of the kind is still failed")
         self.assertFalse(self.alerts(summary))
+
+    def test_every_connector_job_is_labelled_and_read_by_managers(self):
+        rule = self.env.ref("cartona_marketplace.queue_job_marketplace_manager_rule")
+        [(field, operator, methods)] = ast.literal_eval(rule.domain_force)
+        self.assertEqual((field, operator), ("method_name", "in"))
+        self.assertCountEqual(methods, const.JOB_METHODS)
+        for method in const.JOB_METHODS:
+            self.assertNotIn(method, self.config._job_alert_summary(method), "a person reads a label")
 
     def test_order_waiting_for_a_product_alerts_and_closes_when_imported(self):
         summary = self.env["marketplace.parked.order"]._todo_summaries("Wt5unmapped")["unmapped"]
