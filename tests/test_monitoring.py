@@ -4,7 +4,7 @@ products now", and the alerts that need a person."""
 import ast
 import json
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
@@ -292,3 +292,15 @@ class TestDeliveryOtp(MonitoringCase):
         with self.raises(Exception):
             order.picking_ids.with_user(employee).retailer_otp = "0000"
         self.assertEqual(order.retailer_otp, "4821")
+
+    def test_a_portal_follower_of_the_delivery_does_not_read_the_otp(self):
+        self.pull([self.order_data("Qx7mK2aP", status="approved")])
+        order = self.sale("Qx7mK2aP")
+        order.retailer_otp = "4821"
+        picking = order.picking_ids
+        portal = new_test_user(self.env, login="retailer-portal", groups="base.group_portal")
+        picking.message_subscribe(partner_ids=portal.partner_id.ids)
+        picking = picking.with_user(portal)
+        self.assertEqual(picking.read(["name"])[0]["name"], order.picking_ids.name, "sale_stock shows it to followers")
+        with self.assertRaises(AccessError):
+            picking.read(["retailer_otp"])
