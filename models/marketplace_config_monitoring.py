@@ -197,11 +197,16 @@ class MarketplaceConfig(models.Model):
         if not (detached and self.env["marketplace.sync.log"]._run_detached(raise_alert)):
             raise_alert(self.env(su=True))
 
+    def _has_alert(self, summary, record=None):
+        """The open to-do of ``summary`` on ``record`` (else the configuration), if any."""
+        self.ensure_one()
+        return (record or self).sudo().activity_ids.filtered(lambda activity: activity.summary == summary)
+
     def _resolve_alert(self, summary, feedback, record=None):
         """The problem is gone: its to-do is marked done, and the configuration says so."""
         self.ensure_one()
         record = (record or self).sudo()
-        todo = record.activity_ids.filtered(lambda activity: activity.summary == summary)
+        todo = self._has_alert(summary, record)
         if not todo:
             return
         todo.action_feedback(feedback=feedback)

@@ -222,6 +222,24 @@ class TestAlerts(MonitoringCase):
         for method in const.JOB_METHODS:
             self.assertNotIn(method, self.config._job_alert_summary(method), "a person reads a label")
 
+    def test_a_job_done_looks_for_failed_jobs_only_while_an_alert_is_open(self):
+        """Most jobs that succeed have no alert to close: they do not read
+        every failed job of the connector (a status push reads its order's)."""
+        summary = self.config._job_alert_summary("_push_marketplace_status")
+        self.pull(self.page)
+        orders = self.env["sale.order"].search([("marketplace_config_id", "=", self.config.id)])
+        self.assertGreater(len(orders), 2)
+        for order in orders:
+            failed = order.with_delay()._push_marketplace_status("approved")
+            failed.set_failed(exc_name="MarketplacePermanentError", exc_message="Cartona said no")
+            failed.store()
+        self.alerts(summary).action_feedback(feedback="Seen by hand")
+        job = orders[0].with_delay()._push_marketplace_status("approved")
+        job.set_done()
+        self.env.invalidate_all()
+        with self.assertQueryCount(6):  # 10 when every failed job was read
+            job.store()
+
     def test_order_waiting_for_a_product_alerts_and_closes_when_imported(self):
         summary = self.env["marketplace.parked.order"]._todo_summaries("Wt5unmapped")["unmapped"]
         self.pull([self.unmapped()])
