@@ -25,6 +25,9 @@ MAX_PULL_PAGES = 200
 # pull cron's interval ends the poller: the cron polls from then on.
 POLL_BACKOFF_FACTOR = 2
 POLL_CRON_SECONDS = 60
+# An order fetched by number without dates is looked for among the orders
+# changed in these last days: the fetch runs in the user's request.
+FETCH_ORDER_DAYS = 7
 # The catalogue mapping assistant reads no more pages than this.
 MAX_CATALOGUE_PAGES = 1000
 # Characters of a response body kept in an error.

@@ -3,7 +3,9 @@ products now", and the alerts that need a person."""
 
 import ast
 import json
+from datetime import datetime, timedelta
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
 
@@ -120,8 +122,10 @@ class TestFetchOrder(MonitoringCase):
         self.assertEqual(wizard.sale_order_ids, order)
         self.assertIn("1 created", wizard.result)
         self.assertFalse(self.sale("Lr4tN8wQ"), "only the order asked for")
-        request = self.http.calls[0].request
-        self.assertNotIn("from", request.params, "whatever the pull window says")
+        # Not the pull window, and not every page Cartona has in this request: the last days.
+        since = datetime.now() - timedelta(days=const.FETCH_ORDER_DAYS)
+        self.assertEqual(self.http.calls[0].request.params["from"], fields.Datetime.to_string(wizard.date_from))
+        self.assertAlmostEqual(wizard.date_from, since, delta=timedelta(minutes=1))
         # Fetched again, by its id, with a change: updated, not doubled.
         changed = self.order_data("Qx7mK2aP", note_message="Ring twice")
         self.http.reset()
@@ -144,6 +148,7 @@ class TestFetchOrder(MonitoringCase):
         self.serve_pages([])
         wizard = self.fetch(reference="Lr4tN8wQ")
         self.assertIn("did not return order Lr4tN8wQ", wizard.result)
+        self.assertIn(f"changed in the last {const.FETCH_ORDER_DAYS} days", wizard.result)
         self.assertIn(self.sale("Lr4tN8wQ").name, wizard.result)
         self.assertEqual(wizard.sale_order_ids, self.sale("Lr4tN8wQ"))
 
