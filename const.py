@@ -25,6 +25,9 @@ MAX_PULL_PAGES = 200
 # pull cron's interval ends the poller: the cron polls from then on.
 POLL_BACKOFF_FACTOR = 2
 POLL_CRON_SECONDS = 60
+# An order fetched by number without dates is looked for among the orders
+# changed in these last days: the fetch runs in the user's request.
+FETCH_ORDER_DAYS = 7
 # The catalogue mapping assistant reads no more pages than this.
 MAX_CATALOGUE_PAGES = 1000
 # Characters of a response body kept in an error.
@@ -123,12 +126,15 @@ ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "inval
 # jobs' default priority is 10), so a large inventory never delays them.
 ORDER_JOB_PRIORITY = 5
 
-# The connector's job methods, found again by "Requeue failed jobs".
-JOB_METHODS = (
-    "_marketplace_sync_job",
-    "_marketplace_withdraw_job",
-    "_acknowledge_orders",
-    "_push_marketplace_status",
-    "_push_order_edits",
-    "_publish_internal_refs",
-)
+# The connector's job methods, found again by "Requeue failed jobs" and read
+# by marketplace managers (security/queue_job_security.xml lists them too),
+# with what a person reads of one that failed.
+JOB_LABELS = {
+    "_marketplace_sync_job": "product publication",
+    "_marketplace_withdraw_job": "product withdrawal",
+    "_acknowledge_orders": "order acknowledgement",
+    "_push_marketplace_status": "order status",
+    "_push_order_edits": "order edits",
+    "_publish_internal_refs": "internal references",
+}
+JOB_METHODS = tuple(JOB_LABELS)

@@ -12,13 +12,6 @@ from ..access import MANAGER_GROUP, USER_GROUP, check_caller
 PENDING_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
 # The products whose publication Cartona refused or could not take.
 ERROR_PRODUCTS_DOMAIN = [("cartona_id", "!=", False), ("marketplace_sync_status", "=", "error")]
-# What a person reads of a failed job of the connector.
-JOB_LABELS = {
-    "_marketplace_sync_job": "product publication",
-    "_marketplace_withdraw_job": "product withdrawal",
-    "_acknowledge_orders": "order acknowledgement",
-    "_push_marketplace_status": "order status",
-}
 
 
 class MarketplaceConfig(models.Model):
@@ -47,8 +40,11 @@ class MarketplaceConfig(models.Model):
 
     def _compute_dashboard(self):
         logs = self.env["marketplace.sync.log"]
+        # A count, not the orders: as the connector, for those who may not read them.
         orders = dict(
-            self.env["sale.order"]._read_group(
+            self.env["sale.order"]
+            .sudo()
+            ._read_group(
                 [("marketplace_config_id", "in", self.ids), ("create_date", ">=", self._today_start())],
                 ["marketplace_config_id"],
                 ["__count"],
@@ -106,6 +102,7 @@ class MarketplaceConfig(models.Model):
 
     def action_view_orders_today(self):
         check_caller(self, "read", USER_GROUP)
+        self.env["sale.order"].check_access("read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_orders")
         action["domain"] = [("marketplace_config_id", "=", self.id), ("create_date", ">=", self._today_start())]
@@ -200,11 +197,16 @@ class MarketplaceConfig(models.Model):
         if not (detached and self.env["marketplace.sync.log"]._run_detached(raise_alert)):
             raise_alert(self.env(su=True))
 
+    def _has_alert(self, summary, record=None):
+        """The open to-do of ``summary`` on ``record`` (else the configuration), if any."""
+        self.ensure_one()
+        return (record or self).sudo().activity_ids.filtered(lambda activity: activity.summary == summary)
+
     def _resolve_alert(self, summary, feedback, record=None):
         """The problem is gone: its to-do is marked done, and the configuration says so."""
         self.ensure_one()
         record = (record or self).sudo()
-        todo = record.activity_ids.filtered(lambda activity: activity.summary == summary)
+        todo = self._has_alert(summary, record)
         if not todo:
             return
         todo.action_feedback(feedback=feedback)
@@ -221,4 +223,4 @@ class MarketplaceConfig(models.Model):
         return self.env._("Validate the delivery by hand")
 
     def _job_alert_summary(self, method_name):
-        return self.env._("Cartona jobs failed for good: %s", JOB_LABELS.get(method_name, method_name))
+        return self.env._("Cartona jobs failed for good: %s", const.JOB_LABELS.get(method_name, method_name))

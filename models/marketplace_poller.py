@@ -20,7 +20,8 @@ class MarketplacePoller(models.AbstractModel):
     minute the chain ends and the cron polls. The cron starts a chain again
     when its page has orders. One chain per configuration: the jobs share an
     identity key, and the cron leaves a configuration alone while its next
-    poll is waiting. Pending jobs outlive a restart of the server.
+    poll is waiting (not while one overdue by a minute is stuck). Pending
+    jobs outlive a restart of the server.
     """
 
     _name = "marketplace.poller"
@@ -38,12 +39,24 @@ class MarketplacePoller(models.AbstractModel):
 
     @api.model
     def _waiting(self, config):
-        """The poll of ``config`` waiting to run, if any."""
+        """The poll of ``config`` waiting to run soon, if any. A poll due more
+        than a cron minute ago is not waiting but stuck (no job runner, or its
+        job left enqueued): the cron pulls in its stead."""
+        since = datetime.now() - timedelta(seconds=const.POLL_CRON_SECONDS)
         return (
             self.env["queue.job"]
             .sudo()
             .search(
-                [("identity_key", "=", self._identity(config.id)), ("state", "in", ("pending", "enqueued"))], limit=1
+                [
+                    ("identity_key", "=", self._identity(config.id)),
+                    ("state", "in", ("pending", "enqueued")),
+                    "|",
+                    ("eta", ">", since),
+                    "&",
+                    ("eta", "=", False),
+                    ("date_created", ">", since),
+                ],
+                limit=1,
             )
         )
 

@@ -42,5 +42,8 @@ class QueueJob(models.Model):
                         error=job.exc_message or job.exc_name or "-",
                     ),
                 )
-            elif not config._connector_jobs(["failed"]).filtered(lambda j, m=job.method_name: j.method_name == m):
+            # Failed jobs are looked for only while their alert is open: most jobs that succeed have none.
+            elif config._has_alert(summary) and not config._connector_jobs(["failed"]).filtered(
+                lambda j, m=job.method_name: j.method_name == m
+            ):
                 config._resolve_alert(summary, self.env._("The failed Cartona jobs of this kind have succeeded."))

@@ -18,6 +18,9 @@ class StockPicking(models.Model):
         "Retailer OTP",
         compute="_compute_retailer_otp",
         inverse="_inverse_retailer_otp",
+        # Read as the connector, so the field itself keeps it from those who
+        # merely read the delivery (sale_stock shows it to portal followers).
+        groups="stock.group_stock_user",
         help="The code the retailer gives at delivery: Cartona needs it to mark the order delivered.",
     )
 

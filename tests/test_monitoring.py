@@ -1,9 +1,12 @@
 """The dashboard's figures and what they open, the order fetch, "Publish all
 products now", and the alerts that need a person."""
 
+import ast
 import json
+from datetime import datetime, timedelta
 
-from odoo.exceptions import UserError
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
@@ -119,8 +122,10 @@ class TestFetchOrder(MonitoringCase):
         self.assertEqual(wizard.sale_order_ids, order)
         self.assertIn("1 created", wizard.result)
         self.assertFalse(self.sale("Lr4tN8wQ"), "only the order asked for")
-        request = self.http.calls[0].request
-        self.assertNotIn("from", request.params, "whatever the pull window says")
+        # Not the pull window, and not every page Cartona has in this request: the last days.
+        since = datetime.now() - timedelta(days=const.FETCH_ORDER_DAYS)
+        self.assertEqual(self.http.calls[0].request.params["from"], fields.Datetime.to_string(wizard.date_from))
+        self.assertAlmostEqual(wizard.date_from, since, delta=timedelta(minutes=1))
         # Fetched again, by its id, with a change: updated, not doubled.
         changed = self.order_data("Qx7mK2aP", note_message="Ring twice")
         self.http.reset()
@@ -143,6 +148,7 @@ class TestFetchOrder(MonitoringCase):
         self.serve_pages([])
         wizard = self.fetch(reference="Lr4tN8wQ")
         self.assertIn("did not return order Lr4tN8wQ", wizard.result)
+        self.assertIn(f"changed in the last {const.FETCH_ORDER_DAYS} days", wizard.result)
         self.assertIn(self.sale("Lr4tN8wQ").name, wizard.result)
         self.assertEqual(wizard.sale_order_ids, self.sale("Lr4tN8wQ"))
 
@@ -212,6 +218,32 @@ class TestAlerts(MonitoringCase):
             if done == 1:
                 self.assertTrue(self.alerts(summary), "another job of the kind is still failed")
         self.assertFalse(self.alerts(summary))
+
+    def test_every_connector_job_is_labelled_and_read_by_managers(self):
+        rule = self.env.ref("cartona_marketplace.queue_job_marketplace_manager_rule")
+        [(field, operator, methods)] = ast.literal_eval(rule.domain_force)
+        self.assertEqual((field, operator), ("method_name", "in"))
+        self.assertCountEqual(methods, const.JOB_METHODS)
+        for method in const.JOB_METHODS:
+            self.assertNotIn(method, self.config._job_alert_summary(method), "a person reads a label")
+
+    def test_a_job_done_looks_for_failed_jobs_only_while_an_alert_is_open(self):
+        """Most jobs that succeed have no alert to close: they do not read
+        every failed job of the connector (a status push reads its order's)."""
+        summary = self.config._job_alert_summary("_push_marketplace_status")
+        self.pull(self.page)
+        orders = self.env["sale.order"].search([("marketplace_config_id", "=", self.config.id)])
+        self.assertGreater(len(orders), 2)
+        for order in orders:
+            failed = order.with_delay()._push_marketplace_status("approved")
+            failed.set_failed(exc_name="MarketplacePermanentError", exc_message="Cartona said no")
+            failed.store()
+        self.alerts(summary).action_feedback(feedback="Seen by hand")
+        job = orders[0].with_delay()._push_marketplace_status("approved")
+        job.set_done()
+        self.env.invalidate_all()
+        with self.assertQueryCount(6):  # 10 when every failed job was read
+            job.store()
 
     def test_order_waiting_for_a_product_alerts_and_closes_when_imported(self):
         summary = self.env["marketplace.parked.order"]._todo_summaries("Wt5unmapped")["unmapped"]
@@ -283,3 +315,15 @@ class TestDeliveryOtp(MonitoringCase):
         with self.raises(Exception):
             order.picking_ids.with_user(employee).retailer_otp = "0000"
         self.assertEqual(order.retailer_otp, "4821")
+
+    def test_a_portal_follower_of_the_delivery_does_not_read_the_otp(self):
+        self.pull([self.order_data("Qx7mK2aP", status="approved")])
+        order = self.sale("Qx7mK2aP")
+        order.retailer_otp = "4821"
+        picking = order.picking_ids
+        portal = new_test_user(self.env, login="retailer-portal", groups="base.group_portal")
+        picking.message_subscribe(partner_ids=portal.partner_id.ids)
+        picking = picking.with_user(portal)
+        self.assertEqual(picking.read(["name"])[0]["name"], order.picking_ids.name, "sale_stock shows it to followers")
+        with self.assertRaises(AccessError):
+            picking.read(["retailer_otp"])

@@ -1,6 +1,6 @@
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import responses
 from psycopg2 import IntegrityError
@@ -159,6 +159,28 @@ class TestPoller(PollerCase):
         # pull skips it, and waits longer.
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
         self.assertEqual(self.config._api()._pull_next_page(), (False, Counter()))
+
+    def test_a_stuck_poll_does_not_stop_the_cron(self):
+        """No job runner, or its job left enqueued: a poll overdue by more than
+        the cron's minute no longer keeps the cron from pulling."""
+        self.poller._schedule(self.config, 0)
+        stuck = self.waiting()
+        stuck = stuck.with_context(_job_edit_sentinel=stuck.EDIT_SENTINEL)  # as the runner writes it
+        overdue = datetime.now() - timedelta(seconds=const.POLL_CRON_SECONDS + 5)
+        stuck.write({"eta": overdue})
+        self.pages = [self.page[:1]]
+        self.env["marketplace.config"]._cron_pull_orders()
+        self.assertEqual(self.pulls(), 1)
+        self.assertTrue(self.sale(self.page[0]["hashed_id"]))
+        # Stuck enqueued, or never given an eta: the same.
+        for vals in ({"state": "enqueued"}, {"eta": False, "date_created": overdue}):
+            stuck.write(vals)
+            self.env["marketplace.config"]._cron_pull_orders()
+        self.assertEqual(self.pulls(), 3)
+        # A poll due soon still has the configuration to itself.
+        stuck.write({"state": "pending", "eta": datetime.now() + timedelta(seconds=3)})
+        self.env["marketplace.config"]._cron_pull_orders()
+        self.assertEqual(self.pulls(), 3)
 
     def test_resumes_after_a_restart(self):
         self.pages = [self.page[:1]]

@@ -94,6 +94,19 @@ class TestViewsPerUser(ImportCase):
                 self.assertEqual("action_requeue_failed_jobs" in arch, role == "manager")
                 self.assertEqual("failed_job_count" in arch, role == "manager")
 
+    def test_dashboard_opens_for_a_marketplace_user_without_sales_rights(self):
+        clerk = new_test_user(self.env, login="mp-clerk", groups="cartona_marketplace.group_marketplace_user")
+        self.assertFalse(self.env["sale.order"].with_user(clerk).has_access("read"))
+        views = self.load(clerk, "marketplace.config", ["kanban"])
+        arch = etree.fromstring(views["views"]["kanban"]["arch"])
+        names = {node.get("name") for node in arch.iter("field")}
+        configs = self.env["marketplace.config"].with_user(clerk)
+        card = configs.web_search_read([], {name: {} for name in names})
+        self.assertEqual(card["records"][0]["orders_today_count"], 1, "a count, not the orders")
+        # What the figure opens is the orders themselves: theirs to read or not.
+        with self.assertRaises(AccessError):
+            configs.browse(self.config.id).action_view_orders_today()
+
     def test_extended_views_load_for_everyone_who_reads_the_model(self):
         for model, modes in EXTENDED:
             for role, user in self.users.items():

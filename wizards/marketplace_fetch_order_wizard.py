@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from .. import const
 from ..access import MANAGER_GROUP, check_caller
 from ..exceptions import MarketplaceError
 
@@ -13,7 +16,11 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
     _description = "Fetch Cartona Orders"
 
     marketplace_config_id = fields.Many2one("marketplace.config", "Marketplace", required=True)
-    reference = fields.Char("Cartona Order", help="Cartona's order number (receipt) or its id (hashed_id).")
+    reference = fields.Char(
+        "Cartona Order",
+        help="Cartona's order number (receipt) or its id (hashed_id). Without dates, it is looked for among "
+        f"the orders changed in the last {const.FETCH_ORDER_DAYS} days.",
+    )
     date_from = fields.Datetime("Changed From")
     date_to = fields.Datetime("Changed Until")
     result = fields.Text(readonly=True)
@@ -27,6 +34,10 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
         reference = (self.reference or "").strip() or None
         if not reference and not (self.date_from or self.date_to):
             raise UserError(self.env._("Give a Cartona order number or id, or a date range."))
+        last_days = not (self.date_from or self.date_to)
+        if last_days:
+            # Not every page Cartona has, in this request: the last days, shown in the form.
+            self.date_from = fields.Datetime.now() - timedelta(days=const.FETCH_ORDER_DAYS)
         try:
             fetched = config._api()._fetch_orders(reference, self.date_from, self.date_to)
         except MarketplaceError as exc:
@@ -59,6 +70,13 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
                     reference,
                 )
             ]
+            if last_days:
+                lines.append(
+                    self.env._(
+                        "Only the orders changed in the last %s days were asked for: give dates to look further back.",
+                        const.FETCH_ORDER_DAYS,
+                    )
+                )
             if known:
                 lines.append(self.env._("It is imported as %s.", known.name))
         waiting = self.env["marketplace.parked.order"].search(
