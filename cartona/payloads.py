@@ -384,8 +384,9 @@ def _parse_line(read, index, data):
 
 
 def line_reference(line_id):
-    """A Cartona line id as Cartona wrote it: its numeric ids go back as numbers."""
-    return int(line_id) if line_id.isdigit() else line_id
+    """A Cartona line id as Cartona wrote it: its numeric ids go back as numbers.
+    ASCII digits only: ``int`` reads "١٢" as 12 (another line) and refuses "²"."""
+    return int(line_id) if line_id.isascii() and line_id.isdigit() else line_id
 
 
 def order_edit(hashed_id, details):
