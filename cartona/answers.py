@@ -21,8 +21,8 @@ def item_refusal(item):
     """Why Cartona refused ``item`` of a bulk answer, or None when it did not."""
     if not isinstance(item, dict):
         return None
-    if _flag(item.get("success")) is not None:
-        refused = not _flag(item["success"])
+    if success_flag(item.get("success")) is not None:
+        refused = not success_flag(item["success"])
     else:
         status = item.get("status")
         refused = bool(item.get("error"))
@@ -59,7 +59,9 @@ def order_edit_results(data, hashed_id):
     return refusal, lines, total
 
 
-def _flag(value):
+def success_flag(value):
+    """A ``success`` of Cartona's as True or False, however spelt; None for
+    what is no flag (a string "false" is no success)."""
     if isinstance(value, str):
         value = value.strip().lower()
     try:
