@@ -37,7 +37,8 @@ def item_refusal(item):
 
 def order_edit_results(data, hashed_id):
     """Cartona's answer to ``order/update-order-details`` for one order:
-    ``(order refusal or None, [line results], total_price or None)``.
+    ``(order refusal or None, [line results], total_price or None)``, the
+    total unchecked (``payloads.edit_total``).
 
     Undocumented, so both shapes are read: a list of per-order items whose
     ``order_details`` are the line results, or a flat list of line results.
@@ -53,9 +54,9 @@ def order_edit_results(data, hashed_id):
             continue
         lines += [line for line in details if isinstance(line, dict)]
         refusal = refusal or item_refusal(item)
-        price = item.get("total_price")
-        if isinstance(price, int | float) and not isinstance(price, bool):
-            total = price
+        # As Cartona sent it: the caller holds it to the rules of an order's total.
+        if item.get("total_price") is not None:
+            total = item["total_price"]
     return refusal, lines, total
 
 

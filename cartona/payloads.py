@@ -407,6 +407,17 @@ def line_new(key, value, amount, price):
     return {key: value, "amount": amount, "price": price}
 
 
+def edit_line_id(hashed_id, value):
+    """The id Cartona's answer gives a line the supplier added, held to the
+    rules of the line ids of its orders; None when it gives none."""
+    return _Reader(hashed_id).text({"id": value}, "id", "order_details.id")
+
+
+def edit_total(hashed_id, value):
+    """The ``total_price`` of Cartona's answer to an edit, held to the rules of an order's."""
+    return _Reader(hashed_id).number({"total_price": value}, "total_price", default=None)
+
+
 # Catalogue -------------------------------------------------------------------
 
 # ``supplier-product`` items are not documented; an older Cartona document
