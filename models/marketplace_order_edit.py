@@ -63,6 +63,8 @@ class MarketplaceOrderEdit(models.AbstractModel):
     def _order_lines(self, lines):
         """The lines of ``lines`` that Cartona knows or should: products sold on
         Cartona orders (not sections, notes, down payments or delivery fees).
+        A line added at quantity 0 orders nothing: it is how Odoo records a
+        product delivered that the order did not have (sale_stock), no edit.
         Read as the connector: the user may not read the configuration."""
         return (
             lines.sudo()
@@ -75,6 +77,10 @@ class MarketplaceOrderEdit(models.AbstractModel):
                     and not line.is_downpayment
                     and not line._is_delivery()
                     and not line._is_not_sellable_line()
+                    and (
+                        line.cartona_imported
+                        or not float_is_zero(line.product_uom_qty, precision_rounding=line.product_uom.rounding)
+                    )
                 )
             )
         )
