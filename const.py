@@ -18,6 +18,8 @@ ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 
 # Key of the PostgreSQL advisory lock that keeps one pull per configuration.
 PULL_LOCK_KEY = 0x43415254
+# Key of the PostgreSQL advisory lock that keeps one edit job per order.
+ORDER_EDIT_LOCK_KEY = 0x45444954
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
 # The poller: a poll that saw orders comes again after the configuration's

@@ -14,6 +14,7 @@ from odoo import Command, api, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
@@ -285,9 +286,7 @@ class MarketplaceOrderEdit(models.AbstractModel):
         config = order.marketplace_config_id
         if config.id != config_id:
             return "The order is no longer a Cartona order of this marketplace."
-        # One edit of an order at a time: a second job waits here, then fails
-        # to serialize and is retried by queue_job on what the first recorded.
-        self.env.cr.execute("SELECT 1 FROM sale_order WHERE id = %s FOR NO KEY UPDATE", [order.id])
+        self._lock(order)
         reason = self._refusal(order)
         if reason:
             return self._record(order, [], [(None, self.env._("Not sent to Cartona: %s", reason))])
@@ -337,6 +336,30 @@ class MarketplaceOrderEdit(models.AbstractModel):
         if total is not None:
             order.write({"cartona_total_price": total})
         return self._record(order, accepted, [(change, change.error) for change in refused], total, problems)
+
+    @api.model
+    def _lock(self, order):
+        """One edit of an order at a time, without locking the order's row
+        through the call to Cartona (the error status written beside the job,
+        an import, a user: all write it meanwhile). A second job waits here;
+        when the order or its lines changed since this job's snapshot (the
+        first job's record, say), it is retried on what is committed."""
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [const.ORDER_EDIT_LOCK_KEY, order.id])
+        query = """
+            SELECT 'o', id, xmin::text FROM sale_order WHERE id = %(id)s
+            UNION ALL SELECT 'l', id, xmin::text FROM sale_order_line WHERE order_id = %(id)s
+        """
+        self.env.cr.execute(query, {"id": order.id})
+        seen = set(self.env.cr.fetchall())
+        with self.env.registry.cursor() as cr:
+            cr.execute(query, {"id": order.id})
+            committed = set(cr.fetchall())
+        if seen != committed:
+            raise RetryableJobError(
+                f"{order.name} changed while this edit waited for another: retried on what is committed",
+                seconds=1,
+                ignore_retry=True,
+            )
 
     @api.model
     def _match(self, changes, results):
