@@ -268,7 +268,9 @@ class MarketplaceOrderEdit(models.AbstractModel):
             if not config or not self._changes(order):
                 continue
             # Queued as the connector: the salesman may not read the configuration.
+            # As the status pushes: an edit is not overtaken by a later status.
             self.sudo().with_delay(
+                priority=const.ORDER_JOB_PRIORITY,
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
                 description=self.env._("Cartona edit of %s", order.name),

@@ -90,6 +90,7 @@ class TestOrderEdits(EditCase):
         job = trap.enqueued_jobs[0]
         self.assertTrue(job.recordset.env.su, "the push runs as the connector")
         self.assertEqual(job.args, (self.config.id, self.draft.id))
+        self.assertEqual(job.priority, const.ORDER_JOB_PRIORITY, "as the status pushes of the order")
         self.push(trap)
         self.assertEqual(self.sent, [[{"hashed_id": "Qx7mK2aP", "order_details": [{"id": 52001, "amount": 3}]}]])
         self.assertEqual((oil.product_uom_qty, oil.cartona_amount, oil.price_unit), (3, 3, 470))
