@@ -120,7 +120,7 @@ BULK_UNSPLITTABLE_STATUSES = (404, 405)
 # mean that item was refused (``cartona/answers.py`` reads every bulk answer).
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
 
-# The marketplace channel runs one job at a time: an order's status push and
+# The marketplace channel runs one job at a time: an order's status push, its edit and
 # an acknowledgement go before the product publications waiting there (queue
 # jobs' default priority is 10), so a large inventory never delays them.
 ORDER_JOB_PRIORITY = 5
