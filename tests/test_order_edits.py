@@ -302,17 +302,22 @@ class TestOrderEdits(EditCase):
         # Cartona accepts the added line, but its id and total break the rules of an order's.
         answers = [({"id": 1}, "NaN"), ("70\x0001", "Infinity"), ("7" * 300, "1e12"), (True, '"940"')]
         total = self.draft.cartona_total_price
+
+        def answering(line_id, total_price):
+            def answer(request):
+                body = json.loads(request.body)
+                details = [dict(detail, id=line_id, success=True) for detail in body[0]["order_details"]]
+                item = json.dumps({"hashed_id": "Qx7mK2aP", "success": True, "order_details": details})
+                return 200, {}, f'[{item[:-1]}, "total_price": {total_price}}}]'
+
+            return answer
+
         for line_id, total_price in answers:
             with self.subTest(line_id=line_id, total_price=total_price):
-
-                def answer(request, line_id=line_id, total_price=total_price):
-                    body = json.loads(request.body)
-                    details = [dict(detail, id=line_id, success=True) for detail in body[0]["order_details"]]
-                    item = json.dumps({"hashed_id": "Qx7mK2aP", "success": True, "order_details": details})
-                    return 200, {}, f'[{item[:-1]}, "total_price": {total_price}}}]'
-
                 self.http.reset()
-                self.http.add_callback(responses.POST, self.url(const.ENDPOINT_ORDER_DETAILS), callback=answer)
+                self.http.add_callback(
+                    responses.POST, self.url(const.ENDPOINT_ORDER_DETAILS), callback=answering(line_id, total_price)
+                )
                 trap = self.edit(self.draft, Command.create({"product_id": self.sugar.id, "product_uom_qty": 5}))
                 self.push(trap)
                 added = self.draft.order_line.filtered(lambda line: line.cartona_imported and not line.cartona_line_id)
