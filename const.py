@@ -18,6 +18,8 @@ ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 
 # Key of the PostgreSQL advisory lock that keeps one pull per configuration.
 PULL_LOCK_KEY = 0x43415254
+# Key of the PostgreSQL advisory lock that keeps one edit job per order.
+ORDER_EDIT_LOCK_KEY = 0x45444954
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
 # The poller: a poll that saw orders comes again after the configuration's
@@ -121,7 +123,7 @@ BULK_UNSPLITTABLE_STATUSES = (404, 405)
 # mean that item was refused (``cartona/answers.py`` reads every bulk answer).
 ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "invalid")
 
-# The marketplace channel runs one job at a time: an order's status push and
+# The marketplace channel runs one job at a time: an order's status push, its edit and
 # an acknowledgement go before the product publications waiting there (queue
 # jobs' default priority is 10), so a large inventory never delays them.
 ORDER_JOB_PRIORITY = 5

@@ -21,8 +21,8 @@ def item_refusal(item):
     """Why Cartona refused ``item`` of a bulk answer, or None when it did not."""
     if not isinstance(item, dict):
         return None
-    if _flag(item.get("success")) is not None:
-        refused = not _flag(item["success"])
+    if success_flag(item.get("success")) is not None:
+        refused = not success_flag(item["success"])
     else:
         status = item.get("status")
         refused = bool(item.get("error"))
@@ -37,7 +37,8 @@ def item_refusal(item):
 
 def order_edit_results(data, hashed_id):
     """Cartona's answer to ``order/update-order-details`` for one order:
-    ``(order refusal or None, [line results], total_price or None)``.
+    ``(order refusal or None, [line results], total_price or None)``, the
+    total unchecked (``payloads.edit_total``).
 
     Undocumented, so both shapes are read: a list of per-order items whose
     ``order_details`` are the line results, or a flat list of line results.
@@ -53,13 +54,15 @@ def order_edit_results(data, hashed_id):
             continue
         lines += [line for line in details if isinstance(line, dict)]
         refusal = refusal or item_refusal(item)
-        price = item.get("total_price")
-        if isinstance(price, int | float) and not isinstance(price, bool):
-            total = price
+        # As Cartona sent it: the caller holds it to the rules of an order's total.
+        if item.get("total_price") is not None:
+            total = item["total_price"]
     return refusal, lines, total
 
 
-def _flag(value):
+def success_flag(value):
+    """A ``success`` of Cartona's as True or False, however spelt; None for
+    what is no flag (a string "false" is no success)."""
     if isinstance(value, str):
         value = value.strip().lower()
     try:

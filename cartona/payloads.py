@@ -384,8 +384,9 @@ def _parse_line(read, index, data):
 
 
 def line_reference(line_id):
-    """A Cartona line id as Cartona wrote it: its numeric ids go back as numbers."""
-    return int(line_id) if line_id.isdigit() else line_id
+    """A Cartona line id as Cartona wrote it: its numeric ids go back as numbers.
+    ASCII digits only: ``int`` reads "١٢" as 12 (another line) and refuses "²"."""
+    return int(line_id) if line_id.isascii() and line_id.isdigit() else line_id
 
 
 def order_edit(hashed_id, details):
@@ -404,6 +405,17 @@ def line_cancel(line_id):
 def line_new(key, value, amount, price):
     """A line the supplier adds, naming its product by ``key`` (one of ``PRODUCT_KEYS``)."""
     return {key: value, "amount": amount, "price": price}
+
+
+def edit_line_id(hashed_id, value):
+    """The id Cartona's answer gives a line the supplier added, held to the
+    rules of the line ids of its orders; None when it gives none."""
+    return _Reader(hashed_id).text({"id": value}, "id", "order_details.id")
+
+
+def edit_total(hashed_id, value):
+    """The ``total_price`` of Cartona's answer to an edit, held to the rules of an order's."""
+    return _Reader(hashed_id).number({"total_price": value}, "total_price", default=None)
 
 
 # Catalogue -------------------------------------------------------------------

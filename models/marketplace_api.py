@@ -14,7 +14,7 @@ from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..cartona import payloads
-from ..cartona.answers import item_refusal, short_text
+from ..cartona.answers import item_refusal, short_text, success_flag
 from ..cartona.client import CartonaClient, iter_pages
 from ..cartona.payloads import parse_catalogue
 from ..exceptions import (
@@ -90,7 +90,8 @@ class MarketplaceApi(models.AbstractModel):
             return {"success": True, "data": response, "error": None}
         if isinstance(response, dict):
             if "success" in response:
-                success = bool(response["success"])
+                # Anything but a clear yes (a string "false", a null) is a failure.
+                success = success_flag(response["success"]) is True
                 error = response.get("error") or response.get("message")
                 return {
                     "success": success,

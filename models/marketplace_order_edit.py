@@ -14,13 +14,14 @@ from odoo import Command, api, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..access import skips_marketplace_sync
 from ..cartona import payloads
 from ..cartona.answers import item_refusal, order_edit_results
-from ..exceptions import MarketplaceError, MarketplacePermanentError
+from ..exceptions import MarketplaceDataError, MarketplaceError, MarketplacePermanentError
 
 # Orders whose lines changed in this transaction, in ``cr.precommit.data``.
 EDITS_KEY = "cartona_marketplace.orders_edited"
@@ -63,6 +64,8 @@ class MarketplaceOrderEdit(models.AbstractModel):
     def _order_lines(self, lines):
         """The lines of ``lines`` that Cartona knows or should: products sold on
         Cartona orders (not sections, notes, down payments or delivery fees).
+        A line added at quantity 0 orders nothing: it is how Odoo records a
+        product delivered that the order did not have (sale_stock), no edit.
         Read as the connector: the user may not read the configuration."""
         return (
             lines.sudo()
@@ -75,6 +78,10 @@ class MarketplaceOrderEdit(models.AbstractModel):
                     and not line.is_downpayment
                     and not line._is_delivery()
                     and not line._is_not_sellable_line()
+                    and (
+                        line.cartona_imported
+                        or not float_is_zero(line.product_uom_qty, precision_rounding=line.product_uom.rounding)
+                    )
                 )
             )
         )
@@ -261,7 +268,9 @@ class MarketplaceOrderEdit(models.AbstractModel):
             if not config or not self._changes(order):
                 continue
             # Queued as the connector: the salesman may not read the configuration.
+            # As the status pushes: an edit is not overtaken by a later status.
             self.sudo().with_delay(
+                priority=const.ORDER_JOB_PRIORITY,
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
                 description=self.env._("Cartona edit of %s", order.name),
@@ -279,9 +288,7 @@ class MarketplaceOrderEdit(models.AbstractModel):
         config = order.marketplace_config_id
         if config.id != config_id:
             return "The order is no longer a Cartona order of this marketplace."
-        # One edit of an order at a time: a second job waits here, then fails
-        # to serialize and is retried by queue_job on what the first recorded.
-        self.env.cr.execute("SELECT 1 FROM sale_order WHERE id = %s FOR NO KEY UPDATE", [order.id])
+        self._lock(order)
         reason = self._refusal(order)
         if reason:
             return self._record(order, [], [(None, self.env._("Not sent to Cartona: %s", reason))])
@@ -291,6 +298,7 @@ class MarketplaceOrderEdit(models.AbstractModel):
             return f"Cartona already has every change of {order.name}"
         total = None
         results = {}
+        problems = []
         if sendable:
             try:
                 answer = config._api()._update_order_details(
@@ -313,8 +321,14 @@ class MarketplaceOrderEdit(models.AbstractModel):
             for change in sendable:
                 result = results.get(id(change))
                 change.error = item_refusal(result) if result else refusal
+        if total is not None:
+            try:
+                total = payloads.edit_total(order.cartona_id, total)
+            except MarketplaceDataError as exc:
+                total = None
+                problems.append(self.env._("Cartona's answer is not kept: %s", exc))
         accepted = [change for change in changes if not change.error]
-        self._apply(order, accepted, results)
+        problems += self._apply(order, accepted, results)
         refused = [change for change in changes if change.error]
         # Cartona keeps a line it refused to cancel: nothing Odoo can undo by itself.
         removed = {change.line_id for change in changes if change.kind == "remove"}
@@ -323,7 +337,31 @@ class MarketplaceOrderEdit(models.AbstractModel):
             order.write({"cartona_removed_lines": left or False})
         if total is not None:
             order.write({"cartona_total_price": total})
-        return self._record(order, accepted, [(change, change.error) for change in refused], total)
+        return self._record(order, accepted, [(change, change.error) for change in refused], total, problems)
+
+    @api.model
+    def _lock(self, order):
+        """One edit of an order at a time, without locking the order's row
+        through the call to Cartona (the error status written beside the job,
+        an import, a user: all write it meanwhile). A second job waits here;
+        when the order or its lines changed since this job's snapshot (the
+        first job's record, say), it is retried on what is committed."""
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [const.ORDER_EDIT_LOCK_KEY, order.id])
+        query = """
+            SELECT 'o', id, xmin::text FROM sale_order WHERE id = %(id)s
+            UNION ALL SELECT 'l', id, xmin::text FROM sale_order_line WHERE order_id = %(id)s
+        """
+        self.env.cr.execute(query, {"id": order.id})
+        seen = set(self.env.cr.fetchall())
+        with self.env.registry.cursor() as cr:
+            cr.execute(query, {"id": order.id})
+            committed = set(cr.fetchall())
+        if seen != committed:
+            raise RetryableJobError(
+                f"{order.name} changed while this edit waited for another: retried on what is committed",
+                seconds=1,
+                ignore_retry=True,
+            )
 
     @api.model
     def _match(self, changes, results):
@@ -362,8 +400,11 @@ class MarketplaceOrderEdit(models.AbstractModel):
     def _apply(self, order, accepted, results):
         """Cartona has these changes now. A line added becomes Cartona's, in its
         terms (unit, price, the configuration's taxes, as imported lines are):
-        the next pull finds it as it is."""
+        the next pull finds it as it is. Returns what of Cartona's answer
+        cannot be kept: an id that breaks the rules of a line id leaves the
+        line without one, as an answer that gives none."""
         taxes = order.marketplace_config_id.tax_ids
+        problems = []
         for change in accepted:
             if change.kind == "amount":
                 change.line.write({"cartona_amount": change.amount})
@@ -371,11 +412,15 @@ class MarketplaceOrderEdit(models.AbstractModel):
                 change.line.write({"cartona_amount": 0})
             elif change.kind == "add":
                 product = change.line.product_id
-                new_id = results.get(id(change), {}).get("id")
+                try:
+                    new_id = payloads.edit_line_id(order.cartona_id, results.get(id(change), {}).get("id"))
+                except MarketplaceDataError as exc:
+                    new_id = None
+                    problems.append(self.env._("Cartona's answer is not kept: %s", exc))
                 change.line.write(
                     {
                         "cartona_imported": True,
-                        "cartona_line_id": str(new_id) if new_id is not None else False,
+                        "cartona_line_id": new_id or False,
                         "cartona_amount": change.amount,
                         "product_uom": (product.cartona_uom_id or product.uom_id).id,
                         "product_uom_qty": change.amount,
@@ -384,11 +429,13 @@ class MarketplaceOrderEdit(models.AbstractModel):
                         "tax_id": [Command.set(taxes.ids)],
                     }
                 )
+        return problems
 
     @api.model
-    def _record(self, order, accepted, refused, total=None):
+    def _record(self, order, accepted, refused, total=None, problems=()):
         """Show the outcome on the order and in the sync log; a refusal gets a
-        message on the order and an activity."""
+        message on the order and an activity, what of Cartona's answer cannot
+        be kept a message and a warning."""
         config = order.marketplace_config_id
         sent = ", ".join(f"{change.kind} {change.label}" for change in accepted)
         message = f"Cartona edit of {order.name}: {sent}" if accepted else ""
@@ -415,10 +462,13 @@ class MarketplaceOrderEdit(models.AbstractModel):
             )
             order.message_post(body=warning)
             message = f"{message}\n{warning}"
+        for problem in problems:
+            order.message_post(body=problem)
+            message = f"{message}\n{problem}"
         self.env["marketplace.sync.log"]._log_operation(
             config.id,
             "order_edit",
-            "warning" if refused or differs else "success",
+            "warning" if refused or differs or problems else "success",
             message,
             res_model="sale.order",
             res_id=order.id,

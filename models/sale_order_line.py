@@ -1,5 +1,20 @@
 from odoo import api, fields, models
 
+from ..access import check_connector_fields
+
+# What Cartona has of the line: a user who writes them would hide an edit from
+# Cartona, or make the connector send one Cartona never asked for.
+CONNECTOR_FIELDS = {
+    "cartona_line_id",
+    "cartona_unit",
+    "cartona_unit_count",
+    "cartona_comment",
+    "cartona_supplier_discount",
+    "cartona_discount",
+    "cartona_imported",
+    "cartona_amount",
+}
+
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
@@ -25,11 +40,13 @@ class SaleOrderLine(models.Model):
     # (models/marketplace_order_edit.py).
     @api.model_create_multi
     def create(self, vals_list):
+        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
         lines = super().create(vals_list)
         self.env["marketplace.order.edit"]._after_change(lines)
         return lines
 
     def write(self, vals):
+        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
         edits = self.env["marketplace.order.edit"]
         edits._before_write(self, vals)
         result = super().write(vals)

@@ -1,5 +1,6 @@
 """One rule reads Cartona's per-item answers, for products and order statuses alike."""
 
+from odoo.addons.cartona_marketplace.cartona import payloads
 from odoo.addons.cartona_marketplace.cartona.answers import item_refusal, order_edit_results
 from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
 
@@ -97,3 +98,10 @@ class TestItemRefusal(MarketplaceCase):
         refused = {"hashed_id": "H1", "success": False, "message": "order locked", "order_details": []}
         self.assertEqual(order_edit_results(refused, "H1"), ("order locked", [], None))
         self.assertEqual(order_edit_results(None, "H1"), (None, [], None))
+
+    def test_only_ascii_line_ids_go_back_as_numbers(self):
+        self.assertEqual(payloads.line_amount("52001", 3), {"id": 52001, "amount": 3})
+        # Other digits are no number of Cartona's: sent as written, never as another line.
+        for line_id in ("١٢", "²", "12a"):
+            with self.subTest(line_id):
+                self.assertEqual(payloads.line_cancel(line_id), {"id": line_id, "cancelled": True})

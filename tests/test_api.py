@@ -38,6 +38,11 @@ class TestApiAnswers(CartonaCase):
         )
         self.assertEqual(normalize({"success": True, "data": [1]}), {"success": True, "data": [1], "error": None})
         self.assertFalse(normalize("text")["success"])
+        # The flag is read as Cartona's per-item answers are: a string "false" is no success.
+        for flag, success in (("false", False), ("0", False), (None, False), ("true", True), (1, True)):
+            with self.subTest(flag):
+                answer = normalize({"success": flag, "message": "refused"})
+                self.assertEqual((answer["success"], answer["error"]), (success, None if success else "refused"))
 
     def test_request_headers_and_configurable_header_name(self):
         self.config.auth_header = "X-Cartona-Token"

@@ -6,8 +6,10 @@ from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
 
 from odoo.addons.cartona_marketplace import const
+from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
+from odoo.addons.queue_job.exception import RetryableJobError
 
-from .common import CommittedCase, ImportCase
+from .common import BASE_URL, CommittedCase, ImportCase
 
 
 class TestPullLock(ImportCase):
@@ -70,3 +72,83 @@ class TestConcurrentImport(CommittedCase):
             self.assertEqual(cr.fetchone()[0], 1)
             cr.execute("SELECT count(*) FROM res_partner WHERE cartona_id = 'Race-1'")
             self.assertEqual(cr.fetchone()[0], 1, "the loser's retailer was rolled back with it")
+
+
+class TestEditLock(CommittedCase):
+    """An edit job waiting on Cartona locks no row: the order is written
+    meanwhile, and the job's error status outlives its rollback."""
+
+    KEY = "EditLock"
+
+    def _push(self, order_id, results):
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                results["message"] = env["marketplace.order.edit"]._push_order_edits(self.config_id, order_id)
+        except Exception as exc:  # reported to the test's thread
+            results["error"] = exc
+
+    def _edited_order(self):
+        """A committed Cartona order with a line changed as the connector
+        (no job queued here), yet an edit Cartona has not."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            order = env["sale.order"].search([("marketplace_config_id", "=", self.config_id)])
+            if not order:
+                processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
+                processor._process_page([self._order()])
+                order = env["sale.order"].search([("marketplace_config_id", "=", self.config_id)])
+            order.order_line.filtered("cartona_line_id")[:1].product_uom_qty += 1
+            return order.id
+
+    def test_the_order_is_written_while_its_edit_waits_on_cartona(self):
+        order_id = self._edited_order()
+        in_call, release, results = threading.Event(), threading.Event(), {}
+
+        def answer(request):
+            in_call.set()
+            release.wait(30)
+            return 503, {}, "{}"
+
+        job = threading.Thread(target=self._push, args=(order_id, results))
+        with responses.RequestsMock() as http:
+            http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_DETAILS, callback=answer)
+            job.start()
+            try:
+                self.assertTrue(in_call.wait(30))
+                # An import writes the order while Cartona has not answered.
+                with self.registry.cursor() as cr:
+                    cr.execute("SET LOCAL lock_timeout = '2s'")
+                    cr.execute("UPDATE sale_order SET cartona_note = 'Call first' WHERE id = %s", [order_id])
+            finally:
+                release.set()
+                job.join(60)
+        self.assertIsInstance(results.get("error"), MarketplaceRetryableError)
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT marketplace_sync_status, cartona_note FROM sale_order WHERE id = %s", [order_id])
+            self.assertEqual(cr.fetchone(), ("error", "Call first"))
+
+    def test_a_job_that_waited_for_another_is_retried_on_what_it_recorded(self):
+        order_id = self._edited_order()
+        results, other = {}, db_connect(self.env.cr.dbname).cursor()
+        job = threading.Thread(target=self._push, args=(order_id, results))
+        try:
+            # The first job holds the order; the second has its snapshot and waits.
+            other.execute("SELECT pg_advisory_lock(%s, %s)", [const.ORDER_EDIT_LOCK_KEY, order_id])
+            with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
+                http.add(responses.POST, BASE_URL + const.ENDPOINT_ORDER_DETAILS, json=[])
+                job.start()
+                job.join(2)
+                self.assertTrue(job.is_alive(), "the second job waits")
+                # The first records what Cartona accepted.
+                with self.registry.cursor() as cr:
+                    cr.execute(
+                        "UPDATE sale_order_line SET cartona_amount = product_uom_qty WHERE order_id = %s", [order_id]
+                    )
+                other.execute("SELECT pg_advisory_unlock_all()")
+                job.join(60)
+                self.assertFalse(http.calls, "nothing sent twice")
+        finally:
+            other.execute("SELECT pg_advisory_unlock_all()")
+            other.close()
+        self.assertIsInstance(results.get("error"), RetryableJobError)

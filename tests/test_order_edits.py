@@ -90,6 +90,7 @@ class TestOrderEdits(EditCase):
         job = trap.enqueued_jobs[0]
         self.assertTrue(job.recordset.env.su, "the push runs as the connector")
         self.assertEqual(job.args, (self.config.id, self.draft.id))
+        self.assertEqual(job.priority, const.ORDER_JOB_PRIORITY, "as the status pushes of the order")
         self.push(trap)
         self.assertEqual(self.sent, [[{"hashed_id": "Qx7mK2aP", "order_details": [{"id": 52001, "amount": 3}]}]])
         self.assertEqual((oil.product_uom_qty, oil.cartona_amount, oil.price_unit), (3, 3, 470))
@@ -296,6 +297,36 @@ class TestOrderEdits(EditCase):
         self.assertFalse(self.draft.activity_ids)
         self.assertFalse(self.logs(("status", "in", ("warning", "error"))))
         self.assertEqual(len(self.sent), 1)
+
+    def test_an_unreadable_answer_is_logged_not_kept(self):
+        # Cartona accepts the added line, but its id and total break the rules of an order's.
+        answers = [({"id": 1}, "NaN"), ("70\x0001", "Infinity"), ("7" * 300, "1e12"), (True, '"940"')]
+        total = self.draft.cartona_total_price
+
+        def answering(line_id, total_price):
+            def answer(request):
+                body = json.loads(request.body)
+                details = [dict(detail, id=line_id, success=True) for detail in body[0]["order_details"]]
+                item = json.dumps({"hashed_id": "Qx7mK2aP", "success": True, "order_details": details})
+                return 200, {}, f'[{item[:-1]}, "total_price": {total_price}}}]'
+
+            return answer
+
+        for line_id, total_price in answers:
+            with self.subTest(line_id=line_id, total_price=total_price):
+                self.http.reset()
+                self.http.add_callback(
+                    responses.POST, self.url(const.ENDPOINT_ORDER_DETAILS), callback=answering(line_id, total_price)
+                )
+                trap = self.edit(self.draft, Command.create({"product_id": self.sugar.id, "product_uom_qty": 5}))
+                self.push(trap)
+                added = self.draft.order_line.filtered(lambda line: line.cartona_imported and not line.cartona_line_id)
+                self.assertEqual(added[-1:].cartona_amount, 5, "Cartona has it")
+                self.assertEqual(self.draft.cartona_total_price, total)
+                log = self.logs(("operation_type", "=", "order_edit"))[0]
+                self.assertEqual(log.status, "warning")
+                self.assertIn("Cartona's answer is not kept", log.message)
+                self.assertIn("Cartona's answer is not kept", self.draft.message_ids[0].body)
 
     def test_pull_waits_for_an_edit_on_its_way(self):
         # The edit is committed, its job not run yet, and Cartona sends the

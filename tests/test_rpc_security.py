@@ -22,6 +22,7 @@ from odoo.addons.cartona_marketplace.models import (
     product_product,
     res_partner,
     sale_order,
+    sale_order_line,
     stock_picking,
 )
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -368,6 +369,7 @@ class TestTrustedCallers(RpcCase):
 # models is the connector's. A field added later is classified here or there.
 USER_FIELDS = {
     "sale.order": (sale_order.CONNECTOR_FIELDS, {"retailer_otp", "cartona_cancellation_reason"}),
+    "sale.order.line": (sale_order_line.CONNECTOR_FIELDS, set()),
     "product.product": (
         product_product.CONNECTOR_FIELDS,
         {
@@ -447,6 +449,24 @@ class TestConnectorFields(RpcCase):
             with self.subTest(vals), self.raises(AccessError):
                 self.remote_call(self.salesman, "sale.order", "write", [self.order.ids, vals], {})
         self.assertEqual((self.order.marketplace_status, self.order.marketplace_push_status), ("approved", False))
+
+    def test_salesman_cannot_hide_a_line_edit_from_cartona(self):
+        line = self.order.order_line.filtered("cartona_line_id")[:1]
+        before = line.read([*sale_order_line.CONNECTOR_FIELDS, "product_uom_qty"])
+        for vals in (
+            {"product_uom_qty": 5, "cartona_amount": 5},
+            {"product_uom_qty": 5, "cartona_line_id": False},
+            {"cartona_imported": False},
+            {"cartona_unit": "carton"},
+        ):
+            with self.subTest(vals), self.raises(AccessError):
+                self.remote_call(self.salesman, "sale.order.line", "write", [line.ids, vals], {})
+        # Nor add a line Cartona would never hear of.
+        vals = {"order_id": self.order.id, "product_id": self.rice.id, "product_uom_qty": 1, "cartona_imported": True}
+        with self.raises(AccessError):
+            self.remote_call(self.salesman, "sale.order.line", "create", [[vals]], {})
+        self.assertEqual(line.read([*sale_order_line.CONNECTOR_FIELDS, "product_uom_qty"]), before)
+        self.assertFalse(self.http.calls)
 
     def test_salesman_keeps_the_fields_that_are_theirs(self):
         vals = {"retailer_otp": "1234", "cartona_cancellation_reason": "out_of_stock", "note": "Call first"}

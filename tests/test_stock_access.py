@@ -50,6 +50,35 @@ class TestWarehouseClerk(ImportCase):
     def sent(self, endpoint):
         return [json.loads(call.request.body) for call in self.http.calls if call.request.url == self.url(endpoint)]
 
+    def test_clerk_delivers_a_product_the_order_did_not_have(self):
+        # Odoo records it on a new order line of quantity 0, delivered 1, as the
+        # clerk (who must be a salesman of every order for that): no edit of Cartona's lines.
+        self.clerk.groups_id += self.env.ref("sales_team.group_sale_salesman_all_leads")
+        self.assertNotIn(self.tea, self.order.order_line.product_id)
+        picking = self.order.picking_ids
+        self.env["stock.move"].create(
+            {
+                "name": self.tea.name,
+                "product_id": self.tea.id,
+                "product_uom": self.tea.uom_id.id,
+                "product_uom_qty": 1,
+                "picking_id": picking.id,
+                "location_id": picking.location_id.id,
+                "location_dest_id": picking.location_dest_id.id,
+            }
+        )
+        with trap_jobs() as trap:
+            self.validate_as_clerk()
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+            trap.assert_jobs_count(0, only=self.env["marketplace.order.edit"]._push_order_edits)
+            perform_jobs(trap)
+        self.assertEqual(picking.state, "done")
+        extra = self.order.order_line.filtered(lambda line: line.product_id == self.tea)
+        self.assertEqual((extra.product_uom_qty, extra.qty_delivered), (0, 1))
+        self.assertFalse(self.sent(const.ENDPOINT_ORDER_DETAILS))
+        self.assertEqual((self.order.marketplace_status, self.order.marketplace_sync_status), ("delivered", "synced"))
+
     def test_clerk_delivers_and_cartona_hears_it(self):
         with self.assertRaises(AccessError):
             self.order.with_user(self.clerk).check_access("read")
