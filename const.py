@@ -18,6 +18,9 @@ ENDPOINT_PRODUCTS_BULK_UPDATE = "supplier-product/bulk-update"
 
 # Key of the PostgreSQL advisory lock that keeps one pull per configuration.
 PULL_LOCK_KEY = 0x43415254
+# An acknowledgement queued longer ago than this is not sent: the next pull
+# acknowledges what the orders are now.
+ACK_MAX_AGE_SECONDS = 120
 # Key of the PostgreSQL advisory lock that keeps one edit job per order.
 ORDER_EDIT_LOCK_KEY = 0x45444954
 # A pull never walks more pages than this in one go, whatever the server says.

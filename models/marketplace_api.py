@@ -17,12 +17,7 @@ from ..cartona import payloads
 from ..cartona.answers import item_refusal, short_text, success_flag
 from ..cartona.client import CartonaClient, iter_pages
 from ..cartona.payloads import parse_catalogue
-from ..exceptions import (
-    MarketplaceAuthError,
-    MarketplaceError,
-    MarketplacePermanentError,
-    MarketplaceRetryableError,
-)
+from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
 
 _logger = logging.getLogger(__name__)
 
@@ -185,28 +180,36 @@ class MarketplaceApi(models.AbstractModel):
         """Job: tell Cartona these orders are safely in Odoo (status ``synced``),
         in one bulk request.
 
-        Never retried: a lost answer may hide an acknowledgement Cartona
-        applied, and sending it again after the retailer or Cartona changed the
-        order would mark that change as read too, and it would never be pulled.
-        An order left unacknowledged comes back in the next pull, which reads
-        its latest state and acknowledges it then."""
+        Sent once, soon after the pull, or not at all: a late acknowledgement
+        (a retry, a requeued or long-queued job) may land after the retailer or
+        Cartona changed an order and mark that change as read, and it would
+        never be pulled. An order left unacknowledged comes back in the next
+        pull, which reads its latest state and acknowledges it then."""
+        job = self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+        age = job and (fields.Datetime.now() - job.date_created).total_seconds()
+        if age and age > const.ACK_MAX_AGE_SECONDS:
+            return self._leave_unacknowledged(config_id, hashed_ids, f"queued {int(age)} s ago")
         api_model = self.with_context(marketplace_config_id=config_id)
         try:
             api_model._bulk_update_order_status(
                 [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
                 operation_type="order_ack",
             )
-        except MarketplaceRetryableError as exc:
-            message = (
-                f"{len(hashed_ids)} Cartona orders not acknowledged ({short_text(str(exc))}): "
-                "the next pull reads them again and acknowledges them"
-            )
-            self.env["marketplace.sync.log"]._log_operation(config_id, "order_ack", "warning", message)
-            return message
+        except MarketplaceError as exc:
+            return self._leave_unacknowledged(config_id, hashed_ids, short_text(str(exc)))
         message = f"Acknowledged {len(hashed_ids)} Cartona orders"
         self.env["marketplace.sync.log"]._log_operation(
             config_id, "order_ack", "success", message, records_processed=len(hashed_ids)
         )
+        return message
+
+    @api.model
+    def _leave_unacknowledged(self, config_id, hashed_ids, reason):
+        message = (
+            f"{len(hashed_ids)} Cartona orders not acknowledged ({reason}): "
+            "the next pull reads them again and acknowledges them"
+        )
+        self.env["marketplace.sync.log"]._log_operation(config_id, "order_ack", "warning", message)
         return message
 
     # Order pull -----------------------------------------------------------

@@ -157,7 +157,9 @@ class MarketplaceInvoicing(models.AbstractModel):
             )
             (entry.line_ids.filtered(lambda line: line.partner_id == retailer) | receivable).reconcile()
         discount = currency.round(sale.cartona_discount_total)
-        if currency.compare_amounts(discount, 0) > 0 and "cartona_discount" not in booked:
+        # An invoice posted before Cartona's discounts had an entry of their own
+        # carries them in its share: posted again, it books them no second time.
+        if currency.compare_amounts(discount, 0) > 0 and not {"cartona_discount", "cartona_share"} & booked.keys():
             label = self.env._(
                 "Cartona-funded discounts of %(invoice)s (%(order)s)", invoice=invoice.name, order=sale.name
             )

@@ -260,6 +260,20 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
         self.assertEqual(sale.partner_id.credit, 0.0)
 
+    def test_an_invoice_posted_before_discount_entries_books_them_no_second_time(self):
+        # Before discount entries, Cartona's share entry carried the discounts:
+        # such an invoice posted again must not book them a second time.
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=100)
+        sale = self.import_and_deliver(data)
+        booked = self.bookings(sale)
+        self.assertIn("cartona_share", booked)
+        self.env.cr.execute(
+            "UPDATE account_move SET cartona_move_kind = NULL WHERE id = %s", [booked["cartona_discount"].id]
+        )
+        self.env.invalidate_all()
+        self.env["marketplace.invoicing"]._book_cartona_part(sale, booked["invoice"])
+        self.assertNotIn("cartona_discount", self.bookings(sale))
+
     def test_repeated_pull_books_once(self):
         # Cartona delivers this one: its "delivered" validates the delivery and invoices.
         data = self.order_data("Pz2cV6yE", status="delivered")

@@ -60,6 +60,24 @@ class TestImportPage(ImportCase):
             args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
         )
 
+    def test_a_late_acknowledgement_is_not_sent(self):
+        # Requeued, or left in a queue that did not run: the orders may have
+        # changed on Cartona since, and the next pull acknowledges what they are now.
+        from odoo.addons.queue_job.job import Job
+
+        self.pull(self.page)
+        record = self.env["queue.job"].search([("method_name", "=", "_acknowledge_orders")])
+        # queue_job guards its records' fields: aged by SQL.
+        self.env.cr.execute(
+            "UPDATE queue_job SET date_created = %s WHERE id = %s",
+            [fields.Datetime.now() - timedelta(minutes=10), record.id],
+        )
+        self.env.invalidate_all()
+        Job.load(self.env, record.uuid).perform()
+        self.assertFalse([c for c in self.http.calls if c.request.url.endswith("order/update-order-status")])
+        log = self.env["marketplace.sync.log"].search([("operation_type", "=", "order_ack")], limit=1)
+        self.assertIn("queued 600 s ago", log.message)
+
     def test_stock_of_a_whole_page_goes_out_in_one_job(self):
         # Each order runs in its own savepoint, and Odoo runs the precommit
         # hooks at each: the jobs of the transaction are filled up first.
