@@ -41,14 +41,8 @@ class MarketplaceConfig(models.Model):
     def _compute_dashboard(self):
         logs = self.env["marketplace.sync.log"]
         # A count, not the orders: as the connector, for those who may not read them.
-        orders = dict(
-            self.env["sale.order"]
-            .sudo()
-            ._read_group(
-                [("marketplace_config_id", "in", self.ids), ("create_date", ">=", self._today_start())],
-                ["marketplace_config_id"],
-                ["__count"],
-            )
+        orders = self.sudo()._aggregate_per_config(
+            "sale.order", "__count", [("create_date", ">=", self._today_start())]
         )
         errors = dict(self.env["product.product"]._read_group(ERROR_PRODUCTS_DOMAIN, ["company_id"], ["__count"]))
         failed = self._connector_jobs_by_config(["failed"])
