@@ -82,7 +82,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _process_page(self, orders_data, replay=False):
-        """Process one page, each order in its own savepoint.
+        """Process one page: its orders together, and if one of them fails,
+        each order in its own savepoint (``_process_together``).
 
         Returns ``(Counter of outcomes, hashed ids to acknowledge)``. A bad order
         is logged and skipped; the rest of the page goes on.
@@ -98,12 +99,13 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 hashed_id = payloads.order_key(data) or "(no id)"
                 _logger.exception("Cartona order %s could not be read", hashed_id)
                 stats[self._reject(data, f"Cartona order {hashed_id} could not be read: {exc!r}")] += 1
-        page = self._prepare_page([order for order, _data in parsed])
+        orders = [order for order, _data in parsed]
+        outcomes = self._process_together(parsed, self._prepare_page(orders))
+        if outcomes is None:
+            page = self._prepare_page(orders)  # as it was before the batch
+            outcomes = [self._process_safely(order, data, page) for order, data in parsed]
         ack = []
-        outcomes = []
-        for order, data in parsed:
-            outcome = self._process_safely(order, data, page)
-            outcomes.append(outcome)
+        for (order, _data), outcome in zip(parsed, outcomes, strict=True):
             stats[outcome.kind] += 1
             if outcome.ack and not replay:
                 ack.append(order.hashed_id)
@@ -131,13 +133,39 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         )
 
     @api.model
+    def _process_together(self, parsed, page):
+        """The orders of a page in one savepoint: one flush and one run of
+        the precommit hooks for the page, not one per order. Returns their
+        outcomes, or None when one of them fails: everything the batch did is
+        rolled back, its detached writes included (``_attached``), and the
+        caller processes the page again order by order."""
+        if len(parsed) < 2:
+            return None  # a savepoint of its own is all one order needs
+        try:
+            with self.env["marketplace.sync.log"]._attached(), self.env.cr.savepoint():
+                outcomes = []
+                for order, data in parsed:
+                    outcomes.append(self._process_order(order, data, page))
+                    self._remember(page, order, outcomes[-1])
+                return outcomes
+        except Exception as exc:
+            if _ends_transaction(exc):
+                raise
+            _logger.info("A Cartona order of the page failed (%r): the page is processed again order by order", exc)
+            return None
+
+    @api.model
+    def _remember(self, page, order, outcome):
+        if outcome.order:
+            # The same order again further on the page finds it here.
+            page.sales[order.hashed_id] = outcome.order
+
+    @api.model
     def _process_safely(self, order, data, page):
         try:
             with self.env.cr.savepoint():
                 outcome = self._process_order(order, data, page)
-            if outcome.order:
-                # The same order again further on the page finds it here.
-                page.sales[order.hashed_id] = outcome.order
+            self._remember(page, order, outcome)
             return outcome
         except psycopg2.errors.UniqueViolation:
             message = f"Cartona order {order.hashed_id} is being imported by another transaction: skipped"

@@ -1,3 +1,5 @@
+import contextlib
+import contextvars
 import logging
 from datetime import timedelta
 
@@ -10,6 +12,9 @@ from .. import const
 from ..cartona import payloads
 
 _logger = logging.getLogger(__name__)
+
+# The cursor whose detached writes go to its own transaction for a while (``_attached``).
+_ATTACHED_CURSOR = contextvars.ContextVar("marketplace_attached_cursor", default=None)
 
 LOG_LEVELS = {"success": logging.INFO, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -145,8 +150,11 @@ class MarketplaceSyncLog(models.Model):
         """Run ``func(env)`` in a transaction of its own and commit it.
 
         Falls back to the current transaction when the other cursor would wait
-        on a row that this transaction holds (it would never get it).
+        on a row that this transaction holds (it would never get it), and
+        inside ``_attached``.
         """
+        if _ATTACHED_CURSOR.get() is self.env.cr:
+            return func(self.env(su=True))
         try:
             with self.env.registry.cursor() as cr:
                 cr.execute("SET LOCAL lock_timeout = '3s'")
@@ -161,6 +169,19 @@ class MarketplaceSyncLog(models.Model):
             # not committed yet: write here rather than lose the record.
             _logger.warning("Marketplace record written in the current transaction: %s", exc.pgerror or exc)
             return func(self.env(su=True))
+
+    @api.model
+    @contextlib.contextmanager
+    def _attached(self):
+        """Detached writes made inside go to the current transaction. For
+        work that, when it rolls back, is done again piece by piece in
+        savepoints (a page of orders processed together): the replay writes
+        them apart; written apart the first time too, they would be there twice."""
+        token = _ATTACHED_CURSOR.set(self.env.cr)
+        try:
+            yield
+        finally:
+            _ATTACHED_CURSOR.reset(token)
 
     @api.model
     def _write_detached(self, records, vals):

@@ -152,3 +152,30 @@ class TestEditLock(CommittedCase):
             other.execute("SELECT pg_advisory_unlock_all()")
             other.close()
         self.assertIsInstance(results.get("error"), RetryableJobError)
+
+
+class TestPageTogetherCommitted(CommittedCase):
+    """A page processed together and rolled back by a failing order leaves
+    each log line once, though logs are written through their own connection."""
+
+    KEY = "Together"
+
+    def test_a_warning_of_a_rolled_back_page_is_logged_once(self):
+        mismatch, failing, good = self._order(), self._order(), self._order()
+        mismatch.update(hashed_id="Together1", total_price=12345)
+        failing.update(hashed_id="Together2", retailer=None)  # refused once found to be new
+        good.update(hashed_id="Together3")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
+            stats, ack = processor._process_page([mismatch, failing, good])
+            env.flush_all()
+        self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
+        self.assertEqual(sorted(ack), ["Together1", "Together3"])
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT status, count(*) FROM marketplace_sync_log WHERE marketplace_config_id = %s "
+                "AND (message LIKE '%%12345%%' OR message LIKE '%%Together2%%') GROUP BY status",
+                [self.config_id],
+            )
+            self.assertEqual(dict(cr.fetchall()), {"warning": 1, "error": 1})

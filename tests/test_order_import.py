@@ -409,3 +409,49 @@ class TestQueryCount(ImportCase):
             counts.append(self.cr.sql_log_count - before)
             self.env.invalidate_all()
         self.assertEqual(counts[0], counts[1], f"2 lines: {counts[0]} queries, 20 lines: {counts[1]}")
+
+
+class TestPageTogether(ImportCase):
+    """A page's orders are processed together, in one savepoint; when one of
+    them fails, the page is processed again with a savepoint per order."""
+
+    def _savepoints(self, page):
+        with self.assertLogs("odoo.sql_db", "DEBUG") as sql:
+            stats = self.pull(page)
+        return stats, sum("query: SAVEPOINT" in line for line in sql.output)
+
+    def _new(self, hashed_id, source="Lr4tN8wQ", **changes):
+        return self.order_data(source, hashed_id=hashed_id, receipt_id=f"C-{hashed_id}", **changes)
+
+    def test_savepoints_do_not_grow_with_the_orders_of_a_page(self):
+        two = self._savepoints([self._new(f"Two{n}") for n in range(2)])
+        six = self._savepoints([self._new(f"Six{n}") for n in range(6)])
+        self.assertEqual((two[0]["created"], six[0]["created"]), (2, 6))
+        self.assertEqual(two[1], six[1])
+
+    def test_a_failing_order_leaves_the_others_imported_and_every_trace_once(self):
+        mismatch = self._new("Mismatch1", total_price=1400)
+        failing = self._new("NoRetailer1")
+        del failing["retailer"]  # parsed, but refused once found to be new
+        page = [mismatch, failing, self._new("Good1")]
+        stats, savepoints = self._savepoints(page)
+        self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
+        self.assertGreaterEqual(savepoints, len(page) + 1, "the page was processed again order by order")
+        sale = self.sale("Mismatch1")
+        self.assertEqual(len(self.logs(("status", "=", "warning"), ("res_id", "=", sale.id))), 1)
+        self.assertEqual(len(sale.message_ids.filtered(lambda m: "1400" in (m.body or ""))), 1)
+        self.assertEqual(len(self.logs(("status", "=", "error"), ("message", "like", "NoRetailer1"))), 1)
+        waiting = self.env["marketplace.parked.order"].search([("cartona_id", "=", "NoRetailer1")])
+        self.assertEqual(len(waiting), 1)
+        self.assertTrue(self.sale("Good1"))
+        self.assertFalse(self.sale("NoRetailer1"))
+        self.assertEqual(len(self.logs(("status", "=", "success"), ("operation_type", "=", "order_process"))), 2)
+
+    def test_writes_apart_join_the_transaction_inside_attached(self):
+        log = self.env["marketplace.sync.log"]
+        cursors = []
+        log._run_detached(lambda env: cursors.append(env.cr))
+        with log._attached():
+            log._run_detached(lambda env: cursors.append(env.cr))
+        log._run_detached(lambda env: cursors.append(env.cr))
+        self.assertEqual([cr is self.env.cr for cr in cursors], [False, True, False])
