@@ -217,7 +217,7 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _pull_and_process_orders(self):
         """Walk every page of ``order/pull-orders`` in this transaction, import
-        each order in its own savepoint and queue the acknowledgements.
+        its orders (a failing one rolls back alone) and queue the acknowledgements.
 
         Returns a Counter of outcomes, or None when another pull of the same
         marketplace holds the lock or committed since this transaction began

@@ -82,8 +82,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _process_page(self, orders_data, replay=False):
-        """Process one page: its orders together, and if one of them fails,
-        each order in its own savepoint (``_process_together``).
+        """Process one page, its orders together where they may be
+        (``_process_orders``).
 
         Returns ``(Counter of outcomes, hashed ids to acknowledge)``. A bad order
         is logged and skipped; the rest of the page goes on.
@@ -99,16 +99,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 hashed_id = payloads.order_key(data) or "(no id)"
                 _logger.exception("Cartona order %s could not be read", hashed_id)
                 stats[self._reject(data, f"Cartona order {hashed_id} could not be read: {exc!r}")] += 1
-        orders = [order for order, _data in parsed]
-        outcomes = self._process_together(parsed, self._prepare_page(orders))
-        if outcomes is None:
-            page = self._prepare_page(orders)  # as it was before the batch
-            outcomes = [self._process_safely(order, data, page) for order, data in parsed]
-        ack = []
-        for (order, _data), outcome in zip(parsed, outcomes, strict=True):
-            stats[outcome.kind] += 1
-            if outcome.ack and not replay:
-                ack.append(order.hashed_id)
+        outcomes = self._process_orders(parsed)
+        stats.update(outcome.kind for outcome in outcomes)
+        ack = [] if replay else [order.hashed_id for (order, _data), o in zip(parsed, outcomes, strict=True) if o.ack]
         self._log_imported(outcomes)
         return stats, ack
 
@@ -133,14 +126,33 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         )
 
     @api.model
+    def _process_orders(self, parsed):
+        """The outcomes of a page's parsed ``(order, data)``, in their order.
+        The orders are processed together (``_process_together``), but one
+        that failed or waited before, the likeliest to fail again, keeps a
+        savepoint of its own. When the batch fails, every order gets one."""
+        orders = [order for order, _data in parsed]
+        page = self._prepare_page(orders)
+        together = [i for i, order in enumerate(orders) if order.hashed_id not in page.parked]
+        outcomes = {}
+        if len(together) > 1:
+            batch = self._process_together([parsed[i] for i in together], page)
+            if batch is None:
+                page = self._prepare_page(orders)  # as it was before the batch
+            else:
+                outcomes = dict(zip(together, batch, strict=True))
+        for i, (order, data) in enumerate(parsed):
+            if i not in outcomes:
+                outcomes[i] = self._process_safely(order, data, page)
+        return [outcomes[i] for i in range(len(parsed))]
+
+    @api.model
     def _process_together(self, parsed, page):
         """The orders of a page in one savepoint: one flush and one run of
         the precommit hooks for the page, not one per order. Returns their
         outcomes, or None when one of them fails: everything the batch did is
         rolled back, its detached writes included (``_attached``), and the
         caller processes the page again order by order."""
-        if len(parsed) < 2:
-            return None  # a savepoint of its own is all one order needs
         try:
             with self.env["marketplace.sync.log"]._attached(), self.env.cr.savepoint():
                 outcomes = []
@@ -151,7 +163,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         except Exception as exc:
             if _ends_transaction(exc):
                 raise
-            _logger.info("A Cartona order of the page failed (%r): the page is processed again order by order", exc)
+            # The order by order run logs the failure itself, with its order.
+            _logger.info("%s in a page of Cartona orders: processed again order by order", type(exc).__name__)
             return None
 
     @api.model

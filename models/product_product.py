@@ -284,7 +284,7 @@ class ProductProduct(models.Model):
         """Queue ``parts`` of ``products`` for ``config``, one job per batch; return the count of new jobs.
 
         Odoo runs the precommit hooks at every savepoint too (an order pull
-        has one per order), so one transaction may come here several times:
+        has one per page, or per order), so one transaction may come here several times:
         the jobs it queued already are filled up before new ones are made.
         They are kept on ``postcommit.data``, which savepoints leave alone and
         the end of the transaction clears.

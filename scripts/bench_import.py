@@ -270,7 +270,7 @@ def import_run(registry, sandbox, config_id, orders, measure=None):
 def baseline_run(registry, config_id, orders, measure=None, savepoints=False):
     """The same sale orders through plain ``create`` + ``action_confirm``, in
     one transaction; with ``savepoints``, each order in its own, as the import
-    isolates them."""
+    isolates them once an order of their page fails."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         config = env["marketplace.config"].browse(config_id)

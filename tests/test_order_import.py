@@ -79,13 +79,17 @@ class TestImportPage(ImportCase):
         self.assertIn("queued 600 s ago", log.message)
 
     def test_stock_of_a_whole_page_goes_out_in_one_job(self):
-        # Each order runs in its own savepoint, and Odoo runs the precommit
-        # hooks at each: the jobs of the transaction are filled up first.
-        # (Real jobs here: trapped ones are not stored, so cannot be filled.)
+        # A failing order makes the page run again with a savepoint per
+        # order, and Odoo runs the precommit hooks at each: the jobs of the
+        # transaction are filled up first. (Real jobs here: trapped ones are
+        # not stored, so cannot be filled.)
         self.env.flush_all()
         self.env.cr.precommit.run()  # publish the products the set-up mapped
         jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
-        self.pull(self.page)
+        failing = self.order_data("Lr4tN8wQ", hashed_id="NoRetailer9")
+        del failing["retailer"]
+        stats = self.pull([failing, *self.page])
+        self.assertEqual((stats["created"], stats["failed"]), (4, 1))
         self.env.flush_all()
         self.env.cr.precommit.run()  # what the commit does
         new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
@@ -416,9 +420,11 @@ class TestPageTogether(ImportCase):
     them fails, the page is processed again with a savepoint per order."""
 
     def _savepoints(self, page):
+        """The pull's outcomes, and how many savepoints it made and rolled back."""
         with self.assertLogs("odoo.sql_db", "DEBUG") as sql:
             stats = self.pull(page)
-        return stats, sum("query: SAVEPOINT" in line for line in sql.output)
+        count = {kind: sum(f"query: {kind}" in line for line in sql.output) for kind in ("SAVEPOINT", "ROLLBACK TO")}
+        return stats, count
 
     def _new(self, hashed_id, source="Lr4tN8wQ", **changes):
         return self.order_data(source, hashed_id=hashed_id, receipt_id=f"C-{hashed_id}", **changes)
@@ -428,6 +434,7 @@ class TestPageTogether(ImportCase):
         six = self._savepoints([self._new(f"Six{n}") for n in range(6)])
         self.assertEqual((two[0]["created"], six[0]["created"]), (2, 6))
         self.assertEqual(two[1], six[1])
+        self.assertEqual(six[1]["ROLLBACK TO"], 0)
 
     def test_a_failing_order_leaves_the_others_imported_and_every_trace_once(self):
         mismatch = self._new("Mismatch1", total_price=1400)
@@ -436,7 +443,7 @@ class TestPageTogether(ImportCase):
         page = [mismatch, failing, self._new("Good1")]
         stats, savepoints = self._savepoints(page)
         self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
-        self.assertGreaterEqual(savepoints, len(page) + 1, "the page was processed again order by order")
+        self.assertGreaterEqual(savepoints["SAVEPOINT"], len(page) + 1, "the page was processed again order by order")
         sale = self.sale("Mismatch1")
         self.assertEqual(len(self.logs(("status", "=", "warning"), ("res_id", "=", sale.id))), 1)
         self.assertEqual(len(sale.message_ids.filtered(lambda m: "1400" in (m.body or ""))), 1)
@@ -446,6 +453,20 @@ class TestPageTogether(ImportCase):
         self.assertTrue(self.sale("Good1"))
         self.assertFalse(self.sale("NoRetailer1"))
         self.assertEqual(len(self.logs(("status", "=", "success"), ("operation_type", "=", "order_process"))), 2)
+
+    def test_an_order_that_failed_before_does_not_hold_its_page_back_again(self):
+        failing = self._new("NoRetailer2")
+        del failing["retailer"]
+        self.pull([failing, self._new("First1"), self._new("First2")])
+        errors = self.logs(("status", "=", "error"))
+        # Cartona sends it again, on a page of new orders: they are processed
+        # together once, the failed order alone, and nothing is logged again.
+        page = [failing, self._new("Second1"), self._new("Second2")]
+        stats, savepoints = self._savepoints(page)
+        self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
+        # Only the failed order's own savepoint is rolled back, not the batch's.
+        self.assertEqual(savepoints["ROLLBACK TO"], 1)
+        self.assertEqual(self.logs(("status", "=", "error")), errors)
 
     def test_writes_apart_join_the_transaction_inside_attached(self):
         log = self.env["marketplace.sync.log"]
