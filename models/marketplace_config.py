@@ -401,7 +401,7 @@ class MarketplaceConfig(models.Model):
         for config in configs:
             if poller._waiting(config):
                 continue
-            # No savepoint around the page: each order has its own, and what a
+            # No savepoint around the page: its orders have theirs, and what a
             # failing request records about itself must not be rolled back.
             try:
                 more, stats = config._api()._pull_next_page()

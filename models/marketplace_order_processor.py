@@ -1,6 +1,6 @@
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg2
 
@@ -33,6 +33,9 @@ class Page:
     sales: dict  # {hashed_id: sale.order}, kept up to date as the page goes
     partners: dict  # {retailer code: res.partner} as they were when the page began
     parked: set  # hashed ids that may be waiting: known, or parked on this page
+    # New orders ready to be created, as (order, vals, outcome): created and
+    # confirmed together by _create_pending, which Odoo does far cheaper than one by one.
+    pending: list = field(default_factory=list)
 
 
 @dataclass
@@ -72,7 +75,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _process_marketplace_order(self, order_data):
         """Import or update one Cartona order (a ``pull-orders`` item)."""
         order = self._validate_order_data(order_data)
-        outcome = self._process_order(order, order_data, self._prepare_page([order]))
+        page = self._prepare_page([order])
+        outcome = self._process_order(order, order_data, page)
+        self._create_pending(page)
         self._log_imported([outcome])
         return outcome
 
@@ -129,43 +134,70 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _process_orders(self, parsed):
         """The outcomes of a page's parsed ``(order, data)``, in their order.
         The orders are processed together (``_process_together``), but one
-        that failed or waited before, the likeliest to fail again, keeps a
-        savepoint of its own. When the batch fails, every order gets one."""
+        likely to fail keeps a savepoint of its own. When the batch fails,
+        every order gets one."""
         orders = [order for order, _data in parsed]
         page = self._prepare_page(orders)
-        together = [i for i, order in enumerate(orders) if order.hashed_id not in page.parked]
+        together = [i for i, order in enumerate(orders) if not self._likely_to_fail(order, page)]
         outcomes = {}
+        failure = None
         if len(together) > 1:
-            batch = self._process_together([parsed[i] for i in together], page)
-            if batch is None:
+            batch, failure = self._process_together([parsed[i] for i in together], page)
+            if failure:
                 page = self._prepare_page(orders)  # as it was before the batch
             else:
                 outcomes = dict(zip(together, batch, strict=True))
         for i, (order, data) in enumerate(parsed):
             if i not in outcomes:
                 outcomes[i] = self._process_safely(order, data, page)
-        return [outcomes[i] for i in range(len(parsed))]
+        outcomes = [outcomes[i] for i in range(len(parsed))]
+        if failure and not any(outcome.kind in ("failed", "unidentified") for outcome in outcomes):
+            # Failed together, not alone: the order by order run logged nothing about it.
+            _logger.warning("A page of Cartona orders failed together but not order by order", exc_info=failure)
+        return outcomes
+
+    @api.model
+    def _likely_to_fail(self, order, page):
+        """An order that failed or waited before, or a new one lacking what a
+        new order needs: it would roll the batch back, burning the numbers of
+        the orders before it."""
+        if order.hashed_id in page.parked:
+            return True
+        if order.hashed_id in page.sales:
+            return False
+        try:
+            order.check_new()
+        except MarketplaceDataError:
+            return True
+        return False
 
     @api.model
     def _process_together(self, parsed, page):
-        """The orders of a page in one savepoint: one flush and one run of
-        the precommit hooks for the page, not one per order. Returns their
-        outcomes, or None when one of them fails: everything the batch did is
+        """The orders of a page in one savepoint: one flush and one run of the
+        precommit hooks for the page, and one create and one confirmation of
+        its new orders (``_create_pending``). Returns ``(outcomes, None)``, or
+        ``(None, exception)`` when an order fails: everything the batch did is
         rolled back, its detached writes included (``_attached``), and the
         caller processes the page again order by order."""
         try:
             with self.env["marketplace.sync.log"]._attached(), self.env.cr.savepoint():
                 outcomes = []
                 for order, data in parsed:
+                    if any(new.hashed_id == order.hashed_id for new, _vals, _outcome in page.pending):
+                        # The same order again: it updates the one created before it.
+                        self._create_pending(page)
+                        for (done, _data), outcome in zip(parsed, outcomes, strict=False):
+                            self._remember(page, done, outcome)
                     outcomes.append(self._process_order(order, data, page))
-                    self._remember(page, order, outcomes[-1])
-                return outcomes
+                self._create_pending(page)
         except Exception as exc:
             if _ends_transaction(exc):
                 raise
-            # The order by order run logs the failure itself, with its order.
             _logger.info("%s in a page of Cartona orders: processed again order by order", type(exc).__name__)
-            return None
+            return None, exc
+        for (order, _data), outcome in zip(parsed, outcomes, strict=True):
+            self._remember(page, order, outcome)
+        return outcomes, None
 
     @api.model
     def _remember(self, page, order, outcome):
@@ -178,6 +210,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         try:
             with self.env.cr.savepoint():
                 outcome = self._process_order(order, data, page)
+                self._create_pending(page)
             self._remember(page, order, outcome)
             return outcome
         except psycopg2.errors.UniqueViolation:
@@ -487,12 +520,34 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             vals["team_id"] = config.team_id.id
         if config.user_id:
             vals["user_id"] = config.user_id.id
-        sale = self.env["sale.order"].with_context(skip_marketplace_sync=True).create(vals)
-        self._check_totals(sale, order)
-        self._apply_cartona_state_action(sale, order.status)
-        self.env["marketplace.invoicing"]._on_cartona_status(sale, order.status)
-        # Logged with the page's others (_log_imported), once the order's savepoint is released.
-        return Outcome("created", sale, ack=True, message=f"Cartona order {order.number} imported as {sale.name}")
+        outcome = Outcome("created", ack=True)  # its order is made by _create_pending
+        page.pending.append((order, vals, outcome))
+        return outcome
+
+    @api.model
+    def _create_pending(self, page):
+        """Create the new orders of ``page.pending`` in one ``create``, then
+        bring them where Cartona's status says, status by status: one
+        ``action_confirm`` for a page of approved orders."""
+        pending, page.pending = page.pending, []
+        if not pending:
+            return
+        sales = (
+            self.env["sale.order"]
+            .with_context(skip_marketplace_sync=True)
+            .create([vals for _order, vals, _outcome in pending])
+        )
+        by_status = {}
+        for (order, _vals, outcome), sale in zip(pending, sales, strict=True):
+            self._check_totals(sale, order)
+            outcome.order = sale
+            # Logged with the page's others (_log_imported), once its savepoint is released.
+            outcome.message = f"Cartona order {order.number} imported as {sale.name}"
+            by_status[order.status] = by_status.get(order.status, sales.browse()) | sale
+        for status, group in by_status.items():
+            self._apply_cartona_state_action(group, status)
+        for order, _vals, outcome in pending:
+            self.env["marketplace.invoicing"]._on_cartona_status(outcome.order, order.status)
 
     @api.model
     def _prepare_order_vals(self, order):
@@ -648,35 +703,36 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     # Status ---------------------------------------------------------------
 
     @api.model
-    def _apply_cartona_state_action(self, sale, status):
-        """Bring the Odoo order where Cartona's status says (decisions.md section 4)."""
+    def _apply_cartona_state_action(self, sales, status):
+        """Bring the Odoo orders where Cartona's status says (decisions.md section 4)."""
         action = self._get_config()._get_state_mapping().get(status, "none")
-        sale = sale.with_context(skip_marketplace_sync=True)
-        if action == "none" or sale.state == "cancel":
+        sales = sales.with_context(skip_marketplace_sync=True).filtered(lambda sale: sale.state != "cancel")
+        if action == "none" or not sales:
             return
         if action == "cancel":
-            self._cancel_order(sale, status)
+            for sale in sales:
+                self._cancel_order(sale, status)
         elif action == "draft":
-            if sale.state == "sale":
+            for sale in sales.filtered(lambda sale: sale.state == "sale"):
                 self._schedule_activity(
                     sale,
                     f"Cartona: order {status}",
                     f"Cartona marked {sale.name} as {status}. Handle the return by hand.",
                 )
         else:
-            if sale.state in ("draft", "sent"):
-                sale.action_confirm()
-            self._reserve(sale)
+            sales.filtered(lambda sale: sale.state in ("draft", "sent")).action_confirm()
+            self._reserve(sales)
             if action == "done":
-                self._complete_delivery(sale)
+                for sale in sales:
+                    self._complete_delivery(sale)
 
     @api.model
-    def _outgoing_pickings(self, sale):
-        return sale.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+    def _outgoing_pickings(self, sales):
+        return sales.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
 
     @api.model
-    def _reserve(self, sale):
-        pickings = self._outgoing_pickings(sale).filtered(lambda p: p.state in ("confirmed", "waiting"))
+    def _reserve(self, sales):
+        pickings = self._outgoing_pickings(sales).filtered(lambda p: p.state in ("confirmed", "waiting"))
         if pickings:
             pickings.action_assign()
 

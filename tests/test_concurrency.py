@@ -1,8 +1,10 @@
 import threading
+from unittest.mock import patch
 
 import responses
 
 from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
 
 from odoo.addons.cartona_marketplace import const
@@ -161,21 +163,81 @@ class TestPageTogetherCommitted(CommittedCase):
     KEY = "Together"
 
     def test_a_warning_of_a_rolled_back_page_is_logged_once(self):
-        mismatch, failing, good = self._order(), self._order(), self._order()
+        mismatch, good, failing = self._order(), self._order(), self._order()
         mismatch.update(hashed_id="Together1", total_price=12345)
-        failing.update(hashed_id="Together2", retailer=None)  # refused once found to be new
-        good.update(hashed_id="Together3")
+        good.update(hashed_id="Together2")
+        failing.update(hashed_id="Together3")
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
-            stats, ack = processor._process_page([mismatch, failing, good])
+            check_totals = type(processor)._check_totals
+
+            def refusing(self, sale, order):
+                # Odoo refusing the last order, after the first one's warning was written.
+                check_totals(self, sale, order)
+                if order.hashed_id == "Together3":
+                    raise UserError("refused")
+
+            with patch.object(type(processor), "_check_totals", refusing):
+                stats, ack = processor._process_page([mismatch, good, failing])
             env.flush_all()
         self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
-        self.assertEqual(sorted(ack), ["Together1", "Together3"])
+        self.assertEqual(sorted(ack), ["Together1", "Together2"])
         with self.registry.cursor() as cr:
             cr.execute(
                 "SELECT status, count(*) FROM marketplace_sync_log WHERE marketplace_config_id = %s "
-                "AND (message LIKE '%%12345%%' OR message LIKE '%%Together2%%') GROUP BY status",
+                "AND (message LIKE '%%12345%%' OR message LIKE '%%Together3%%') GROUP BY status",
                 [self.config_id],
             )
             self.assertEqual(dict(cr.fetchall()), {"warning": 1, "error": 1})
+
+
+class TestConcurrentPage(CommittedCase):
+    """Two real transactions import pages that share an order: the one that
+    waited gives up that order alone and imports the rest of its page."""
+
+    KEY = "Overlap"
+
+    def _page(self, *numbers):
+        page = []
+        for number in numbers:
+            data = self._order()
+            data.update(hashed_id=f"{self.KEY}{number}", receipt_id=f"C-{self.KEY}{number}")
+            page.append(data)
+        return page
+
+    def test_the_shared_order_is_imported_once(self):
+        results = {}
+        first_done, release_first = threading.Event(), threading.Event()
+        second_done, release_second = threading.Event(), threading.Event()
+        release_second.set()
+
+        def run(page, done, release, name):
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
+                results[name] = processor._process_page(page)
+                done.set()
+                release.wait(30)
+                env.flush_all()
+
+        first = threading.Thread(target=run, args=(self._page(1, 2), first_done, release_first, "first"))
+        second = threading.Thread(target=run, args=(self._page(3, 2, 4), second_done, release_second, "second"))
+        with responses.RequestsMock():
+            first.start()
+            self.assertTrue(first_done.wait(60))
+            second.start()
+            self.assertFalse(second_done.wait(2), "the second waits on the first's uncommitted key")
+            release_first.set()
+            first.join(60)
+            second.join(60)
+        (first_stats, first_ack), (second_stats, second_ack) = results["first"], results["second"]
+        self.assertEqual((first_stats["created"], sorted(first_ack)), (2, ["Overlap1", "Overlap2"]))
+        self.assertEqual((second_stats["created"], second_stats["failed"]), (2, 1), second_stats)
+        self.assertEqual(sorted(second_ack), ["Overlap3", "Overlap4"])
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT cartona_id, count(*) FROM sale_order WHERE marketplace_config_id = %s GROUP BY cartona_id",
+                [self.config_id],
+            )
+            self.assertEqual(dict(cr.fetchall()), {f"Overlap{n}": 1 for n in (1, 2, 3, 4)})

@@ -3,6 +3,7 @@ extra order costs no more than Odoo's own create + confirm of the same order."""
 
 import contextlib
 import functools
+import json
 
 from odoo import Command
 
@@ -20,6 +21,11 @@ class TestImportCost(ImportCase):
         cls.products = {
             product.cartona_internal_id: product for product in (cls.oil, cls.rice, cls.soda, cls.sugar, cls.tea)
         }
+        # Odoo refuses a line of another company's product: the order fails once created.
+        other_company = cls.env["res.company"].create({"name": "Other company"})
+        cls.env["product.product"].create(
+            {"name": "Elsewhere", "cartona_internal_id": "OTHER#1", "company_id": other_company.id}
+        )
         # The retailer is known, as it is once it has ordered before.
         cls.retailer = cls.processor._find_or_create_customer(
             cls.processor._validate_order_data(cls._orders(1, 1)[0]).retailer
@@ -110,9 +116,10 @@ class TestImportCost(ImportCase):
 
     def test_a_page_falling_back_costs_no_more_than_odoo_with_a_savepoint_per_order(self):
         def failing_page(orders):
-            failing = dict(orders[0], hashed_id=f"{orders[0]['hashed_id']}X")
-            del failing["retailer"]  # refused once found to be new
-            stats, _ack = self.processor._process_page([failing, *orders])
+            failing = json.loads(json.dumps(orders[0]))
+            failing["hashed_id"] += "X"
+            failing["order_details"][0]["internal_product_id"] = "OTHER#1"
+            stats, _ack = self.processor._process_page([*orders, failing])
             self.assertEqual((stats["created"], stats["failed"]), (len(orders), 1), stats)
 
         imported = self.per_extra(failing_page, (2, 2), (10, 2))

@@ -1,5 +1,8 @@
 import json
 from datetime import timedelta
+from unittest.mock import patch
+
+import psycopg2
 
 from odoo import fields
 
@@ -86,9 +89,14 @@ class TestImportPage(ImportCase):
         self.env.flush_all()
         self.env.cr.precommit.run()  # publish the products the set-up mapped
         jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
-        failing = self.order_data("Lr4tN8wQ", hashed_id="NoRetailer9")
-        del failing["retailer"]
-        stats = self.pull([failing, *self.page])
+        # A product of another company: Odoo refuses the order once created.
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        self.env["product.product"].create(
+            {"name": "Elsewhere", "cartona_id": "OTHER1", "company_id": other_company.id}
+        )
+        failing = self.order_data("Lr4tN8wQ", hashed_id="Refused9")
+        failing["order_details"][2].update(supplier_product_id="OTHER1", internal_product_id=None)
+        stats = self.pull([*self.page, failing])
         self.assertEqual((stats["created"], stats["failed"]), (4, 1))
         self.env.flush_all()
         self.env.cr.precommit.run()  # what the commit does
@@ -417,7 +425,15 @@ class TestQueryCount(ImportCase):
 
 class TestPageTogether(ImportCase):
     """A page's orders are processed together, in one savepoint; when one of
-    them fails, the page is processed again with a savepoint per order."""
+    them fails, the page is processed again with a savepoint per order.
+    (Logs written apart share the test's transaction here: that a rolled-back
+    batch logs once is shown on real transactions, in test_concurrency.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        other_company = cls.env["res.company"].create({"name": "Other company"})
+        cls.env["product.product"].create({"name": "Elsewhere", "cartona_id": "OTHER1", "company_id": other_company.id})
 
     def _savepoints(self, page):
         """The pull's outcomes, and how many savepoints it made and rolled back."""
@@ -429,6 +445,12 @@ class TestPageTogether(ImportCase):
     def _new(self, hashed_id, source="Lr4tN8wQ", **changes):
         return self.order_data(source, hashed_id=hashed_id, receipt_id=f"C-{hashed_id}", **changes)
 
+    def _failing(self, hashed_id):
+        """A new order Odoo refuses once created: a line's product is another company's."""
+        data = self._new(hashed_id)
+        data["order_details"][2].update(supplier_product_id="OTHER1", internal_product_id=None)
+        return data
+
     def test_savepoints_do_not_grow_with_the_orders_of_a_page(self):
         two = self._savepoints([self._new(f"Two{n}") for n in range(2)])
         six = self._savepoints([self._new(f"Six{n}") for n in range(6)])
@@ -437,36 +459,65 @@ class TestPageTogether(ImportCase):
         self.assertEqual(six[1]["ROLLBACK TO"], 0)
 
     def test_a_failing_order_leaves_the_others_imported_and_every_trace_once(self):
-        mismatch = self._new("Mismatch1", total_price=1400)
-        failing = self._new("NoRetailer1")
-        del failing["retailer"]  # parsed, but refused once found to be new
-        page = [mismatch, failing, self._new("Good1")]
+        page = [self._new("Mismatch1", total_price=1400), self._new("Good1"), self._failing("Refused1")]
         stats, savepoints = self._savepoints(page)
         self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
         self.assertGreaterEqual(savepoints["SAVEPOINT"], len(page) + 1, "the page was processed again order by order")
         sale = self.sale("Mismatch1")
+        self.assertEqual(sale.state, "sale")
         self.assertEqual(len(self.logs(("status", "=", "warning"), ("res_id", "=", sale.id))), 1)
         self.assertEqual(len(sale.message_ids.filtered(lambda m: "1400" in (m.body or ""))), 1)
-        self.assertEqual(len(self.logs(("status", "=", "error"), ("message", "like", "NoRetailer1"))), 1)
-        waiting = self.env["marketplace.parked.order"].search([("cartona_id", "=", "NoRetailer1")])
+        self.assertEqual(len(self.logs(("status", "=", "error"), ("message", "like", "Refused1"))), 1)
+        waiting = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Refused1")])
         self.assertEqual(len(waiting), 1)
-        self.assertTrue(self.sale("Good1"))
-        self.assertFalse(self.sale("NoRetailer1"))
+        self.assertEqual(self.sale("Good1").state, "sale")
+        self.assertFalse(self.sale("Refused1"))
         self.assertEqual(len(self.logs(("status", "=", "success"), ("operation_type", "=", "order_process"))), 2)
 
     def test_an_order_that_failed_before_does_not_hold_its_page_back_again(self):
-        failing = self._new("NoRetailer2")
-        del failing["retailer"]
-        self.pull([failing, self._new("First1"), self._new("First2")])
+        failing = self._failing("Refused2")
+        self.pull([self._new("First1"), failing, self._new("First2")])
         errors = self.logs(("status", "=", "error"))
         # Cartona sends it again, on a page of new orders: they are processed
         # together once, the failed order alone, and nothing is logged again.
-        page = [failing, self._new("Second1"), self._new("Second2")]
-        stats, savepoints = self._savepoints(page)
+        stats, savepoints = self._savepoints([self._new("Second1"), failing, self._new("Second2")])
         self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
         # Only the failed order's own savepoint is rolled back, not the batch's.
         self.assertEqual(savepoints["ROLLBACK TO"], 1)
         self.assertEqual(self.logs(("status", "=", "error")), errors)
+
+    def test_a_new_order_without_retailer_never_joins_the_batch(self):
+        lacking = self._new("NoRetailer1")
+        del lacking["retailer"]  # parsed: an update may omit it, a new order may not
+        stats, savepoints = self._savepoints([self._new("Good2"), lacking, self._new("Good3")])
+        self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
+        self.assertEqual(savepoints["ROLLBACK TO"], 1, "only its own savepoint")
+        self.assertEqual(len(self.logs(("status", "=", "error"), ("message", "like", "NoRetailer1"))), 1)
+
+    def test_the_same_order_twice_on_a_page_is_created_then_updated(self):
+        stats, savepoints = self._savepoints(
+            [self._new("Twice1", status="pending"), self._new("Other1"), self._new("Twice1", status="approved")]
+        )
+        self.assertEqual((stats["created"], stats["updated"]), (2, 1), stats)
+        self.assertEqual(savepoints["ROLLBACK TO"], 0)
+        sale = self.sale("Twice1")
+        self.assertEqual((len(sale), sale.state, sale.marketplace_status), (1, "sale", "approved"))
+
+    def test_a_serialization_failure_in_the_batch_ends_the_run(self):
+        processor = self.config._processor()
+        check_totals = type(processor)._check_totals
+
+        def conflicting(self, sale, order):
+            if order.hashed_id == "Conflict2":
+                raise psycopg2.errors.SerializationFailure("could not serialize access")
+            return check_totals(self, sale, order)
+
+        with (
+            patch.object(type(processor), "_check_totals", conflicting),
+            self.assertRaises(psycopg2.errors.SerializationFailure),
+        ):
+            processor._process_page([self._new("Conflict1"), self._new("Conflict2")])
+        self.assertFalse(self.sale("Conflict1"))
 
     def test_writes_apart_join_the_transaction_inside_attached(self):
         log = self.env["marketplace.sync.log"]
