@@ -176,7 +176,7 @@ class TestPageTogetherCommitted(CommittedCase):
                 # Odoo refusing the last order, after the first one's warning was written.
                 check_totals(self, sale, order)
                 if order.hashed_id == "Together3":
-                    raise UserError("refused")
+                    raise UserError(self.env._("refused"))
 
             with patch.object(type(processor), "_check_totals", refusing):
                 stats, ack = processor._process_page([mismatch, good, failing])
