@@ -112,7 +112,7 @@ class MarketplaceApi(models.AbstractModel):
     # Orders ---------------------------------------------------------------
 
     @api.model
-    def _pull_orders(self, page=1, per_page=None, date_from=None, date_to=None):
+    def _pull_orders(self, page=1, per_page=None, date_from=None, date_to=None, operation_type="order_pull"):
         """One page of ``order/pull-orders``; ``data`` is that page's list."""
         config = self._get_config()
         params = {"page": page, "per_page": per_page or config.pull_page_size}
@@ -121,7 +121,7 @@ class MarketplaceApi(models.AbstractModel):
         if date_to:
             params["to"] = fields.Datetime.to_string(date_to)
         answer = self._make_api_request(
-            const.ENDPOINT_PULL_ORDERS, params=self._supplier_params(params), operation_type="order_pull"
+            const.ENDPOINT_PULL_ORDERS, params=self._supplier_params(params), operation_type=operation_type
         )
         data = answer["data"]
         if answer["success"] and data is None:
@@ -130,16 +130,16 @@ class MarketplaceApi(models.AbstractModel):
             raise self._permanent(
                 const.ENDPOINT_PULL_ORDERS,
                 answer["error"] or self.env._("pull-orders answered a %s, not a list of orders", type(data).__name__),
-                "order_pull",
+                operation_type,
             )
         return answer
 
     @api.model
-    def _iter_order_pages(self, per_page=None, date_from=None, date_to=None):
+    def _iter_order_pages(self, per_page=None, date_from=None, date_to=None, operation_type="order_pull"):
         """Yield ``(page, orders)`` over every page, up to the hard page cap."""
         per_page = per_page or self._get_config().pull_page_size
         return iter_pages(
-            lambda page: self._pull_orders(page, per_page, date_from, date_to)["data"],
+            lambda page: self._pull_orders(page, per_page, date_from, date_to, operation_type)["data"],
             per_page,
         )
 
@@ -176,25 +176,32 @@ class MarketplaceApi(models.AbstractModel):
         )
 
     @api.model
-    def _acknowledge_orders(self, config_id, hashed_ids):
+    def _acknowledge_orders(self, config_id, hashed_ids, read=None):
         """Job: tell Cartona these orders are safely in Odoo (status ``synced``),
         in one bulk request.
 
-        Sent once, soon after the pull, or not at all: a late acknowledgement
-        (a retry, a requeued or long-queued job) may land after the retailer or
-        Cartona changed an order and mark that change as read, and it would
-        never be pulled. An order left unacknowledged comes back in the next
-        pull, which reads its latest state and acknowledges it then."""
+        Cartona's ``synced`` names no version: it marks the order as it is
+        now as read, and a change made after the pull read it would never be
+        pulled. So it is sent once, soon after the pull, or not at all (a
+        retried, requeued or long-queued job sends nothing), and only for the
+        orders Cartona still lists unchanged since they were read: ``read``
+        maps each order to the hash of the payload the pull imported (jobs
+        queued before it was passed have none). An order left unacknowledged
+        comes back in the next pull, which imports its latest state and
+        acknowledges it then."""
         job = self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
         age = job and (fields.Datetime.now() - job.date_created).total_seconds()
         if age and age > const.ACK_MAX_AGE_SECONDS:
             return self._leave_unacknowledged(config_id, hashed_ids, f"queued {int(age)} s ago")
         api_model = self.with_context(marketplace_config_id=config_id)
         try:
-            api_model._bulk_update_order_status(
-                [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
-                operation_type="order_ack",
-            )
+            if read is not None:
+                hashed_ids = api_model._unchanged_since_read(read)
+            if hashed_ids:
+                api_model._bulk_update_order_status(
+                    [{"hashed_id": hashed_id, "status": const.STATUS_SYNCED} for hashed_id in hashed_ids],
+                    operation_type="order_ack",
+                )
         except MarketplaceError as exc:
             return self._leave_unacknowledged(config_id, hashed_ids, short_text(str(exc)))
         message = f"Acknowledged {len(hashed_ids)} Cartona orders"
@@ -202,6 +209,31 @@ class MarketplaceApi(models.AbstractModel):
             config_id, "order_ack", "success", message, records_processed=len(hashed_ids)
         )
         return message
+
+    @api.model
+    def _unchanged_since_read(self, read):
+        """The orders of ``read`` ({hashed id: payload hash}) that Cartona still
+        lists as not acknowledged, as they were read. One walk of
+        ``pull-orders``, stopped once every order is found: the window
+        between this read and the acknowledgement is one request long."""
+        found = {}
+        for _page, orders in self._iter_order_pages(operation_type="order_ack"):
+            for data in orders:
+                hashed_id = payloads.order_key(data)
+                if hashed_id in read:
+                    found[hashed_id] = payloads.payload_hash(data)
+            if len(found) == len(read):
+                break
+        changed = sorted(hashed_id for hashed_id, digest in found.items() if digest != read[hashed_id])
+        if changed:
+            self.env["marketplace.sync.log"]._log_operation(
+                self._get_config().id,
+                "order_ack",
+                "info",
+                f"{len(changed)} Cartona orders changed since they were read, not acknowledged: "
+                f"the next pull imports and acknowledges them ({', '.join(changed)})",
+            )
+        return sorted(hashed_id for hashed_id, digest in found.items() if digest == read[hashed_id])
 
     @api.model
     def _leave_unacknowledged(self, config_id, hashed_ids, reason):
@@ -345,6 +377,9 @@ class MarketplaceApi(models.AbstractModel):
         config = self._get_config()
         stats, ack = config._processor()._process_page(orders)
         if ack:
+            # What was imported of each order it acknowledges (they all parsed: their hash is computable).
+            acked = set(ack)
+            read = {key: payloads.payload_hash(data) for data in orders if (key := payloads.order_key(data)) in acked}
             # Queued in the transaction that imported the orders: it goes out
             # only once they are committed.
             self.with_delay(
@@ -352,7 +387,7 @@ class MarketplaceApi(models.AbstractModel):
                 priority=const.ORDER_JOB_PRIORITY,
                 identity_key=identity_exact,
                 description=f"Acknowledge {len(ack)} Cartona orders ({config.name})",
-            )._acknowledge_orders(config.id, sorted(ack))
+            )._acknowledge_orders(config.id, sorted(ack), {hashed_id: read[hashed_id] for hashed_id in ack})
         return stats
 
     @api.model

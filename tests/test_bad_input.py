@@ -2,6 +2,7 @@ import hashlib
 import json
 import re
 from datetime import timedelta
+from unittest.mock import ANY
 
 import responses
 
@@ -103,7 +104,7 @@ class TestBadStrings(ImportCase):
         self.assertEqual((stats["unchanged"], stats["failed"]), (3, len(self.cases)), stats)
         self.assertEqual(self.order_errors(), errors)
         self.assertTrue(all(p.last_seen > fields.Datetime.now() - timedelta(minutes=1) for p in waiting))
-        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, GOOD))
+        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, GOOD, ANY))
 
         # A bad order that changes is logged once more; a fixed one imports.
         changed = json.loads(json.dumps(page))
@@ -128,7 +129,9 @@ class TestBadStrings(ImportCase):
         with trap_jobs() as trap:
             stats = self.api._pull_and_process_orders()
         self.assertEqual((stats["created"], stats["failed"]), (1, 1), stats)
-        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"]))
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"], ANY)
+        )
         parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Deep1")])
         self.assertIn("nested deeper than 32 levels", parked.reason)
         self.assertIn("…", parked.payload, "kept cut to what can be stored")
@@ -153,7 +156,7 @@ class TestFailureBookkeeping(ImportCase):
         self.assertLess(len(error.message), 200)
         trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
         trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Mn9bH3kT", "Qx7mK2aP"])
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Mn9bH3kT", "Qx7mK2aP"], ANY)
         )
         self.assertFalse(self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)]))
         # Not kept anywhere: the watermark waits for a pull that reads it.

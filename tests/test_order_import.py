@@ -1,6 +1,6 @@
 import json
 from datetime import timedelta
-from unittest.mock import patch
+from unittest.mock import ANY, patch
 
 import psycopg2
 
@@ -29,7 +29,7 @@ class TestImportPage(ImportCase):
         trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
         trap.assert_enqueued_job(
             self.env["marketplace.api"]._acknowledge_orders,
-            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
+            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]), ANY),
         )
         self.http.post(self.url("order/update-order-status"), json=[])
         self.http.post(self.url("supplier-product/bulk-update"), json=[])
@@ -60,8 +60,47 @@ class TestImportPage(ImportCase):
         self.assertEqual(stats["unchanged"], 4)
         trap.assert_enqueued_job(
             self.env["marketplace.api"]._acknowledge_orders,
-            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"])),
+            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]), ANY),
         )
+
+    def test_an_order_changed_after_the_pull_read_it_is_not_acknowledged(self):
+        # Cartona's "synced" names no version: sent now, it would mark the
+        # delivery as read, and Odoo would never hear of it.
+        with trap_jobs() as trap:
+            self.pull(self.page)
+        self.http.reset()
+        delivered = self.order_data("Pz2cV6yE", status="delivered")
+        changed_page = [delivered if order["hashed_id"] == "Pz2cV6yE" else order for order in self.page]
+        self.serve_pages(changed_page)
+        self.http.post(self.url("order/update-order-status"), json=[])
+        self.http.post(self.url("supplier-product/bulk-update"), json=[])
+        perform_jobs(trap)
+        acks = [c for c in self.http.calls if c.request.url.endswith("order/update-order-status")]
+        self.assertEqual(
+            sorted(item["hashed_id"] for item in json.loads(acks[0].request.body)),
+            sorted(["Qx7mK2aP", "Lr4tN8wQ", "Mn9bH3kT"]),
+        )
+        log = self.logs(("operation_type", "=", "order_ack"), ("status", "=", "info"))
+        self.assertIn("Pz2cV6yE", log.message)
+        # The next pull imports the delivery, and acknowledges it.
+        with trap_jobs() as trap:
+            stats = self.pull(changed_page)
+        self.assertEqual((stats["updated"], stats["unchanged"]), (1, 3))
+        self.assertEqual(self.sale("Pz2cV6yE").marketplace_status, "delivered")
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"]._acknowledge_orders,
+            args=(self.config.id, sorted(order["hashed_id"] for order in changed_page), ANY),
+        )
+
+    def test_an_order_no_longer_listed_is_not_acknowledged(self):
+        # Acknowledged meanwhile (by a later pull's acknowledgement): nothing to send.
+        with trap_jobs() as trap:
+            self.pull(self.page)
+        self.http.reset()
+        self.serve_pages([])
+        self.http.post(self.url("supplier-product/bulk-update"), json=[])
+        perform_jobs(trap)
+        self.assertFalse([c for c in self.http.calls if c.request.url.endswith("order/update-order-status")])
 
     def test_a_late_acknowledgement_is_not_sent(self):
         # Requeued, or left in a queue that did not run: the orders may have
@@ -175,7 +214,9 @@ class TestImportPage(ImportCase):
         self.assertEqual((stats["created"], stats["ignored"]), (1, 3))
         self.assertTrue(self.sale("Pz2cV6yE"))
         self.assertFalse(self.sale("Qx7mK2aP"))
-        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"]))
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"], ANY)
+        )
         self.assertEqual(self.http.calls[0].request.params["internal_supplier_code"], "3")
         # A malformed order of another account is not ours to log or keep.
         self.http.reset()
@@ -211,7 +252,9 @@ class TestRepullAndAck(ImportCase):
             stats = self.pull([bad, unknown, good])
         self.assertEqual((stats["failed"], stats["parked"], stats["created"]), (1, 1, 1))
         trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
-        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"]))
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"], ANY)
+        )
         self.assertFalse(self.sale("Bad1"))
         self.assertFalse(self.sale("Unknown1"))
 
@@ -246,7 +289,9 @@ class TestParkedOrders(ImportCase):
             self.pull([data])
         self.assertEqual(self.sale("Lr4tN8wQ").state, "sale")
         self.assertFalse(parked.exists())
-        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"]))
+        trap.assert_enqueued_job(
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"], ANY)
+        )
 
     def test_parked_order_imported_even_if_cartona_stops_sending_it(self):
         data = self._unknown()
@@ -295,7 +340,7 @@ class TestMalformedOrders(ImportCase):
         for case in cases:
             self.assertTrue(any(case["field"] in log.message for log in errors), case["case"])
         trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"])
+            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"], ANY)
         )
         # Failed orders wait with their reason; without an id, the window stays.
         waiting = self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)])

@@ -15,23 +15,38 @@ from .common import ImportCase, perform_jobs
 
 
 class PollerCase(ImportCase):
-    """Cartona answers each pull with the next of ``self.pages``, then with
-    nothing; acknowledgements are accepted."""
+    """Cartona lists the orders of the next of ``self.pages`` at each
+    ``pull-orders``, with those listed before and not acknowledged yet."""
 
     def setUp(self):
         super().setUp()
         self.poller = self.env["marketplace.poller"]
         self.pages = []
+        listed = {}
 
         def answer(_request):
-            return 200, {}, json.dumps(self.pages.pop(0) if self.pages else [])
+            if self.pages:
+                listed.update((order["hashed_id"], order) for order in self.pages.pop(0))
+            return 200, {}, json.dumps(list(listed.values()))
+
+        def acknowledge(request):
+            for item in json.loads(request.body):
+                if item["status"] == const.STATUS_SYNCED:
+                    listed.pop(item["hashed_id"], None)
+            return 200, {}, "[]"
 
         self.http.add_callback(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), callback=answer)
-        self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
+        self.http.add_callback(responses.POST, self.url(const.ENDPOINT_ORDER_STATUS), callback=acknowledge)
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
 
     def pulls(self):
-        return sum(const.ENDPOINT_PULL_ORDERS in call.request.url for call in self.http.calls)
+        """The pulls made: ``pull-orders`` requests but the one each
+        acknowledgement makes to read its orders again."""
+        requests = sum(const.ENDPOINT_PULL_ORDERS in call.request.url for call in self.http.calls)
+        acknowledgements = self.env["marketplace.sync.log"].search_count(
+            [("operation_type", "=", "order_ack"), ("message", "like", "Acknowledged")]
+        )
+        return requests - acknowledgements
 
     def next_polls(self, trap):
         """``[(config id, delay)]`` of the polls waiting in ``trap``, checking
