@@ -1,3 +1,4 @@
+import itertools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -134,11 +135,13 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _process_orders(self, parsed):
         """The outcomes of a page's parsed ``(order, data)``, in their order.
         The orders are processed together (``_process_together``), but one
-        likely to fail keeps a savepoint of its own. When the batch fails,
-        every order gets one."""
+        likely to fail keeps a savepoint of its own, with every other copy of
+        it on the page, so that its copies still apply in page order. When the
+        batch fails, every order gets one."""
         orders = [order for order, _data in parsed]
         page = self._prepare_page(orders)
-        together = [i for i, order in enumerate(orders) if not self._likely_to_fail(order, page)]
+        alone = {order.hashed_id for order in orders if self._likely_to_fail(order, page)}
+        together = [i for i, order in enumerate(orders) if order.hashed_id not in alone]
         outcomes = {}
         failure = None
         if len(together) > 1:
@@ -151,7 +154,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             if i not in outcomes:
                 outcomes[i] = self._process_safely(order, data, page)
         outcomes = [outcomes[i] for i in range(len(parsed))]
-        if failure and not any(outcome.kind in ("failed", "unidentified") for outcome in outcomes):
+        if failure and not any(outcomes[i].kind in ("failed", "unidentified") for i in together):
             # Failed together, not alone: the order by order run logged nothing about it.
             _logger.warning("A page of Cartona orders failed together but not order by order", exc_info=failure)
         return outcomes
@@ -537,15 +540,14 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             .with_context(skip_marketplace_sync=True)
             .create([vals for _order, vals, _outcome in pending])
         )
-        by_status = {}
         for (order, _vals, outcome), sale in zip(pending, sales, strict=True):
             self._check_totals(sale, order)
             outcome.order = sale
             # Logged with the page's others (_log_imported), once its savepoint is released.
             outcome.message = f"Cartona order {order.number} imported as {sale.name}"
-            by_status[order.status] = by_status.get(order.status, sales.browse()) | sale
-        for status, group in by_status.items():
-            self._apply_cartona_state_action(group, status)
+        # Runs of the same status, in page order: the first orders reserve first.
+        for status, run in itertools.groupby(zip(pending, sales, strict=True), lambda item: item[0][0].status):
+            self._apply_cartona_state_action(sales.browse([sale.id for _pending, sale in run]), status)
         for order, _vals, outcome in pending:
             self.env["marketplace.invoicing"]._on_cartona_status(outcome.order, order.status)
 
@@ -721,7 +723,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 )
         else:
             sales.filtered(lambda sale: sale.state in ("draft", "sent")).action_confirm()
-            self._reserve(sales)
+            for sale in sales:  # what is left to reserve, order by order as they came
+                self._reserve(sale)
             if action == "done":
                 for sale in sales:
                     self._complete_delivery(sale)

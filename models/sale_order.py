@@ -308,15 +308,21 @@ class SaleOrder(models.Model):
     def _marketplace_check_bulk_answer(self, answer):
         """The bulk endpoint reports per item, without an HTTP error; the items
         are read as the products' are (``answers.item_refusal``). The request
-        is about this order only: an item naming no order is about it."""
+        is about this order only: an item naming no order is about it.
+
+        The last item answers the status the push is for. A step before it
+        that Cartona refused while taking the last one is moot: Cartona is
+        past that step already (an earlier attempt applied, its answer lost)."""
         items = answer.get("data") if answer.get("success") else None
         if not answer.get("success"):
             raise MarketplacePermanentError(answer.get("error") or "Cartona refused the status update")
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and item.get("hashed_id") in (None, self.cartona_id):
-                reason = item_refusal(item)
-                if reason:
-                    raise MarketplacePermanentError(reason)
+        refusals = [
+            item_refusal(item)
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and item.get("hashed_id") in (None, self.cartona_id)
+        ]
+        if refusals and refusals[-1]:
+            raise MarketplacePermanentError(refusals[-1])
 
     def _marketplace_push_failure(self, exc):
         """What the order shows of a failed push: the reason, and whether the

@@ -5,6 +5,7 @@ from unittest.mock import ANY, patch
 import psycopg2
 
 from odoo import fields
+from odoo.exceptions import UserError
 
 from odoo.addons.cartona_marketplace.cartona.payloads import phone_key
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceDataError
@@ -547,6 +548,55 @@ class TestPageTogether(ImportCase):
         self.assertEqual(savepoints["ROLLBACK TO"], 0)
         sale = self.sale("Twice1")
         self.assertEqual((len(sale), sale.state, sale.marketplace_status), (1, "sale", "approved"))
+
+    def test_new_orders_are_created_and_confirmed_together(self):
+        with self.assertLogs("odoo.sql_db", "DEBUG") as sql:
+            stats = self.pull([self._new(f"Batch{n}", status="approved") for n in range(6)])
+        self.assertEqual(stats["created"], 6)
+        inserts = {
+            table: sum(f'query: INSERT INTO "{table}" (' in line for line in sql.output)
+            for table in ("sale_order", "stock_move")
+        }
+        self.assertEqual(inserts, {"sale_order": 1, "stock_move": 1})
+        sales = self.env["sale.order"].search([("cartona_id", "like", "Batch")])
+        self.assertEqual(set(sales.mapped("state")), {"sale"})
+        self.assertEqual(len(sales.picking_ids), 6, "a delivery per order")
+        self.assertEqual(len(sales.picking_ids.group_id), 6)
+
+    def test_each_status_of_a_page_does_what_it_does_alone(self):
+        page = [
+            self._new("Mixed1", status="approved"),
+            self._new("Mixed2", status="delivered"),
+            self._new("Mixed3", status="cancelled_by_retailer", cancellation_reason="delayed_order"),
+            self._new("Mixed4", status="pending"),
+            self._new("Mixed5", status="assigned_to_salesman"),
+        ]
+        stats, savepoints = self._savepoints(page)
+        self.assertEqual(stats["created"], 5)
+        self.assertEqual(savepoints["ROLLBACK TO"], 0)
+        approved, delivered, cancelled, pending, shipped = (self.sale(f"Mixed{n}") for n in range(1, 6))
+        self.assertEqual((approved.state, approved.picking_ids.state), ("sale", "assigned"))
+        self.assertEqual((delivered.state, delivered.picking_ids.state), ("sale", "done"))
+        self.assertEqual(cancelled.state, "cancel")
+        self.assertEqual((pending.state, pending.picking_ids), ("draft", self.env["stock.picking"]))
+        self.assertEqual((shipped.state, shipped.picking_ids.state), ("sale", "assigned"))
+
+    def test_an_order_failing_at_its_confirmation_fails_alone(self):
+        processor = self.config._processor()
+        reserve = type(processor)._reserve
+
+        def refusing(self, sales):
+            if "Unconfirmed2" in sales.mapped("cartona_id"):
+                raise UserError(self.env._("refused"))
+            return reserve(self, sales)
+
+        page = [self._new(f"Unconfirmed{n}", status="approved") for n in range(1, 4)]
+        with patch.object(type(processor), "_reserve", refusing):
+            stats, savepoints = self._savepoints(page)
+        self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
+        self.assertGreaterEqual(savepoints["ROLLBACK TO"], 2, "the batch, then the order alone")
+        self.assertEqual((self.sale("Unconfirmed1").state, self.sale("Unconfirmed3").state), ("sale", "sale"))
+        self.assertFalse(self.sale("Unconfirmed2"))
 
     def test_a_serialization_failure_in_the_batch_ends_the_run(self):
         processor = self.config._processor()

@@ -37,3 +37,41 @@ class TestSoakFindings(StatusPushCase):
         self.assertEqual((order.state, order.marketplace_status), ("cancel", "cancelled_by_retailer"))
         self.assertEqual(order.marketplace_sync_status, "synced")
         self.assertFalse(order.marketplace_error_message)
+
+    def test_a_push_whose_first_attempt_applied_is_done_when_retried(self):
+        """Shipped then delivered in one request, applied on Cartona but its
+        answer lost: the retry finds the order delivered. Cartona refuses the
+        step behind it and takes the delivery: the push has done its work."""
+        order = self._import(status="approved")
+        self.http.post(
+            self.url(BULK),
+            json=[
+                {
+                    "hashed_id": "Lr4tN8wQ",
+                    "success": False,
+                    "message": "Order Lr4tN8wQ is delivered: its status cannot change",
+                },
+                {"hashed_id": "Lr4tN8wQ", "success": True, "status": "delivered"},
+            ],
+        )
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            perform_jobs(trap)
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
+        self.assertFalse(order.marketplace_error_message)
+
+    def test_a_push_refused_on_its_last_step_is_still_an_error(self):
+        order = self._import(status="approved")
+        refusal = "Order Lr4tN8wQ is cancelled_by_retailer: its status cannot change"
+        self.http.post(
+            self.url(BULK),
+            json=[
+                {"hashed_id": "Lr4tN8wQ", "success": False, "message": refusal},
+                {"hashed_id": "Lr4tN8wQ", "success": False, "message": refusal},
+            ],
+        )
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            with self.raises(MarketplacePermanentError):
+                perform_jobs(trap)
+        self.assertEqual(order.marketplace_sync_status, "error")
