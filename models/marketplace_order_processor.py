@@ -1,4 +1,3 @@
-import itertools
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -540,14 +539,19 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             .with_context(skip_marketplace_sync=True)
             .create([vals for _order, vals, _outcome in pending])
         )
+        runs = []  # [status, sale ids]: runs of the same status, in page order
         for (order, _vals, outcome), sale in zip(pending, sales, strict=True):
             self._check_totals(sale, order)
             outcome.order = sale
             # Logged with the page's others (_log_imported), once its savepoint is released.
             outcome.message = f"Cartona order {order.number} imported as {sale.name}"
-        # Runs of the same status, in page order: the first orders reserve first.
-        for status, run in itertools.groupby(zip(pending, sales, strict=True), lambda item: item[0][0].status):
-            self._apply_cartona_state_action(sales.browse([sale.id for _pending, sale in run]), status)
+            if runs and runs[-1][0] == order.status:
+                runs[-1][1].append(sale.id)
+            else:
+                runs.append([order.status, [sale.id]])
+        # Run by run, so that the first orders of the page reserve first.
+        for status, ids in runs:
+            self._apply_cartona_state_action(sales.browse(ids), status)
         for order, _vals, outcome in pending:
             self.env["marketplace.invoicing"]._on_cartona_status(outcome.order, order.status)
 
