@@ -3,7 +3,7 @@
 Any logged-in user, portal included, may call any public method of any model
 over RPC, with a context of their choosing. So every button of the addon calls
 ``check_caller`` before anything else, and only the connector writes the fields
-that decide what it tells Cartona (``check_connector_fields``).
+that decide what it tells Cartona (``marketplace.connector.fields``).
 """
 
 from odoo.exceptions import AccessError
@@ -29,25 +29,6 @@ def check_caller(records, operation, group=None):
             )
         )
     records.check_access(operation)
-
-
-def check_connector_fields(records, vals_list, fields):
-    """Refuse to create or write ``fields`` unless the caller is the connector
-    (superuser, or the connector's code through ``sudo()``) or a marketplace
-    manager, who owns the Cartona account anyway."""
-    touched = sorted({name for vals in vals_list for name in vals if name in fields})
-    if not touched or records.env.su or records.env.user.has_group(MANAGER_GROUP):
-        return
-    env = records.env
-    raise AccessError(
-        env._(
-            "%(fields)s of %(model)s are set by the Cartona connector only: they decide what it tells "
-            "Cartona. Ask a member of %(group)s.",
-            fields=", ".join(records._fields[name].string for name in touched),
-            model=records._description,
-            group=_group_name(env, MANAGER_GROUP),
-        )
-    )
 
 
 def skips_marketplace_sync(env):

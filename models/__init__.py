@@ -1,3 +1,4 @@
+from . import marketplace_connector_fields
 from . import marketplace_sync_log
 from . import marketplace_sync_state
 from . import marketplace_config

@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 
-from ..access import check_connector_fields
 
 CARTONA_MOVE_KINDS = [
     ("invoice", "Invoice"),
@@ -18,7 +17,8 @@ CONNECTOR_FIELDS = {"cartona_sale_order_id", "cartona_move_kind", "cartona_confi
 
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    _inherit = ["account.move", "marketplace.connector.fields"]
+    _cartona_connector_fields = CONNECTOR_FIELDS
 
     cartona_sale_order_id = fields.Many2one(
         "sale.order", "Cartona Order", copy=False, readonly=True, index="btree_not_null", ondelete="restrict"
@@ -35,15 +35,6 @@ class AccountMove(models.Model):
             "This Cartona order is already booked.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
-        return super().write(vals)
 
     def _post(self, soft=True):
         posted = super()._post(soft)

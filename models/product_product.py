@@ -5,7 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_round
 
 from .. import const
-from ..access import USER_GROUP, check_caller, check_connector_fields
+from ..access import USER_GROUP, check_caller
 from ..exceptions import MarketplaceError
 
 # Key of the products to republish in ``cr.precommit.data``.
@@ -40,7 +40,8 @@ MAPPING_FIELDS = ("cartona_id", "cartona_internal_id")
 
 
 class ProductProduct(models.Model):
-    _inherit = "product.product"
+    _inherit = ["product.product", "marketplace.connector.fields"]
+    _cartona_connector_fields = CONNECTOR_FIELDS
 
     # One Cartona product is one sellable variant: the keys live here.
     cartona_id = fields.Char(
@@ -113,18 +114,15 @@ class ProductProduct(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
-        now = fields.Datetime.now()
-        vals_list = [
-            dict(vals, cartona_mapping_date=now) if any(vals.get(key) for key in MAPPING_FIELDS) else vals
-            for vals in vals_list
-        ]
         products = super().create(vals_list)
+        mapped = products.filtered(lambda p: any(p[key] for key in MAPPING_FIELDS))
+        if mapped:
+            # The connector's bookkeeping, whoever maps the product.
+            super(ProductProduct, mapped.sudo()).write({"cartona_mapping_date": fields.Datetime.now()})
         products.filtered("cartona_id")._trigger_marketplace_sync(const.SYNC_PARTS)
         return products
 
     def write(self, vals):
-        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
         remapped = self.browse()
         if "cartona_id" in vals:
             remapped = self.filtered(lambda p: p.cartona_id != (vals["cartona_id"] or False))
@@ -132,12 +130,12 @@ class ProductProduct(models.Model):
         sold = self._marketplace_sold_ids() if WITHDRAW_FIELDS & vals.keys() else {}
         result = super().write(vals)
         if mapping_changed:
-            super(ProductProduct, mapping_changed).write({"cartona_mapping_date": fields.Datetime.now()})
+            super(ProductProduct, mapping_changed.sudo()).write({"cartona_mapping_date": fields.Datetime.now()})
         if sold:
             self._marketplace_withdraw_unsold(sold)
         if remapped:
             # Cartona knows nothing yet of this product: everything goes out.
-            super(ProductProduct, remapped).write(
+            super(ProductProduct, remapped.sudo()).write(
                 {"marketplace_sync_status": "not_synced", "marketplace_error_message": False}
             )
         if REPUBLISH_FIELDS & vals.keys():

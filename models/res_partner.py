@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 
-from ..access import check_connector_fields
 from ..cartona import payloads
 
 # Cartona's identity of a retailer: a user who moves it to another partner
@@ -15,7 +14,8 @@ CONNECTOR_FIELDS = {
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _inherit = ["res.partner", "marketplace.connector.fields"]
+    _cartona_connector_fields = CONNECTOR_FIELDS
 
     cartona_id = fields.Char(
         "Cartona Retailer Code",
@@ -45,15 +45,6 @@ class ResPartner(models.Model):
         [("not_synced", "Not synced"), ("synced", "Synced")],
         copy=False,
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
-        return super().write(vals)
 
     @api.depends("phone", "country_id")
     def _compute_cartona_phone_key(self):

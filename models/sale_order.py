@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
-from ..access import USER_GROUP, check_caller, check_connector_fields, skips_marketplace_sync
+from ..access import USER_GROUP, check_caller, skips_marketplace_sync
 from ..cartona.answers import item_refusal
 from ..exceptions import (
     MarketplaceAuthError,
@@ -52,7 +52,8 @@ CONNECTOR_FIELDS = {
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _inherit = ["sale.order", "marketplace.connector.fields"]
+    _cartona_connector_fields = CONNECTOR_FIELDS
 
     cartona_id = fields.Char("Cartona Order ID", copy=False, index="btree_not_null", readonly=True)
     marketplace_config_id = fields.Many2one(
@@ -125,15 +126,6 @@ class SaleOrder(models.Model):
         for order in self:
             order.cartona_share_amount = order.currency_id.round(order.cartona_credit + order.cartona_installment_cost)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
-        return super().write(vals)
-
     def _get_update_prices_lines(self):
         # "Update prices" leaves Cartona's lines alone, discount included.
         return super()._get_update_prices_lines().filtered(lambda line: not line.cartona_imported)
@@ -152,8 +144,22 @@ class SaleOrder(models.Model):
                 )
             )
 
+    def _check_not_from_portal(self, what):
+        """Odoo's portal routes confirm and cancel quotations with ``sudo()``;
+        a Cartona order's status is decided on Cartona or by the supplier."""
+        if self.env.user.share and any(self.sudo().mapped("is_marketplace_order")):
+            raise UserError(self.env._("Cartona orders cannot be %(what)s on the portal: use Cartona.", what=what))
+
+    def _has_to_be_signed(self):
+        return not self.is_marketplace_order and super()._has_to_be_signed()
+
+    def _has_to_be_paid(self):
+        # Cartona collects the retailer's money: none is asked on the supplier's portal.
+        return not self.is_marketplace_order and super()._has_to_be_paid()
+
     def action_confirm(self):
         check_caller(self, "write")
+        self._check_not_from_portal(self.env._("accepted"))
         self._check_not_editing(self.env._("confirm"))
         result = super().action_confirm()
         self._marketplace_queue_status("approved")
@@ -177,6 +183,7 @@ class SaleOrder(models.Model):
         return super().action_cancel()
 
     def _action_cancel(self):
+        self._check_not_from_portal(self.env._("declined"))
         self._check_not_editing(self.env._("cancel"))
         result = super()._action_cancel()
         self._marketplace_queue_status("cancelled_by_supplier")

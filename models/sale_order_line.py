@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 
-from ..access import check_connector_fields
 
 # What Cartona has of the line: a user who writes them would hide an edit from
 # Cartona, or make the connector send one Cartona never asked for.
@@ -17,7 +16,8 @@ CONNECTOR_FIELDS = {
 
 
 class SaleOrderLine(models.Model):
-    _inherit = "sale.order.line"
+    _inherit = ["sale.order.line", "marketplace.connector.fields"]
+    _cartona_connector_fields = CONNECTOR_FIELDS
 
     # What Cartona said of the line, kept for people to read.
     cartona_line_id = fields.Char("Cartona Line ID", copy=False, index="btree_not_null")
@@ -40,13 +40,11 @@ class SaleOrderLine(models.Model):
     # (models/marketplace_order_edit.py).
     @api.model_create_multi
     def create(self, vals_list):
-        check_connector_fields(self, vals_list, CONNECTOR_FIELDS)
         lines = super().create(vals_list)
         self.env["marketplace.order.edit"]._after_change(lines)
         return lines
 
     def write(self, vals):
-        check_connector_fields(self, [vals], CONNECTOR_FIELDS)
         edits = self.env["marketplace.order.edit"]
         edits._before_write(self, vals)
         result = super().write(vals)

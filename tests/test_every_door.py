@@ -1,0 +1,189 @@
+"""A connector-owned field, a Cartona order's status and a retailer's identity
+hold on every door a person reaches them by: values, ``default_*`` context keys,
+``copy``, import, Odoo's portal routes and its contact merge."""
+
+import base64
+import json
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from .common import BASE_URL, TOKEN
+from .test_rpc_security import RpcCase
+
+# Per model: what a user would give to create a record, and the connector's
+# fields they would slip in.
+FORGERIES = {
+    "sale.order": (
+        lambda t: {"partner_id": t.walk_in.id},
+        # A real Cartona order of the supplier, not imported yet.
+        lambda t: {"cartona_id": "Qx7mK2aP", "marketplace_config_id": t.config.id},
+    ),
+    "sale.order.line": (
+        lambda t: {"order_id": t.own_order.id, "product_id": t.rice.id, "product_uom_qty": 1},
+        lambda t: {"cartona_line_id": "forged-line", "cartona_imported": True},
+    ),
+    "res.partner": (lambda t: {"name": "Forged retailer"}, lambda t: {"cartona_id": "C00077"}),
+    "account.move": (
+        lambda t: {"move_type": "entry"},
+        lambda t: {"cartona_sale_order_id": t.order.id, "cartona_move_kind": "top_up"},
+    ),
+    "product.product": (
+        lambda t: {"name": "Forged product"},
+        lambda t: {"marketplace_sync_status": "synced", "marketplace_published_qty": 7},
+    ),
+}
+
+
+class TestEveryDoor(RpcCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman = new_test_user(
+            cls.env,
+            login="door-salesman",
+            groups="sales_team.group_sale_salesman_all_leads,base.group_partner_manager,account.group_account_invoice",
+        )
+        cls.pricer = new_test_user(cls.env, login="door-pricer", groups="sales_team.group_sale_manager")
+        cls.warehouse_user = new_test_user(cls.env, login="door-warehouse", groups="stock.group_stock_user")
+        cls.portal = new_test_user(cls.env, login="door-portal", groups="base.group_portal")
+        cls.walk_in = cls.env["res.partner"].create({"name": "Walk-in customer"})
+
+    def setUp(self):
+        super().setUp()
+        self.own_order = self.env["sale.order"].with_user(self.salesman).create({"partner_id": self.walk_in.id})
+
+    def forged_records(self):
+        found = {}
+        for model, (_base, forged) in FORGERIES.items():
+            domain = [(name, "=", value) for name, value in forged(self).items()]
+            found[model] = self.env[model].with_context(active_test=False).search(domain)
+        return found
+
+    def assert_refused(self, user, model, name, args, kwargs=None, context=None):
+        with self.raises(AccessError) as caught, self.env.cr.savepoint():
+            self.remote_call(user, model, name, args, kwargs or {}, context)
+        return str(caught.exception)
+
+    def test_defaults_copy_and_import_are_refused_on_every_model(self):
+        before = self.forged_records()
+        for user in (self.salesman, self.warehouse_user, self.portal):
+            for model, (base, forged) in FORGERIES.items():
+                values = forged(self)
+                defaults = {f"default_{name}": value for name, value in values.items()}
+                with self.subTest(user=user.login, model=model, door="default_* context keys"):
+                    self.assert_refused(user, model, "create", [[base(self)]], context=defaults)
+                with self.subTest(user=user.login, model=model, door="copy"):
+                    record = self.env[model].search([], limit=1) if model != "sale.order" else self.own_order
+                    self.assert_refused(user, model, "copy", [record.ids], {"default": values})
+                with self.subTest(user=user.login, model=model, door="import"):
+                    # ``load`` reports what it refused instead of raising.
+                    row = {**base(self), **values}
+                    columns = [f"{name}/.id" if self.env[model]._fields[name].type == "many2one" else name for name in row]
+                    result = self.remote_call(user, model, "load", [columns, [[str(v) for v in row.values()]]], {})
+                    self.assertFalse(result["ids"])
+        self.assertEqual(self.forged_records(), before)
+
+    def test_salesman_is_refused_by_the_guard_not_by_chance(self):
+        # The salesman may create each of these records: only the connector's fields stop them.
+        for model, (base, forged) in FORGERIES.items():
+            user = self.pricer if model == "product.product" else self.salesman
+            with self.subTest(model):
+                self.remote_call(user, model, "create", [[base(self)]], {})
+                defaults = {f"default_{name}": value for name, value in forged(self).items()}
+                message = self.assert_refused(user, model, "create", [[base(self)]], context=defaults)
+                self.assertIn("set by the Cartona connector only", message)
+
+    def test_a_user_default_is_a_door_too(self):
+        self.env["ir.default"].with_user(self.salesman).set(
+            "res.partner", "cartona_id", "C00077", user_id=self.salesman.id
+        )
+        message = self.assert_refused(self.salesman, "res.partner", "create", [[{"name": "Walk-in 2"}]])
+        self.assertIn("Cartona Retailer Code", message)
+
+    def test_a_forged_quotation_is_never_adopted_by_the_import(self):
+        context = {"default_cartona_id": "Qx7mK2aP", "default_marketplace_config_id": self.config.id}
+        self.assert_refused(self.salesman, "sale.order", "create", [[{"partner_id": self.walk_in.id}]], context=context)
+        self.http.reset()
+        self.serve_pages([self.order_data("Qx7mK2aP")])
+        self.api._pull_and_process_orders()
+        imported = self.sale("Qx7mK2aP")
+        self.assertEqual(len(imported), 1)
+        self.assertEqual(imported.partner_id.cartona_id, self.order_data("Qx7mK2aP")["retailer"]["retailer_code"])
+        self.assertNotEqual(imported.create_uid, self.salesman)
+
+    def test_contact_merge_keeps_the_retailer_code(self):
+        retailer = self.order.partner_id
+        duplicate = self.env["res.partner"].create({"name": retailer.name, "email": retailer.email})
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.salesman)
+            .create({"partner_ids": [Command.set((retailer | duplicate).ids)], "dst_partner_id": duplicate.id})
+        )
+        self.remote_call(self.salesman, "base.partner.merge.automatic.wizard", "action_merge", [wizard.ids], {})
+        self.assertFalse(retailer.exists())
+        self.assertEqual(duplicate.cartona_id, self.order_data("Lr4tN8wQ")["retailer"]["retailer_code"])
+        self.assertEqual(duplicate.marketplace_customer_type, "retailer")
+        self.assertEqual(self.order.partner_id, duplicate)
+
+    def test_two_retailers_are_not_merged(self):
+        retailer = self.order.partner_id
+        other = self.env["res.partner"].create({"name": retailer.name, "email": retailer.email, "cartona_id": "C0OTHER"})
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.salesman)
+            .create({"partner_ids": [Command.set((retailer | other).ids)], "dst_partner_id": other.id})
+        )
+        with self.raises(UserError):
+            self.remote_call(self.salesman, "base.partner.merge.automatic.wizard", "action_merge", [wizard.ids], {})
+        self.assertEqual(other.cartona_id, "C0OTHER")
+
+
+@tagged("post_install", "-at_install")
+class TestPortal(HttpCase):
+    """Odoo's portal routes confirm and cancel with ``sudo()``: a retailer
+    following an imported quotation neither signs, pays nor declines it there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        config = cls.env["marketplace.config"].create({"name": "Cartona (portal)", "api_base_url": BASE_URL, "auth_token": TOKEN})
+        cls.retailer_user = new_test_user(cls.env, login="portal-retailer", groups="base.group_portal")
+        product = cls.env["product.product"].create({"name": "Tea", "list_price": 10.0})
+        cls.env.company.portal_confirmation_sign = True
+        # As the import leaves a pending order: a quotation with Cartona's id.
+        cls.order = cls.env["sale.order"].create(
+            {
+                "partner_id": cls.retailer_user.partner_id.id,
+                "cartona_id": "Pt7portal",
+                "marketplace_config_id": config.id,
+                "marketplace_status": "pending",
+                "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 2})],
+            }
+        )
+        cls.order._portal_ensure_token()
+
+    def test_retailer_cannot_accept_or_decline(self):
+        self.authenticate("portal-retailer", "portal-retailer")
+        pixel = base64.b64encode(bytes.fromhex("89504e470d0a1a0a")).decode()
+        with trap_jobs() as trap:
+            answer = self.make_jsonrpc_request(
+                f"/my/orders/{self.order.id}/accept",
+                {"access_token": self.order.access_token, "name": "Retailer", "signature": pixel},
+            )
+            self.assertIn("error", answer)
+            # The decline form is only offered when the order is to be signed; the route checks the same.
+            self.assertFalse(self.order._has_to_be_signed())
+            self.assertFalse(self.order._has_to_be_paid())
+            # And whatever route reaches them with ``sudo()`` as the retailer is refused.
+            as_retailer = self.order.with_user(self.retailer_user).sudo()
+            for action in (as_retailer.action_confirm, as_retailer._action_cancel):
+                with self.subTest(action.__name__), self.assertRaises(UserError):
+                    action()
+            trap.assert_jobs_count(0)
+        self.assertEqual(self.order.state, "draft")
+        self.assertFalse(self.order.signature)
+        self.assertNotIn("sign", json.dumps(self.order.read(["signed_by"])))
