@@ -1,5 +1,4 @@
-from odoo import api, fields, models
-
+from odoo import fields, models
 
 CARTONA_MOVE_KINDS = [
     ("invoice", "Invoice"),
@@ -17,6 +16,7 @@ CONNECTOR_FIELDS = {"cartona_sale_order_id", "cartona_move_kind", "cartona_confi
 
 
 class AccountMove(models.Model):
+    _name = "account.move"
     _inherit = ["account.move", "marketplace.connector.fields"]
     _cartona_connector_fields = CONNECTOR_FIELDS
 

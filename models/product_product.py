@@ -40,6 +40,7 @@ MAPPING_FIELDS = ("cartona_id", "cartona_internal_id")
 
 
 class ProductProduct(models.Model):
+    _name = "product.product"
     _inherit = ["product.product", "marketplace.connector.fields"]
     _cartona_connector_fields = CONNECTOR_FIELDS
 

@@ -14,6 +14,7 @@ CONNECTOR_FIELDS = {
 
 
 class ResPartner(models.Model):
+    _name = "res.partner"
     _inherit = ["res.partner", "marketplace.connector.fields"]
     _cartona_connector_fields = CONNECTOR_FIELDS
 

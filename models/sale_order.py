@@ -52,6 +52,7 @@ CONNECTOR_FIELDS = {
 
 
 class SaleOrder(models.Model):
+    _name = "sale.order"
     _inherit = ["sale.order", "marketplace.connector.fields"]
     _cartona_connector_fields = CONNECTOR_FIELDS
 

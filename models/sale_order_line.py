@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 
-
 # What Cartona has of the line: a user who writes them would hide an edit from
 # Cartona, or make the connector send one Cartona never asked for.
 CONNECTOR_FIELDS = {
@@ -16,6 +15,7 @@ CONNECTOR_FIELDS = {
 
 
 class SaleOrderLine(models.Model):
+    _name = "sale.order.line"
     _inherit = ["sale.order.line", "marketplace.connector.fields"]
     _cartona_connector_fields = CONNECTOR_FIELDS
 

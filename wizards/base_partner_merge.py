@@ -15,13 +15,16 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                     ", ".join(sorted(codes)),
                 )
             )
-        retailer = partners.filtered("cartona_id")[:1]
-        if retailer and not dst_partner.cartona_id:
-            # The retailer's orders go to the contact kept: whoever may merge
-            # contacts moves the retailer's identity with them, and Odoo's own
-            # write below then changes none of the connector's fields.
+        # Odoo writes on the contact kept the last non-empty value of each
+        # column, the connector's fields among them: whoever may merge contacts
+        # moves the retailer's identity with them (their orders follow it), and
+        # Odoo's own write then changes none of those fields.
+        identity = {}
+        for name in ("cartona_id", "marketplace_customer_type", "marketplace_sync_status"):
+            values = [partner[name] for partner in (*src_partners, dst_partner) if partner[name]]
+            if values and values[-1] != dst_partner[name]:
+                identity[name] = values[-1]
+        if identity:
             dst_partner.check_access("write")
-            dst_partner.sudo().write(
-                {name: retailer[name] for name in ("cartona_id", "marketplace_customer_type", "marketplace_sync_status")}
-            )
+            dst_partner.sudo().write(identity)
         return super()._update_values(src_partners, dst_partner)
