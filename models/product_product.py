@@ -119,7 +119,7 @@ class ProductProduct(models.Model):
         mapped = products.filtered(lambda p: any(p[key] for key in MAPPING_FIELDS))
         if mapped:
             # The connector's bookkeeping, whoever maps the product.
-            super(ProductProduct, mapped.sudo()).write({"cartona_mapping_date": fields.Datetime.now()})
+            mapped.sudo().write({"cartona_mapping_date": fields.Datetime.now()})
         products.filtered("cartona_id")._trigger_marketplace_sync(const.SYNC_PARTS)
         return products
 
