@@ -6,7 +6,8 @@ from pathlib import Path
 import responses
 
 from odoo import SUPERUSER_ID, api
-from odoo.tests import TransactionCase
+from odoo.modules.module import get_manifest, get_modules
+from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.cartona_marketplace import const
 
@@ -29,6 +30,19 @@ def perform_jobs(trap):
 
 def load_json(name):
     return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+class BrowserCase(HttpCase):
+    """A test served over HTTP. Odoo's server threads parse module manifests
+    lazily, several at once on a browser's first requests, and CPython 3.11's
+    ``ast`` is not thread-safe there ("AST constructor recursion depth
+    mismatch"): every manifest is parsed, and cached, before."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for module in get_modules():
+            get_manifest(module)
 
 
 class MarketplaceCase(TransactionCase):

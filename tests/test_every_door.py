@@ -6,11 +6,11 @@ import base64
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import BASE_URL, TOKEN
+from .common import BASE_URL, TOKEN, BrowserCase
 from .test_rpc_security import RpcCase
 
 # Per model: what a user would give to create a record, and the connector's
@@ -165,7 +165,7 @@ class TestEveryDoor(RpcCase):
 
 
 @tagged("post_install", "-at_install")
-class TestPortal(HttpCase):
+class TestPortal(BrowserCase):
     """Odoo's portal routes confirm and cancel with ``sudo()``: a retailer
     following an imported quotation neither signs, pays nor declines it there."""
 

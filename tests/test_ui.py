@@ -1,10 +1,10 @@
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
-from .common import BASE_URL, TOKEN, load_json
+from .common import BASE_URL, TOKEN, BrowserCase, load_json
 
 
 @tagged("post_install", "-at_install")
-class TestMarketplaceUi(HttpCase):
+class TestMarketplaceUi(BrowserCase):
     """In Chromium: after login the Marketplace app shows its menus and opens
     the configuration list."""
 
@@ -34,7 +34,7 @@ class TestMarketplaceUi(HttpCase):
         )
 
 
-class TourCase(HttpCase):
+class TourCase(BrowserCase):
     """A marketplace for a tour in Chromium (static/tests/tours/). Each tour
     has its class, hence its own browser: the alerts a tour raises reach the
     web client of the next one, whose records are gone."""
