@@ -132,7 +132,31 @@ class MarketplaceApi(models.AbstractModel):
                 answer["error"] or self.env._("pull-orders answered a %s, not a list of orders", type(data).__name__),
                 operation_type,
             )
+        if operation_type == "order_pull" and page == 1:
+            self._going_live()
         return answer
+
+    @api.model
+    def _going_live(self):
+        """Fix, at the first pull Cartona answers, from when orders are Odoo's
+        business (``import_orders_from``) unless a manager set it: the first
+        time Cartona accepted the token, a connection test or this pull. It is
+        kept on the pull's state, which the pull (under ``_lock_pull``) is the
+        one run-time writer of: the configuration row is left to its users."""
+        config = self._get_config()
+        state = self.env["marketplace.sync.state"]._of(config, "order_pull")
+        if state.import_orders_from:
+            return
+        tested = self.env["marketplace.sync.log"].sudo().search(
+            [
+                ("marketplace_config_id", "=", config.id),
+                ("operation_type", "=", "connection_test"),
+                ("status", "=", "success"),
+            ],
+            order="id",
+            limit=1,
+        )
+        state.import_orders_from = min(filter(None, [tested.create_date, fields.Datetime.now()]))
 
     @api.model
     def _iter_order_pages(self, per_page=None, date_from=None, date_to=None, operation_type="order_pull"):
@@ -278,6 +302,9 @@ class MarketplaceApi(models.AbstractModel):
 
         Returns ``(Counter of outcomes, Cartona ids found)``, or None while a
         pull of the same marketplace runs."""
+        if not self.env.context.get("cartona_all_dates"):
+            # A person asked for these orders: "Import Orders From" does not hold them back.
+            return self.with_context(cartona_all_dates=True)._fetch_orders(reference, date_from, date_to)
         config = self._get_config()
         if not self._lock_pull():
             return None
