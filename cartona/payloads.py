@@ -344,11 +344,11 @@ def moment(value):
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except (ValueError, OverflowError):  # no date, or one an offset moves off the calendar
         return None
-    if parsed.tzinfo:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    # A date no real order has would drop a live order as old.
+    return parsed if FIRST_DAY <= parsed.date() <= LAST_DAY else None
 
 
 def _parse_retailer(read, data):

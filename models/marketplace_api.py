@@ -132,21 +132,18 @@ class MarketplaceApi(models.AbstractModel):
                 answer["error"] or self.env._("pull-orders answered a %s, not a list of orders", type(data).__name__),
                 operation_type,
             )
-        if operation_type == "order_pull" and page == 1:
-            self._going_live()
         return answer
 
     @api.model
-    def _going_live(self):
-        """Fix, at the first pull Cartona answers, from when orders are Odoo's
+    def _going_live(self, state):
+        """Fix, once Cartona answered a pull, from when orders are Odoo's
         business (``import_orders_from``) unless a manager set it: the first
         time Cartona accepted the token, a connection test or this pull. It is
-        kept on the pull's state, which the pull (under ``_lock_pull``) is the
-        one run-time writer of: the configuration row is left to its users."""
-        config = self._get_config()
-        state = self.env["marketplace.sync.state"]._of(config, "order_pull")
+        kept on the pull's ``state`` (locked by ``_lock_pull``), whose one
+        run-time writer is the pull: the configuration row is left to its users."""
         if state.import_orders_from:
             return
+        config = self._get_config()
         tested = self.env["marketplace.sync.log"].sudo().search(
             [
                 ("marketplace_config_id", "=", config.id),
@@ -156,7 +153,9 @@ class MarketplaceApi(models.AbstractModel):
             order="id",
             limit=1,
         )
-        state.import_orders_from = min(filter(None, [tested.create_date, fields.Datetime.now()]))
+        # This transaction began before Cartona was asked: no order changed
+        # since it answered is older than that.
+        state.import_orders_from = min(filter(None, [tested.create_date, self.env.cr.now()]))
 
     @api.model
     def _iter_order_pages(self, per_page=None, date_from=None, date_to=None, operation_type="order_pull"):
@@ -285,6 +284,7 @@ class MarketplaceApi(models.AbstractModel):
         stats = Counter()
         last_page = 0
         for page, orders in self._iter_order_pages(date_from=self._pull_date_from(state)):
+            self._going_live(state)
             last_page = page
             stats += self._process_orders_page(orders)
         stats["created"] += self._replay_parked(started)["created"]
@@ -306,10 +306,12 @@ class MarketplaceApi(models.AbstractModel):
             # A person asked for these orders: "Import Orders From" does not hold them back.
             return self.with_context(cartona_all_dates=True)._fetch_orders(reference, date_from, date_to)
         config = self._get_config()
-        if not self._lock_pull():
+        state = self._lock_pull()
+        if not state:
             return None
         stats, found = Counter(), set()
         for _page, orders in self._iter_order_pages(date_from=date_from, date_to=date_to):
+            self._going_live(state)
             if reference:
                 orders = [order for order in orders if self._names_order(order, reference)]
             found.update(payloads.order_key(order) for order in orders)
@@ -346,6 +348,7 @@ class MarketplaceApi(models.AbstractModel):
             started, date_from = state.pull_walk_started, state.pull_walk_from
         per_page = config.pull_page_size
         orders = self._pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
+        self._going_live(state)
         stats = self._process_orders_page(orders)
         more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
         if more:
