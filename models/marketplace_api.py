@@ -144,14 +144,18 @@ class MarketplaceApi(models.AbstractModel):
         if state.import_orders_from:
             return
         config = self._get_config()
-        tested = self.env["marketplace.sync.log"].sudo().search(
-            [
-                ("marketplace_config_id", "=", config.id),
-                ("operation_type", "=", "connection_test"),
-                ("status", "=", "success"),
-            ],
-            order="id",
-            limit=1,
+        tested = (
+            self.env["marketplace.sync.log"]
+            .sudo()
+            .search(
+                [
+                    ("marketplace_config_id", "=", config.id),
+                    ("operation_type", "=", "connection_test"),
+                    ("status", "=", "success"),
+                ],
+                order="id",
+                limit=1,
+            )
         )
         # This transaction began before Cartona was asked: no order changed
         # since it answered is older than that.
