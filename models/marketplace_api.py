@@ -288,9 +288,10 @@ class MarketplaceApi(models.AbstractModel):
         stats = Counter()
         last_page = 0
         for page, orders in self._iter_order_pages(date_from=self._pull_date_from(state)):
-            self._going_live(state)
+            self._going_live(state)  # before the first page is processed
             last_page = page
             stats += self._process_orders_page(orders)
+        self._going_live(state)  # Cartona answered with no order at all
         stats["created"] += self._replay_parked(started)["created"]
         complete = last_page < const.MAX_PULL_PAGES
         self._record_pull(state, stats, watermark=started if complete else None)
@@ -322,6 +323,7 @@ class MarketplaceApi(models.AbstractModel):
             stats += self._process_orders_page(orders)
             if reference and orders:
                 break
+        self._going_live(state)
         if reference and not found:
             parked = self.env["marketplace.parked.order"]._of(config, reference)
             if parked:

@@ -344,8 +344,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         ):
             return None
         message = (
-            f"Cartona order {order.number} ({order.status}) last changed on {order.updated_at}, before "
-            f"orders are imported ({since}, Import Orders From): acknowledged, not imported"
+            f"Cartona order {order.number} ({order.status}), last changed {order.updated_at} UTC, is older "
+            f"than Import Orders From ({since} UTC): acknowledged, not imported"
         )
         return Outcome("skipped", ack=True, message=message)
 

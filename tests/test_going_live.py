@@ -74,6 +74,16 @@ class TestGoingLive(InvoicingCase):
             self.assertEqual(self.pull([delivered])["skipped"], 1)
         self.assertFalse(self.sale("Lr4tN8wQ"))
 
+    def test_a_first_pull_that_finds_nothing_fixes_the_bound_too(self):
+        # Else a later pull would fix it later, and drop the orders made in between.
+        with trap_jobs():
+            self.pull([])
+        self.assertEqual(self.config.import_orders_from, self.env.cr.now())
+        self.config.import_orders_from = False
+        self.serve_pages([])
+        self.config._api()._pull_next_page()  # the cron's walk
+        self.assertEqual(self.config.import_orders_from, self.env.cr.now())
+
     def test_an_order_changed_before_import_orders_from_is_acknowledged_and_counted(self):
         self.config.import_orders_from = self.now - timedelta(days=1)
         old = self.changed("Lr4tN8wQ", 2)
