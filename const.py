@@ -55,6 +55,8 @@ ORDER_STATUSES = [
     ("return", "Returned (alias)"),
 ]
 CANCELLED_STATUSES = ("cancelled", "cancelled_by_retailer", "cancelled_by_supplier")
+# Statuses an order ends in: one first seen so was dealt with outside Odoo.
+FINAL_STATUSES = ("delivered", "returned", "return", *CANCELLED_STATUSES)
 
 # Statuses only move forward; a cancellation ends an order (highest rank).
 STATUS_RANK = {

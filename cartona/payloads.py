@@ -10,7 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import phonenumbers
 
@@ -93,6 +93,8 @@ class Order:
     retailer: Retailer | None
     lines: tuple
     payload_hash: str
+    # When Cartona last changed the order (UTC); None when not given or unreadable.
+    updated_at: datetime | None = None
 
     @property
     def otp_required(self):
@@ -329,7 +331,24 @@ def parse_order(data):
         retailer=retailer,
         lines=lines,
         payload_hash=payload_hash(data),
+        updated_at=moment(data.get("updated_at")),
     )
+
+
+def moment(value):
+    """A Cartona timestamp (``2026-12-01 09:30:00``, ISO 8601, with or without
+    an offset) as a naive UTC datetime, as Odoo stores them and as the pull's
+    ``from`` is sent; None for anything else. Only the go-live bound reads it:
+    an order whose change date cannot be read is taken as current."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except (ValueError, OverflowError):  # no date, or one an offset moves off the calendar
+        return None
+    # A date no real order has would drop a live order as old.
+    return parsed if FIRST_DAY <= parsed.date() <= LAST_DAY else None
 
 
 def _parse_retailer(read, data):

@@ -135,6 +135,33 @@ class MarketplaceApi(models.AbstractModel):
         return answer
 
     @api.model
+    def _going_live(self, state):
+        """Fix, once Cartona answered a pull, from when orders are Odoo's
+        business (``import_orders_from``) unless a manager set it: the first
+        time Cartona accepted the token, a connection test or this pull. It is
+        kept on the pull's ``state`` (locked by ``_lock_pull``), whose one
+        run-time writer is the pull: the configuration row is left to its users."""
+        if state.import_orders_from:
+            return
+        config = self._get_config()
+        tested = (
+            self.env["marketplace.sync.log"]
+            .sudo()
+            .search(
+                [
+                    ("marketplace_config_id", "=", config.id),
+                    ("operation_type", "=", "connection_test"),
+                    ("status", "=", "success"),
+                ],
+                order="id",
+                limit=1,
+            )
+        )
+        # This transaction began before Cartona was asked: no order changed
+        # since it answered is older than that.
+        state.import_orders_from = min(filter(None, [tested.create_date, self.env.cr.now()]))
+
+    @api.model
     def _iter_order_pages(self, per_page=None, date_from=None, date_to=None, operation_type="order_pull"):
         """Yield ``(page, orders)`` over every page, up to the hard page cap."""
         per_page = per_page or self._get_config().pull_page_size
@@ -261,8 +288,10 @@ class MarketplaceApi(models.AbstractModel):
         stats = Counter()
         last_page = 0
         for page, orders in self._iter_order_pages(date_from=self._pull_date_from(state)):
+            self._going_live(state)  # before the first page is processed
             last_page = page
             stats += self._process_orders_page(orders)
+        self._going_live(state)  # Cartona answered with no order at all
         stats["created"] += self._replay_parked(started)["created"]
         complete = last_page < const.MAX_PULL_PAGES
         self._record_pull(state, stats, watermark=started if complete else None)
@@ -278,17 +307,23 @@ class MarketplaceApi(models.AbstractModel):
 
         Returns ``(Counter of outcomes, Cartona ids found)``, or None while a
         pull of the same marketplace runs."""
+        if not self.env.context.get("cartona_all_dates"):
+            # A person asked for these orders: "Import Orders From" does not hold them back.
+            return self.with_context(cartona_all_dates=True)._fetch_orders(reference, date_from, date_to)
         config = self._get_config()
-        if not self._lock_pull():
+        state = self._lock_pull()
+        if not state:
             return None
         stats, found = Counter(), set()
         for _page, orders in self._iter_order_pages(date_from=date_from, date_to=date_to):
+            self._going_live(state)
             if reference:
                 orders = [order for order in orders if self._names_order(order, reference)]
             found.update(payloads.order_key(order) for order in orders)
             stats += self._process_orders_page(orders)
             if reference and orders:
                 break
+        self._going_live(state)
         if reference and not found:
             parked = self.env["marketplace.parked.order"]._of(config, reference)
             if parked:
@@ -319,6 +354,7 @@ class MarketplaceApi(models.AbstractModel):
             started, date_from = state.pull_walk_started, state.pull_walk_from
         per_page = config.pull_page_size
         orders = self._pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
+        self._going_live(state)
         stats = self._process_orders_page(orders)
         more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
         if more:

@@ -21,6 +21,7 @@ SYNC_STATE_FIELDS = {
     "pull_walk_from": "order_pull",
     "total_orders_pulled": "order_pull",
     "last_sync_date": "order_pull",
+    "import_orders_from": "order_pull",
     "last_reconciliation_date": "product_sync",
 }
 # The sync logs that say whether Cartona takes the token: connection tests and
@@ -81,8 +82,21 @@ class MarketplaceConfig(models.Model):
     last_pull_date = fields.Datetime(
         "Orders Pulled Until",
         compute="_compute_sync_state",
-        inverse="_inverse_last_pull_date",
+        inverse="_inverse_pull_bounds",
         help="Start of the last complete pull: the next pull asks for orders changed since then, minus the overlap.",
+    )
+    import_orders_from = fields.Datetime(
+        compute="_compute_sync_state",
+        inverse="_inverse_pull_bounds",
+        help="Orders Cartona last changed before this moment are acknowledged and logged, not imported. "
+        "Left empty, the first pull Cartona answers sets it to the first time Cartona accepted the token "
+        "(a connection test, or that pull). Set it earlier before going live to take in orders in flight.",
+    )
+    import_final_orders_live = fields.Boolean(
+        "Import Finished Orders as Live",
+        help="An order Odoo first sees delivered, returned or cancelled is recorded as a quotation, moving "
+        "no stock or money: it was dealt with outside Odoo. Tick to confirm, deliver and invoice such "
+        "orders as if Odoo had seen them from the start.",
     )
     pull_overlap_minutes = fields.Integer(default=60, help="How far back before the last pull each pull looks again.")
     pull_next_page = fields.Integer(compute="_compute_sync_state")
@@ -266,10 +280,13 @@ class MarketplaceConfig(models.Model):
             for name, concern in SYNC_STATE_FIELDS.items():
                 config[name] = states.get(concern, empty)[name]
 
-    def _inverse_last_pull_date(self):
-        # A manager may move the watermark (to pull older orders again, say).
+    def _inverse_pull_bounds(self):
+        # A manager may move the watermark (to pull older orders again, say)
+        # and the go-live bound; both are kept with the pull's state (decisions §8).
         for config in self:
-            self.env["marketplace.sync.state"]._of(config, "order_pull").last_pull_date = config.last_pull_date
+            self.env["marketplace.sync.state"]._of(config, "order_pull").write(
+                {name: config[name] for name in ("last_pull_date", "import_orders_from")}
+            )
 
     def _compute_from_logs(self):
         # Failures are recorded by inserting sync logs, from whichever

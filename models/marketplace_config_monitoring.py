@@ -21,6 +21,12 @@ class MarketplaceConfig(models.Model):
     _inherit = "marketplace.config"
 
     orders_today_count = fields.Integer("Orders Imported Today", compute="_compute_dashboard")
+    skipped_order_count = fields.Integer(
+        "Orders Not Imported",
+        compute="_compute_dashboard",
+        help="Orders Cartona last changed before Import Orders From: acknowledged and logged, not imported "
+        "(over the sync logs kept, 30 days).",
+    )
     error_product_count = fields.Integer("Products in Error", compute="_compute_dashboard")
     failed_job_count = fields.Integer("Failed Jobs", compute="_compute_dashboard")
     pending_job_count = fields.Integer("Pending Jobs", compute="_compute_dashboard")
@@ -45,6 +51,9 @@ class MarketplaceConfig(models.Model):
             "sale.order", "__count", [("create_date", ">=", self._today_start())]
         )
         errors = dict(self.env["product.product"]._read_group(ERROR_PRODUCTS_DOMAIN, ["company_id"], ["__count"]))
+        skipped = self._aggregate_per_config(
+            "marketplace.sync.log", "records_processed:sum", [("operation_type", "=", "order_skipped")]
+        )
         failed = self._connector_jobs_by_config(["failed"])
         pending = self._connector_jobs_by_config(PENDING_JOB_STATES)
         for config in self:
@@ -59,6 +68,7 @@ class MarketplaceConfig(models.Model):
                 key=lambda log: log.id,
             )
             config.orders_today_count = orders.get(config, 0)
+            config.skipped_order_count = skipped.get(config, 0)
             config.error_product_count = sum(
                 count for company, count in errors.items() if not company or company == config.company_id
             )
@@ -100,6 +110,11 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("cartona_marketplace.action_marketplace_orders")
         action["domain"] = [("marketplace_config_id", "=", self.id), ("create_date", ">=", self._today_start())]
+        return action
+
+    def action_view_skipped_orders(self):
+        action = self.action_view_sync_logs()
+        action["domain"] = [*action["domain"], ("operation_type", "=", "order_skipped")]
         return action
 
     def action_view_error_products(self):

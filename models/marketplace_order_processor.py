@@ -42,7 +42,9 @@ class Page:
 class Outcome:
     """What processing one Cartona order did; ``ack`` says whether it may be acknowledged."""
 
-    kind: str  # created, updated, unchanged, parked, ignored, failed, unidentified
+    # created, recorded (a finished order, kept as history), skipped (changed
+    # before going live), updated, unchanged, parked, ignored, failed, unidentified
+    kind: str
     order: object = None
     ack: bool = False
     message: str = ""
@@ -114,6 +116,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _log_imported(self, outcomes):
         """The success lines of the imported orders, written together: one
         transaction of the sync log per page, not one per order."""
+        self._log_skipped(outcomes)
         self.env["marketplace.sync.log"]._log_operations(
             self._get_config().id,
             "order_process",
@@ -126,7 +129,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                     "records_processed": 1,
                 }
                 for outcome in outcomes
-                if outcome.kind == "created"
+                if outcome.kind in ("created", "recorded")
             ],
         )
 
@@ -306,6 +309,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         existing = page.sales.get(order.hashed_id, self.env["sale.order"])
         if existing and existing.cartona_payload_hash == order.payload_hash:
             return Outcome("unchanged", existing, ack=True)
+        if not existing and (skipped := self._skipped_before_going_live(order, page)):
+            return skipped
         if not existing:
             order.check_new()
         missing = self._missing_products(order, page, existing)
@@ -321,6 +326,58 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if existing:
             return outcome
         return self._create_new_order(order, config, page)
+
+    # Going live -----------------------------------------------------------
+
+    @api.model
+    def _skipped_before_going_live(self, order, page):
+        """The outcome of a new order Cartona last changed before the
+        configuration's ``import_orders_from``: acknowledged and logged, not
+        imported. None for an order to import, among them one already waiting
+        in Odoo, one whose change date is unknown, and any order a person
+        fetches (``cartona_all_dates``)."""
+        since = self._get_config().import_orders_from
+        if (
+            not (since and order.updated_at and order.updated_at < since)
+            or order.hashed_id in page.parked
+            or self.env.context.get("cartona_all_dates")
+        ):
+            return None
+        message = (
+            f"Cartona order {order.number} ({order.status}), last changed {order.updated_at} UTC, is older "
+            f"than Import Orders From ({since} UTC): acknowledged, not imported"
+        )
+        return Outcome("skipped", ack=True, message=message)
+
+    @api.model
+    def _log_skipped(self, outcomes):
+        """One line per order left out as older than going live, which the dashboard counts."""
+        self.env["marketplace.sync.log"]._log_operations(
+            self._get_config().id,
+            "order_skipped",
+            [{"status": "info", "message": o.message, "records_processed": 1} for o in outcomes if o.kind == "skipped"],
+        )
+
+    @api.model
+    def _new_order_kind(self, order):
+        """``recorded`` for an order Odoo first sees in a final status: it was
+        delivered, returned or cancelled outside Odoo, and is kept as history
+        (``_record_finished``), unless the supplier imports such orders as
+        live (the configuration, or a fetch that asks so)."""
+        live = self._get_config().import_final_orders_live or self.env.context.get("cartona_import_live")
+        return "recorded" if order.status in const.FINAL_STATUSES and not live else "created"
+
+    @api.model
+    def _record_finished(self, sale, order, outcome):
+        """A finished order kept as history: a quotation (cancelled when
+        Cartona cancelled it), so no delivery, no stock taken, no invoice."""
+        if order.status in const.CANCELLED_STATUSES:
+            self._cancel_order(sale, order.status)
+        outcome.message = (
+            f"Cartona order {order.number} recorded as {sale.name}: it was already {order.status} when Odoo "
+            "first saw it, so it moves no stock or money"
+        )
+        sale.message_post(body=outcome.message)
 
     # Products -------------------------------------------------------------
 
@@ -522,7 +579,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             vals["team_id"] = config.team_id.id
         if config.user_id:
             vals["user_id"] = config.user_id.id
-        outcome = Outcome("created", ack=True)  # its order is made by _create_pending
+        outcome = Outcome(self._new_order_kind(order), ack=True)  # its order is made by _create_pending
         page.pending.append((order, vals, outcome))
         return outcome
 
@@ -545,6 +602,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             outcome.order = sale
             # Logged with the page's others (_log_imported), once its savepoint is released.
             outcome.message = f"Cartona order {order.number} imported as {sale.name}"
+            if outcome.kind == "recorded":
+                self._record_finished(sale, order, outcome)
+                continue
             if runs and runs[-1][0] == order.status:
                 runs[-1][1].append(sale.id)
             else:
@@ -553,7 +613,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         for status, ids in runs:
             self._apply_cartona_state_action(sales.browse(ids), status)
         for order, _vals, outcome in pending:
-            self.env["marketplace.invoicing"]._on_cartona_status(outcome.order, order.status)
+            if outcome.kind == "created":
+                self.env["marketplace.invoicing"]._on_cartona_status(outcome.order, order.status)
 
     @api.model
     def _prepare_order_vals(self, order):

@@ -31,6 +31,7 @@ class MarketplaceSyncLog(models.Model):
             ("connection_test", "Connection test"),
             ("order_pull", "Order pull"),
             ("order_process", "Order processing"),
+            ("order_skipped", "Order not imported (before going live)"),
             ("order_ack", "Order acknowledgement"),
             ("status_sync", "Order status sync"),
             ("order_edit", "Order edit"),

@@ -27,6 +27,8 @@ class MarketplaceSyncState(models.Model):
     pull_walk_from = fields.Datetime()
     total_orders_pulled = fields.Integer()
     last_sync_date = fields.Datetime()
+    # Set by the first pull that Cartona answers, unless a manager set it before.
+    import_orders_from = fields.Datetime()
     # Product sync
     last_reconciliation_date = fields.Datetime("Last Full Product Sync")
 

@@ -107,6 +107,12 @@ def check(env, snapshot):
     for name, value in snapshot["pull_state"].items():
         expect(f"configuration {name}", _plain(config[name]), value)
     expect("connection status", config.connection_status, "error")
+    # Already live: no order it could meet is held back by "Import Orders From".
+    if not config.import_orders_from or config.import_orders_from > config.create_date:
+        problems.append(
+            f"import orders from: {config.import_orders_from!r}, not before the configuration's creation "
+            f"({config.create_date}): orders in flight would be dropped"
+        )
     if "refused the token" not in (config.last_error or ""):
         problems.append(f"last error lost: {config.last_error!r}")
     if not config.responsible_id or config.responsible_id == env.ref("base.user_root"):

@@ -276,6 +276,7 @@ class TestInvoicing(InvoicingCase):
 
     def test_repeated_pull_books_once(self):
         # Cartona delivers this one: its "delivered" validates the delivery and invoices.
+        self.config.import_final_orders_live = True  # first seen delivered, imported live
         data = self.order_data("Pz2cV6yE", status="delivered")
         with trap_jobs():
             self.pull([data])

@@ -282,6 +282,7 @@ class TestAlerts(MonitoringCase):
 
     def test_delivery_that_could_not_be_validated_alerts_and_closes_when_validated(self):
         self.sugar.tracking = "lot"
+        self.config.import_final_orders_live = True  # first seen delivered, imported live
         self.pull([self.order_data("Lr4tN8wQ", status="delivered")])
         order = self.sale("Lr4tN8wQ")
         picking = order.picking_ids

@@ -564,6 +564,7 @@ class TestPageTogether(ImportCase):
         self.assertEqual(len(sales.picking_ids.group_id), 6)
 
     def test_each_status_of_a_page_does_what_it_does_alone(self):
+        self.config.import_final_orders_live = True  # finished orders first seen, imported live
         page = [
             self._new("Mixed1", status="approved"),
             self._new("Mixed2", status="delivered"),

@@ -57,6 +57,7 @@ CALLS = {
     ("marketplace.config", "action_view_orders_today"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_error_products"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_error_logs"): lambda t: ([t.config.ids], {}),
+    ("marketplace.config", "action_view_skipped_orders"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_failed_jobs"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_pending_jobs"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_fetch_order"): lambda t: ([t.config.ids], {}),

@@ -23,6 +23,12 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
     )
     date_from = fields.Datetime("Changed From")
     date_to = fields.Datetime("Changed Until")
+    import_live = fields.Boolean(
+        "Import Finished Orders as Live",
+        help="An order Odoo first sees delivered, returned or cancelled is confirmed, delivered and invoiced "
+        "as if Odoo had seen it from the start; without this it is recorded as a quotation that moves "
+        "no stock or money.",
+    )
     result = fields.Text(readonly=True)
     sale_order_ids = fields.Many2many("sale.order", string="Orders", readonly=True)
 
@@ -39,7 +45,8 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
             # Not every page Cartona has, in this request: the last days, shown in the form.
             self.date_from = fields.Datetime.now() - timedelta(days=const.FETCH_ORDER_DAYS)
         try:
-            fetched = config._api()._fetch_orders(reference, self.date_from, self.date_to)
+            api = config.with_context(cartona_import_live=self.import_live)._api()
+            fetched = api._fetch_orders(reference, self.date_from, self.date_to)
         except MarketplaceError as exc:
             fetched, error = None, str(exc)
         else:
