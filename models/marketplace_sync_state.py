@@ -25,6 +25,8 @@ class MarketplaceSyncState(models.Model):
     pull_next_page = fields.Integer(default=1)
     pull_walk_started = fields.Datetime()
     pull_walk_from = fields.Datetime()
+    # The walk's pages acknowledged orders, which shifts the pages after them.
+    pull_walk_acked = fields.Boolean()
     total_orders_pulled = fields.Integer()
     last_sync_date = fields.Datetime()
     # Product sync
