@@ -391,15 +391,16 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _pull_date_from(self, state):
         """Orders changed since the last complete pull (on the pull's ``state``),
-        minus the overlap, and never after the oldest order still waiting. No
-        bound before the first complete pull."""
+        minus the overlap, and never after the oldest order still waiting or
+        held back. No bound before the first complete pull."""
         config = self._get_config()
         if not state.last_pull_date:
             return None
         oldest_parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
         )
-        bounds = [date for date in (state.last_pull_date, oldest_parked.first_seen) if date]
+        held_since = config._processor()._held_since()
+        bounds = [date for date in (state.last_pull_date, oldest_parked.first_seen, held_since) if date]
         return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
 
     @api.model

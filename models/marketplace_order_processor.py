@@ -747,6 +747,26 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         return theirs != known
 
     @api.model
+    def _held_since(self):
+        """When the oldest change of Cartona's lines that Odoo holds back (an
+        open to-do of ``_held_lines``) was first seen: the pull window reaches
+        back to it, so that the order comes back until Odoo has its lines."""
+        config = self._get_config()
+        todos = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [("res_model", "=", "sale.order"), ("summary", "in", [HELD_EDIT_SUMMARY, HELD_CONFIRMED_SUMMARY])],
+                order="create_date",
+            )
+        )
+        sales = self.env["sale.order"].sudo().browse(todos.mapped("res_id"))
+        return next(
+            (todo.create_date for todo, sale in zip(todos, sales, strict=True) if sale.marketplace_config_id == config),
+            None,
+        )
+
+    @api.model
     def _release_held(self, sale, order):
         """Nothing of Cartona's lines is held now: the to-dos of a held change are done."""
         config = self._get_config()

@@ -209,7 +209,8 @@ class TestPoller(PollerCase):
         self.waiting().unlink()
         self.http.calls.reset()
         self.env.invalidate_all()  # a job starts with nothing in its cache
-        with self.assertQueryCount(15):
+        # Among them, the pull window's bounds: the oldest waiting order and held change.
+        with self.assertQueryCount(16):
             self.poller._poll(self.config.id, 3)
         self.assertEqual(len(self.http.calls), 1)
         self.assertEqual(self.waiting().args, [self.config.id, 6])

@@ -202,7 +202,12 @@ class TestHeldChanges(EditCase):
         data["order_details"][1]["amount"] = 9
         for _pull in range(2):
             self.assertFalse(self.pull_acks(data))
-        self.assertEqual(len(self.held(self.confirmed, HELD_CONFIRMED_SUMMARY)), 1)
+        todo = self.held(self.confirmed, HELD_CONFIRMED_SUMMARY)
+        self.assertEqual(len(todo), 1)
+        # However far the window moves, it reaches back to the held change.
+        state = self.env["marketplace.sync.state"]._of(self.config, "order_pull")
+        state.last_pull_date = fields.Datetime.now() + timedelta(days=1)
+        self.assertEqual(self.config._api()._pull_date_from(state), todo.create_date - timedelta(minutes=60))
         # A person agrees with the retailer and sets Odoo's line to Cartona's.
         self.edit(self.confirmed, Command.update(self.line(self.confirmed, "52102").id, {"product_uom_qty": 9}))
         self.assertTrue(self.pull_acks(data))
