@@ -629,9 +629,10 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         sale = sale.with_context(skip_marketplace_sync=True)
         # A user's edit is on its way to Cartona (or was refused and waits
         # for them): the lines follow Cartona once it has them, not before.
-        editing = with_lines and bool(self.env["marketplace.order.edit"]._changes(sale))
-        held = with_lines and self._held_lines(sale, order, page, editing)
-        with_lines = with_lines and not (editing or held)
+        compared = with_lines  # not while a line waits for its product
+        editing = compared and bool(self.env["marketplace.order.edit"]._changes(sale))
+        held = compared and self._held_lines(sale, order, page, editing)
+        with_lines = compared and not (editing or held)
         vals = self._prepare_order_vals(order)
         if not with_lines:
             del vals["cartona_payload_hash"]
@@ -663,7 +664,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             if self._schedule_activity(sale, summary, note):
                 self._log("warning", note, sale)
             return Outcome("held", sale)
-        self._release_held(sale, order)
+        if compared:
+            self._release_held(sale, order)
         return Outcome("updated", sale, ack=True)
 
     @api.model
