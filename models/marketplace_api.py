@@ -355,9 +355,7 @@ class MarketplaceApi(models.AbstractModel):
             return True, stats
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
-            state.write(
-                {"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False, "pull_walk_acked": False}
-            )
+            state.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
         # Orders acknowledged between two runs leave the list and shift the
         # pages under the walk: only a walk that acknowledged nothing before
         # its empty page saw everything, so only it moves the watermark.
