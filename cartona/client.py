@@ -7,7 +7,6 @@ the token.
 
 import email.utils
 import json
-import logging
 import threading
 from datetime import datetime, timezone
 
@@ -20,8 +19,6 @@ from ..exceptions import (
     MarketplaceRetryableError,
 )
 from .answers import short_text
-
-_logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 425, 429}
 _local = threading.local()
@@ -148,14 +145,12 @@ class CartonaClient:
             ) from exc
 
 
-def iter_pages(fetch_page, per_page, max_pages=const.MAX_PULL_PAGES):
-    """Yield ``(page, items)`` from ``fetch_page(page)`` until an empty or
-    short page, and never past ``max_pages``."""
+def iter_pages(fetch_page, max_pages=const.MAX_PULL_PAGES):
+    """Yield ``(page, items)`` from ``fetch_page(page)`` until an empty page,
+    and never past ``max_pages``. A page shorter than asked ends nothing:
+    Cartona may serve fewer items a page than asked, and says nothing of it."""
     for page in range(1, max_pages + 1):
         items = fetch_page(page)
         if not items:
             return
         yield page, items
-        if len(items) < per_page:
-            return
-    _logger.warning("Stopped after %s pages: the page cap was reached", max_pages)

@@ -9,8 +9,9 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 
 import phonenumbers
 
@@ -92,9 +93,14 @@ class Order:
     return_reason: str | None
     retailer: Retailer | None
     lines: tuple
-    payload_hash: str
     # When Cartona last changed the order (UTC); None when not given or unreadable.
     updated_at: datetime | None = None
+
+    @cached_property
+    def payload_hash(self):
+        """The hash of what the import uses of the order, not of its payload: a
+        field Cartona adds, or keys it reorders, change nothing."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
 
     @property
     def otp_required(self):
@@ -167,7 +173,11 @@ def order_key(data):
 
 
 def payload_hash(data):
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    """``Order.payload_hash`` of a ``pull-orders`` item; None when it does not parse."""
+    try:
+        return parse_order(data).payload_hash
+    except MarketplaceDataError:
+        return None
 
 
 def _error(hashed_id, field, problem, value=None):
@@ -330,7 +340,6 @@ def parse_order(data):
         return_reason=read.text(data, "return_reason", free=True),
         retailer=retailer,
         lines=lines,
-        payload_hash=payload_hash(data),
         updated_at=moment(data.get("updated_at")),
     )
 

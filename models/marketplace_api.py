@@ -162,12 +162,15 @@ class MarketplaceApi(models.AbstractModel):
         state.import_orders_from = min(filter(None, [tested.create_date, self.env.cr.now()]))
 
     @api.model
-    def _iter_order_pages(self, per_page=None, date_from=None, date_to=None, operation_type="order_pull"):
-        """Yield ``(page, orders)`` over every page, up to the hard page cap."""
+    def _iter_order_pages(
+        self, per_page=None, date_from=None, date_to=None, operation_type="order_pull", max_pages=const.MAX_PULL_PAGES
+    ):
+        """Yield ``(page, orders)`` over every page up to an empty one, and
+        never past ``max_pages``."""
         per_page = per_page or self._get_config().pull_page_size
         return iter_pages(
             lambda page: self._pull_orders(page, per_page, date_from, date_to, operation_type)["data"],
-            per_page,
+            max_pages,
         )
 
     @api.model
@@ -212,10 +215,9 @@ class MarketplaceApi(models.AbstractModel):
         pulled. So it is sent once, soon after the pull, or not at all (a
         retried, requeued or long-queued job sends nothing), and only for the
         orders Cartona still lists unchanged since they were read: ``read``
-        maps each order to the hash of the payload the pull imported (jobs
-        queued before it was passed have none). An order left unacknowledged
-        comes back in the next pull, which imports its latest state and
-        acknowledges it then."""
+        says what the pull read (``_process_orders_page``; jobs queued before
+        it was passed have none). An order left unacknowledged comes back in
+        the next pull, which imports its latest state and acknowledges it then."""
         job = self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
         age = job and (fields.Datetime.now() - job.date_created).total_seconds()
         if age and age > const.ACK_MAX_AGE_SECONDS:
@@ -239,28 +241,44 @@ class MarketplaceApi(models.AbstractModel):
 
     @api.model
     def _unchanged_since_read(self, read):
-        """The orders of ``read`` ({hashed id: payload hash}) that Cartona still
-        lists as not acknowledged, as they were read. One walk of
-        ``pull-orders``, stopped once every order is found: the window
-        between this read and the acknowledgement is one request long."""
+        """The orders of ``read`` that Cartona still lists as not acknowledged,
+        as the pull read them. ``read`` is ``{"orders": {hashed id: hash of
+        what the import used}, "page", "per_page", "from", "to"}``: the pull's
+        window is walked again from its first page, never past the page the
+        orders were read on (acknowledgements since then only move them to an
+        earlier page), and the walk stops once every order is found. A job
+        queued by the previous version holds hashes of the raw payload, which
+        match nothing now: it reads nothing, and the next pull acknowledges
+        its orders."""
+        hashes = read.get("orders")
         found = {}
-        for _page, orders in self._iter_order_pages(operation_type="order_ack"):
-            for data in orders:
-                hashed_id = payloads.order_key(data)
-                if hashed_id in read:
-                    found[hashed_id] = payloads.payload_hash(data)
-            if len(found) == len(read):
-                break
-        changed = sorted(hashed_id for hashed_id, digest in found.items() if digest != read[hashed_id])
-        if changed:
+        if isinstance(hashes, dict):
+            for _page, orders in self._iter_order_pages(
+                per_page=read["per_page"],
+                date_from=fields.Datetime.to_datetime(read["from"]),
+                date_to=fields.Datetime.to_datetime(read["to"]),
+                operation_type="order_ack",
+                max_pages=min(read["page"], const.MAX_PULL_PAGES),
+            ):
+                for data in orders:
+                    hashed_id = payloads.order_key(data)
+                    if hashed_id in hashes:
+                        found[hashed_id] = payloads.payload_hash(data)
+                if len(found) == len(hashes):
+                    break
+        else:
+            hashes = read
+        unchanged = sorted(hashed_id for hashed_id, digest in found.items() if digest == hashes[hashed_id])
+        left = sorted(set(hashes) - set(unchanged))
+        if left:
             self.env["marketplace.sync.log"]._log_operation(
                 self._get_config().id,
                 "order_ack",
                 "info",
-                f"{len(changed)} Cartona orders changed since they were read, not acknowledged: "
-                f"the next pull imports and acknowledges them ({', '.join(changed)})",
+                f"{len(left)} Cartona orders changed since they were read, or were not found where they were "
+                f"read, not acknowledged: the next pull imports and acknowledges them ({', '.join(left)})",
             )
-        return sorted(hashed_id for hashed_id, digest in found.items() if digest == read[hashed_id])
+        return unchanged
 
     @api.model
     def _leave_unacknowledged(self, config_id, hashed_ids, reason):
@@ -284,16 +302,20 @@ class MarketplaceApi(models.AbstractModel):
         state = self._lock_pull()
         if not state:
             return None
-        started = fields.Datetime.now()
+        started, date_from = fields.Datetime.now(), self._pull_date_from(state)
         stats = Counter()
         last_page = 0
-        for page, orders in self._iter_order_pages(date_from=self._pull_date_from(state)):
+        for page, orders in self._iter_order_pages(date_from=date_from):
             self._going_live(state)  # before the first page is processed
             last_page = page
-            stats += self._process_orders_page(orders)
+            stats += self._process_orders_page(orders, page, date_from)[0]
         self._going_live(state)  # Cartona answered with no order at all
         stats["created"] += self._replay_parked(started)["created"]
+        # The walk ended on an empty page: it read the whole window. (The
+        # acknowledgements go out after the commit: no page moved under it.)
         complete = last_page < const.MAX_PULL_PAGES
+        if not complete:
+            _logger.warning("Stopped after %s pages: the page cap was reached", last_page)
         self._record_pull(state, stats, watermark=started if complete else None)
         return stats
 
@@ -315,12 +337,12 @@ class MarketplaceApi(models.AbstractModel):
         if not state:
             return None
         stats, found = Counter(), set()
-        for _page, orders in self._iter_order_pages(date_from=date_from, date_to=date_to):
+        for page, orders in self._iter_order_pages(date_from=date_from, date_to=date_to):
             self._going_live(state)
             if reference:
                 orders = [order for order in orders if self._names_order(order, reference)]
             found.update(payloads.order_key(order) for order in orders)
-            stats += self._process_orders_page(orders)
+            stats += self._process_orders_page(orders, page, date_from, date_to)[0]
             if reference and orders:
                 break
         self._going_live(state)
@@ -352,22 +374,30 @@ class MarketplaceApi(models.AbstractModel):
             started, date_from = fields.Datetime.now(), self._pull_date_from(state)
         else:  # the whole walk asks for the same window
             started, date_from = state.pull_walk_started, state.pull_walk_from
-        per_page = config.pull_page_size
-        orders = self._pull_orders(page=page, per_page=per_page, date_from=date_from)["data"]
+        orders = self._pull_orders(page=page, per_page=config.pull_page_size, date_from=date_from)["data"]
         self._going_live(state)
-        stats = self._process_orders_page(orders)
-        more = len(orders) >= per_page and page < const.MAX_PULL_PAGES
-        if more:
-            state.write({"pull_next_page": page + 1, "pull_walk_started": started, "pull_walk_from": date_from})
+        stats, acknowledged = self._process_orders_page(orders, page, date_from)
+        acknowledged = acknowledged or (page > 1 and state.pull_walk_acked)
+        if orders and page < const.MAX_PULL_PAGES:  # only an empty page ends the walk
+            state.write(
+                {
+                    "pull_next_page": page + 1,
+                    "pull_walk_started": started,
+                    "pull_walk_from": date_from,
+                    "pull_walk_acked": acknowledged,
+                }
+            )
             self._record_pull(state, stats)
             return True, stats
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
             state.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
-        # Acknowledged orders leave the list between two runs and shift the
-        # pages: only a walk of one page saw everything, so only it moves the
-        # watermark. Until then the same window is walked again.
-        self._record_pull(state, stats, watermark=started if page == 1 else None)
+        # Orders acknowledged between two runs leave the list and shift the
+        # pages under the walk: only a walk that acknowledged nothing before
+        # its empty page saw everything, so only it moves the watermark.
+        # Until then the same window is walked again.
+        complete = not orders and not acknowledged
+        self._record_pull(state, stats, watermark=started if complete else None)
         return False, stats
 
     @api.model
@@ -395,27 +425,40 @@ class MarketplaceApi(models.AbstractModel):
     @api.model
     def _pull_date_from(self, state):
         """Orders changed since the last complete pull (on the pull's ``state``),
-        minus the overlap, and never after the oldest order still waiting. No
-        bound before the first complete pull."""
+        minus the overlap, and never after the oldest order still waiting or
+        held back. No bound before the first complete pull."""
         config = self._get_config()
         if not state.last_pull_date:
             return None
         oldest_parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
         )
-        bounds = [date for date in (state.last_pull_date, oldest_parked.first_seen) if date]
+        held_since = config._processor()._held_since()
+        bounds = [date for date in (state.last_pull_date, oldest_parked.first_seen, held_since) if date]
         return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
 
     @api.model
-    def _process_orders_page(self, orders):
+    def _process_orders_page(self, orders, page=1, date_from=None, date_to=None):
+        """Import ``orders``, read on ``page`` of the window ``date_from`` to
+        ``date_to``, and queue the acknowledgement of those Odoo holds now.
+        Returns the Counter of outcomes and how many it acknowledges."""
         if not orders:  # an idle poll costs no more queries
-            return Counter()
+            return Counter(), 0
         config = self._get_config()
         stats, ack = config._processor()._process_page(orders)
         if ack:
-            # What was imported of each order it acknowledges (they all parsed: their hash is computable).
+            # What the import used of each order it acknowledges (they all parsed: their hash is computable),
+            # and where the acknowledgement finds them again.
             acked = set(ack)
-            read = {key: payloads.payload_hash(data) for data in orders if (key := payloads.order_key(data)) in acked}
+            read = {
+                "orders": {
+                    key: payloads.payload_hash(data) for data in orders if (key := payloads.order_key(data)) in acked
+                },
+                "page": page,
+                "per_page": config.pull_page_size,
+                "from": date_from and fields.Datetime.to_string(date_from),
+                "to": date_to and fields.Datetime.to_string(date_to),
+            }
             # Queued in the transaction that imported the orders: it goes out
             # only once they are committed.
             self.with_delay(
@@ -423,8 +466,8 @@ class MarketplaceApi(models.AbstractModel):
                 priority=const.ORDER_JOB_PRIORITY,
                 identity_key=identity_exact,
                 description=f"Acknowledge {len(ack)} Cartona orders ({config.name})",
-            )._acknowledge_orders(config.id, sorted(ack), {hashed_id: read[hashed_id] for hashed_id in ack})
-        return stats
+            )._acknowledge_orders(config.id, sorted(ack), read)
+        return stats, len(ack)
 
     @api.model
     def _replay_parked(self, started):
@@ -497,7 +540,7 @@ class MarketplaceApi(models.AbstractModel):
             return data
 
         raw, last_page = [], 0
-        for page, items in iter_pages(fetch, per_page, const.MAX_CATALOGUE_PAGES):
+        for page, items in iter_pages(fetch, const.MAX_CATALOGUE_PAGES):
             raw.extend(items)
             last_page = page
         items, problems = parse_catalogue(raw)

@@ -1,5 +1,6 @@
 import json
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
@@ -31,6 +32,20 @@ CONNECTION_LOG_DOMAIN = [
     ("operation_type", "=", "connection_test"),
     ("status_code", "in", const.AUTH_FAILED_STATUSES),
 ]
+
+
+def _pull_target(config):
+    """``(URL, supplier code)`` of what ``config`` pulls, written one way."""
+    url = urlsplit((config.api_base_url or "").strip())
+    base = urlunsplit((url.scheme.lower(), url.netloc.lower(), url.path.rstrip("/"), url.query, ""))
+    return base, (config.supplier_code or "").strip()
+
+
+def _pull_same_orders(config, other):
+    """Whether two configurations on one token pull the same orders: the same
+    URL, and no supplier code (every account's orders) or the same one."""
+    (url, code), (other_url, other_code) = _pull_target(config), _pull_target(other)
+    return url == other_url and (not code or not other_code or code == other_code)
 
 
 class MarketplaceConfig(models.Model):
@@ -328,23 +343,22 @@ class MarketplaceConfig(models.Model):
 
     @api.constrains("api_base_url", "auth_token", "supplier_code", "active")
     def _check_shared_token(self):
-        """Several accounts on one token: each configuration must say which one,
-        else one of them would import the others' orders too."""
+        """Two configurations pulling the same orders would import each one
+        twice. Several accounts on one token: each configuration must say
+        which one, and no two the same. A URL is the same with or without its
+        trailing slash, whatever the case of its host."""
         for config in self.sudo().filtered("active"):
             if not config.auth_token:
                 continue
-            same_token = self.sudo().search(
-                [
-                    ("id", "!=", config.id),
-                    ("api_base_url", "=", config.api_base_url),
-                    ("auth_token", "=", config.auth_token),
-                ]
-            )
-            if same_token and not all((same_token | config).mapped("supplier_code")):
+            same_token = self.sudo().search([("id", "!=", config.id), ("auth_token", "=", config.auth_token)])
+            others = same_token.filtered(lambda other, config=config: _pull_same_orders(config, other))
+            if others:
                 raise ValidationError(
                     self.env._(
-                        "%(configs)s use the same Cartona token: give each one its supplier code.",
-                        configs=", ".join((same_token | config).mapped("name")),
+                        "%(config)s would pull the same Cartona orders as %(others)s (same URL and token): "
+                        "give each one its own supplier code.",
+                        config=config.name,
+                        others=", ".join(others.mapped("name")),
                     )
                 )
 
@@ -423,8 +437,8 @@ class MarketplaceConfig(models.Model):
             try:
                 more, stats = config._api()._pull_next_page()
                 remaining += more
-                if poller._news(stats) and not more:
-                    poller._schedule(config, 0)
+                if poller._news(stats):
+                    poller._schedule(config, 0)  # it walks on, soon and while orders come
             except MarketplaceError:
                 continue  # in the sync log already: the configuration shows it as its last error
             except psycopg2.Error:

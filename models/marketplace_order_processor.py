@@ -14,6 +14,10 @@ from ..exceptions import MarketplaceDataError
 
 _logger = logging.getLogger(__name__)
 
+# The to-dos of a change of Cartona's lines that Odoo does not apply (``_held_lines``).
+HELD_EDIT_SUMMARY = "Cartona changed an order while an edit was on its way"
+HELD_CONFIRMED_SUMMARY = "Cartona changed a confirmed order"
+
 
 def _ends_transaction(exc):
     """Database errors after which the whole run must retry (serialization
@@ -43,7 +47,8 @@ class Outcome:
     """What processing one Cartona order did; ``ack`` says whether it may be acknowledged."""
 
     # created, recorded (a finished order, kept as history), skipped (changed
-    # before going live), updated, unchanged, parked, ignored, failed, unidentified
+    # before going live), updated, held (not all applied), unchanged, parked,
+    # ignored, failed, unidentified
     kind: str
     order: object = None
     ack: bool = False
@@ -681,12 +686,15 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         """Bring an imported order to Cartona's word. Without ``with_lines``
         (a line names a product not mapped yet) the lines are left as they are
         and the payload is not marked as applied: it comes back, or is
-        replayed, until the lines can follow."""
+        replayed, until the lines can follow. Lines Cartona changed that Odoo
+        keeps as they are (``_held_lines``) leave the order unacknowledged."""
         sale = sale.with_context(skip_marketplace_sync=True)
-        if with_lines and self.env["marketplace.order.edit"]._changes(sale):
-            # A user's edit is on its way to Cartona (or was refused and waits
-            # for them): the lines follow Cartona once it has them, not before.
-            with_lines = False
+        # A user's edit is on its way to Cartona (or was refused and waits
+        # for them): the lines follow Cartona once it has them, not before.
+        compared = with_lines  # not while a line waits for its product
+        editing = compared and bool(self.env["marketplace.order.edit"]._changes(sale))
+        held = compared and self._held_lines(sale, order, page, editing)
+        with_lines = compared and not (editing or held)
         vals = self._prepare_order_vals(order)
         if not with_lines:
             del vals["cartona_payload_hash"]
@@ -713,6 +721,13 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if moves_forward and order.status != old_status:
             self._apply_cartona_state_action(sale, order.status)
             self.env["marketplace.invoicing"]._on_cartona_status(sale, order.status)
+        if held:
+            summary, note = held
+            if self._schedule_activity(sale, summary, note):
+                self._log("warning", note, sale)
+            return Outcome("held", sale)
+        if compared:
+            self._release_held(sale, order)
         return Outcome("updated", sale, ack=True)
 
     @api.model
@@ -733,9 +748,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         )
 
     @api.model
-    def _update_lines(self, sale, order, page):
-        wanted = [self._prepare_line_vals(line, page, sale) for line in order.lines]
-        current = [
+    def _current_lines(self, sale):
+        return [
             {
                 "cartona_line_id": line.cartona_line_id,
                 "product_id": line.product_id.id,
@@ -744,15 +758,93 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             }
             for line in sale.order_line
         ]
-        if self._line_signature(wanted) == self._line_signature(current):
-            return
-        if sale.state not in ("draft", "sent"):
-            message = (
-                f"Cartona changed the lines of {sale.name} (order {order.number}) after it was confirmed. "
-                "The change is not applied: review it with the retailer."
+
+    @api.model
+    def _held_lines(self, sale, order, page, editing):
+        """``(summary, note)`` of a change of Cartona's lines that Odoo does not
+        apply, or None: the order is not acknowledged and comes back until Odoo
+        has its lines, and a person is told once (one to-do per summary). Held:
+        the lines of a confirmed order, and those of an order with a user's
+        edit on its way to Cartona or refused, once Cartona's lines are no
+        longer what Odoo last knew of them (the retailer changed them). The
+        lines of a cancelled order no longer matter."""
+        if not order.lines or sale.state == "cancel" or order.status in const.CANCELLED_STATUSES:
+            return None
+        wanted = [self._prepare_line_vals(line, page, sale) for line in order.lines]
+        if self._line_signature(wanted) == self._line_signature(self._current_lines(sale)):
+            return None
+        theirs = "\n".join(
+            f"- {line.product_name or line.line_id}: {line.amount:g} at {line.price:g}" for line in order.lines
+        )
+        if editing:
+            if not self._cartona_changed_lines(sale, order):
+                return None  # Cartona only lacks the user's edit, which is on its way
+            return (
+                HELD_EDIT_SUMMARY,
+                f"Cartona changed the lines of {sale.name} (order {order.number}) while an edit made in Odoo "
+                f"was on its way to Cartona or refused by it. Odoo keeps its lines, and the order is not "
+                f"acknowledged until they are Cartona's. Cartona's lines:\n{theirs}",
             )
-            self._schedule_activity(sale, "Cartona changed a confirmed order", message)
-            self._log("warning", message, sale)
+        if sale.state not in ("draft", "sent"):
+            return (
+                HELD_CONFIRMED_SUMMARY,
+                f"Cartona changed the lines of {sale.name} (order {order.number}) after it was confirmed. "
+                f"The change is not applied, and the order is not acknowledged until Odoo's lines are "
+                f"Cartona's: review it with the retailer. Cartona's lines:\n{theirs}",
+            )
+        return None
+
+    @api.model
+    def _cartona_changed_lines(self, sale, order):
+        """Whether Cartona's lines differ from what Odoo last knew Cartona had
+        (each line's ``cartona_amount``; a line removed in Odoo that Cartona
+        still has is left out): the retailer changed a quantity or a line."""
+        removed = set(sale.cartona_removed_lines or {})
+        theirs = sorted(
+            (line.line_id or "", line.amount) for line in order.lines if line.amount and line.line_id not in removed
+        )
+        known = sorted(
+            (line.cartona_line_id, line.cartona_amount)
+            for line in sale.order_line
+            if line.cartona_line_id and line.cartona_amount and line.cartona_line_id not in removed
+        )
+        return theirs != known
+
+    @api.model
+    def _held_since(self):
+        """When the oldest change of Cartona's lines that Odoo holds back (an
+        open to-do of ``_held_lines``) was first seen: the pull window reaches
+        back to it, so that the order comes back until Odoo has its lines."""
+        config = self._get_config()
+        todos = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [("res_model", "=", "sale.order"), ("summary", "in", [HELD_EDIT_SUMMARY, HELD_CONFIRMED_SUMMARY])],
+                order="create_date",
+            )
+        )
+        sales = self.env["sale.order"].sudo().browse(todos.mapped("res_id"))
+        return next(
+            (todo.create_date for todo, sale in zip(todos, sales, strict=True) if sale.marketplace_config_id == config),
+            None,
+        )
+
+    @api.model
+    def _release_held(self, sale, order):
+        """Nothing of Cartona's lines is held now: the to-dos of a held change are done."""
+        config = self._get_config()
+        for summary in (HELD_EDIT_SUMMARY, HELD_CONFIRMED_SUMMARY):
+            config._resolve_alert(summary, f"Odoo has Cartona's lines of order {order.number}.", record=sale)
+
+    @api.model
+    def _update_lines(self, sale, order, page):
+        """Cartona's lines on an order in quotation; a confirmed or cancelled
+        order keeps its own (``_held_lines`` says so to a person)."""
+        if sale.state not in ("draft", "sent"):
+            return
+        wanted = [self._prepare_line_vals(line, page, sale) for line in order.lines]
+        if self._line_signature(wanted) == self._line_signature(self._current_lines(sale)):
             return
         by_id = {line.cartona_line_id: line for line in sale.order_line if line.cartona_line_id}
         commands = []
@@ -856,4 +948,4 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _schedule_activity(self, sale, summary, note):
-        self._get_config()._schedule_activity(sale, summary, note, sale=sale)
+        return self._get_config()._schedule_activity(sale, summary, note, sale=sale)

@@ -86,12 +86,14 @@ class MarketplacePoller(models.AbstractModel):
         if not (config.active and config.auto_pull_orders):
             return "Stopped: the configuration is archived, deleted or does not pull orders."
         try:
-            more, stats = config._api()._pull_next_page()
+            stats = config._api()._pull_next_page()[1]
         except MarketplaceError as exc:  # in the sync log already: wait longer, as when idle
-            more, stats = False, Counter()
+            stats = Counter()
             _logger.info("Polling orders of %s failed: %s", config.name, exc)
         news = self._news(stats)
-        if more or news:
+        # The rest of a walk that brought nothing new (orders waiting for a
+        # product) is no hurry either.
+        if news:
             delay = config.pull_poll_floor
         else:
             delay = max(delay, config.pull_poll_floor) * const.POLL_BACKOFF_FACTOR

@@ -25,6 +25,9 @@ class MarketplaceSyncState(models.Model):
     pull_next_page = fields.Integer(default=1)
     pull_walk_started = fields.Datetime()
     pull_walk_from = fields.Datetime()
+    # The walk's pages acknowledged orders, which shifts the pages after them
+    # (a walk under way when the field came may have: hence the default).
+    pull_walk_acked = fields.Boolean(default=True)
     total_orders_pulled = fields.Integer()
     last_sync_date = fields.Datetime()
     # Set by the first pull that Cartona answers, unless a manager set it before.

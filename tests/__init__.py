@@ -31,3 +31,4 @@ from . import test_views_access
 from . import test_hostile_input
 from . import test_import_cost
 from . import test_going_live
+from . import test_pull_walk

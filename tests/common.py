@@ -5,7 +5,7 @@ from pathlib import Path
 
 import responses
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, api, fields
 from odoo.modules.module import get_manifest, get_modules
 from odoo.tests import HttpCase, TransactionCase
 
@@ -43,6 +43,46 @@ class BrowserCase(HttpCase):
         super().setUpClass()
         for module in get_modules():
             get_manifest(module)
+
+
+class FakeCartona:
+    """``pull-orders`` and the acknowledgements as Cartona serves them: the
+    orders not acknowledged, oldest change first, within the request's
+    ``from``/``to`` (on the time each was listed), ``per_page`` a page, or
+    fewer when Cartona caps the page size (``max_per_page``). Listing an
+    order again is a change: it is no longer acknowledged."""
+
+    def __init__(self, http, max_per_page=None):
+        self.max_per_page = max_per_page
+        self.listed = {}  # {hashed_id: (when, order)}, oldest change first
+        self.requests = []  # the params of each pull-orders request
+        self.acknowledged = []  # hashed ids, in the order Cartona was told
+        http.add_callback(responses.GET, BASE_URL + const.ENDPOINT_PULL_ORDERS, callback=self._pull)
+        http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_STATUS, callback=self._status)
+
+    def list(self, *orders, when=None):
+        when = when or fields.Datetime.now()
+        for order in orders:
+            self.listed.pop(order["hashed_id"], None)
+            self.listed[order["hashed_id"]] = (when, order)
+
+    def _pull(self, request):
+        params = dict(request.params)
+        self.requests.append(params)
+        start, end = (fields.Datetime.to_datetime(params.get(key)) for key in ("from", "to"))
+        orders = [
+            order for when, order in self.listed.values() if (not start or when >= start) and (not end or when <= end)
+        ]
+        page, per_page = int(params["page"]), int(params["per_page"])
+        per_page = min(per_page, self.max_per_page or per_page)
+        return 200, {}, json.dumps(orders[(page - 1) * per_page : page * per_page])
+
+    def _status(self, request):
+        for item in json.loads(request.body):
+            if item["status"] == const.STATUS_SYNCED:
+                self.acknowledged.append(item["hashed_id"])
+                self.listed.pop(item["hashed_id"], None)
+        return 200, {}, "[]"
 
 
 class MarketplaceCase(TransactionCase):
@@ -91,6 +131,12 @@ class CartonaCase(MarketplaceCase):
     @staticmethod
     def url(endpoint):
         return BASE_URL + endpoint
+
+    def serve_cartona(self, *orders, max_per_page=None):
+        """A ``FakeCartona`` listing ``orders``."""
+        cartona = FakeCartona(self.http, max_per_page)
+        cartona.list(*orders)
+        return cartona
 
 
 class ImportCase(CartonaCase):

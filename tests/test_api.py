@@ -222,10 +222,13 @@ class TestApiEndpoints(CartonaCase):
         self.assertEqual([o["hashed_id"] for _page, orders in walked for o in orders], list("abcdef"))
         self.assertEqual(len(self.http.calls), 4)
 
-    def test_pagination_stops_on_short_page(self):
-        self.http.get(self.url(PULL), json=[{"hashed_id": "a"}])
-        self.assertEqual(len(list(self.api._iter_order_pages(per_page=2))), 1)
-        self.assertEqual(len(self.http.calls), 1)
+    def test_pagination_goes_on_past_a_short_page(self):
+        """Cartona may serve fewer orders a page than asked: only an empty page ends the walk."""
+        self.serve_cartona(*({"hashed_id": key} for key in "abcde"), max_per_page=2)
+        walked = list(self.api._iter_order_pages(per_page=3))
+        pages = [[order["hashed_id"] for order in orders] for _page, orders in walked]
+        self.assertEqual(pages, [["a", "b"], ["c", "d"], ["e"]])
+        self.assertEqual(len(self.http.calls), 4)
 
     def test_pagination_has_a_hard_cap(self):
         self.http.get(self.url(PULL), json=[{"hashed_id": "same"}])

@@ -130,24 +130,30 @@ class TestPullCron(ImportCase):
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "minutes"))
         self.serve_pages(self.page[:2], self.page[2:])
         _cron, progress = cron._add_progress()
+        poller = self.env["marketplace.poller"]
         with trap_jobs() as trap:
             self.env["marketplace.config"].with_context(ir_cron_progress_id=progress.id)._cron_pull_orders()
-        self.assertEqual((progress.done, progress.remaining), (1, 1))
-        self.assertEqual(self.config.pull_next_page, 2)
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
-        self.assertTrue(self.sale("Lr4tN8wQ"))
-        self.assertFalse(self.sale("Pz2cV6yE"))
-        self.env["marketplace.config"]._cron_pull_orders()
-        self.assertTrue(self.sale("Pz2cV6yE"))
-        self.assertEqual(self.config.pull_next_page, 3)
-        self.assertFalse(self.config.last_pull_date)
-        self.env["marketplace.config"]._cron_pull_orders()  # an empty page ends the walk
-        self.assertEqual(self.config.pull_next_page, 1)
-        self.assertFalse(self.config.last_pull_date, "a walk of several pages keeps the window")
-        self.http.reset()
-        self.serve_pages([])
-        self.env["marketplace.config"]._cron_pull_orders()
-        self.assertTrue(self.config.last_pull_date, "a one-page walk saw everything")
+            self.assertEqual((progress.done, progress.remaining), (1, 1))
+            self.assertEqual(self.config.pull_next_page, 2)
+            trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+            self.assertTrue(self.sale("Lr4tN8wQ"))
+            self.assertFalse(self.sale("Pz2cV6yE"))
+            # Orders came: the poller walks on (the cron leaves it the configuration).
+            trap.assert_jobs_count(1, only=poller._poll)
+            poller._poll(self.config.id, 3)
+            self.assertTrue(self.sale("Pz2cV6yE"))
+            self.config.invalidate_recordset()  # read from the pull's state again
+            self.assertEqual(self.config.pull_next_page, 3)
+            self.assertFalse(self.config.last_pull_date)
+            poller._poll(self.config.id, 3)  # an empty page ends the walk
+            self.config.invalidate_recordset()
+            self.assertEqual(self.config.pull_next_page, 1)
+            self.assertFalse(self.config.last_pull_date, "a walk that acknowledged orders keeps the window")
+            self.http.reset()
+            self.serve_pages([])
+            poller._poll(self.config.id, 3)
+        self.config.invalidate_recordset()
+        self.assertTrue(self.config.last_pull_date, "a walk that acknowledged nothing saw everything")
         self.assertEqual(self.config.total_orders_pulled, 4)
 
     def test_outage_never_makes_the_cron_raise(self):

@@ -1,4 +1,3 @@
-import json
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -15,38 +14,21 @@ from .common import ImportCase, perform_jobs
 
 
 class PollerCase(ImportCase):
-    """Cartona lists the orders of the next of ``self.pages`` at each
-    ``pull-orders``, with those listed before and not acknowledged yet."""
+    """Cartona (``self.cartona``) lists the orders not acknowledged yet."""
 
     def setUp(self):
         super().setUp()
         self.poller = self.env["marketplace.poller"]
-        self.pages = []
-        listed = {}
-
-        def answer(_request):
-            if self.pages:
-                listed.update((order["hashed_id"], order) for order in self.pages.pop(0))
-            return 200, {}, json.dumps(list(listed.values()))
-
-        def acknowledge(request):
-            for item in json.loads(request.body):
-                if item["status"] == const.STATUS_SYNCED:
-                    listed.pop(item["hashed_id"], None)
-            return 200, {}, "[]"
-
-        self.http.add_callback(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), callback=answer)
-        self.http.add_callback(responses.POST, self.url(const.ENDPOINT_ORDER_STATUS), callback=acknowledge)
+        self.cartona = self.serve_cartona()
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
 
     def pulls(self):
-        """The pulls made: ``pull-orders`` requests but the one each
+        """The pages pulled: ``pull-orders`` requests but the one each
         acknowledgement makes to read its orders again."""
-        requests = sum(const.ENDPOINT_PULL_ORDERS in call.request.url for call in self.http.calls)
         acknowledgements = self.env["marketplace.sync.log"].search_count(
             [("operation_type", "=", "order_ack"), ("message", "like", "Acknowledged")]
         )
-        return requests - acknowledgements
+        return len(self.cartona.requests) - acknowledgements
 
     def next_polls(self, trap):
         """``[(config id, delay)]`` of the polls waiting in ``trap``, checking
@@ -80,18 +62,19 @@ class PollerCase(ImportCase):
 
 class TestPoller(PollerCase):
     def test_speeds_up_under_traffic(self):
-        self.pages = [self.page[:2]]
+        self.cartona.list(*self.page[:2])
         with trap_jobs() as trap:
             self.env["marketplace.config"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [(self.config.id, 3)], "orders came: poll again in 3 s")
-            self.pages = [self.page[2:]]
+            self.cartona.list(*self.page[2:])
+            self.assertEqual(self.step(trap), [(self.config.id, 6)], "the walk's empty page: twice the wait")
             self.assertEqual(self.step(trap), [(self.config.id, 3)])
             self.assertTrue(self.sale("Pz2cV6yE"), "the poll imported the new orders")
             self.assertEqual(self.step(trap), [(self.config.id, 6)], "one idle poll: twice the wait")
             # A change on Cartona is news too.
-            self.pages = [[self.order_data(self.page[0]["hashed_id"], status="approved")]]
+            self.cartona.list(self.order_data(self.page[0]["hashed_id"], status="approved"))
             self.assertEqual(self.step(trap), [(self.config.id, 3)], "orders again: fast again")
-        self.assertEqual(self.pulls(), 4)
+        self.assertEqual(self.pulls(), 5)
 
     def test_backs_off_when_idle_down_to_the_cron(self):
         with trap_jobs() as trap:
@@ -106,7 +89,7 @@ class TestPoller(PollerCase):
             # once orders come.
             self.env["marketplace.config"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [])
-            self.pages = [self.page[:1]]
+            self.cartona.list(*self.page[:1])
             self.env["marketplace.config"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [(self.config.id, 3)])
         self.assertEqual(self.pulls(), 7)
@@ -117,7 +100,7 @@ class TestPoller(PollerCase):
         waiting = self.order_data("Qx7mK2aP")
         for line in waiting["order_details"]:
             line.update(supplier_product_id="999999", internal_product_id="999#9")
-        self.pages = [[waiting]] * 3
+        self.cartona.list(waiting)
         with trap_jobs() as trap:
             self.poller._schedule(self.config, 0)
             self.assertEqual([self.step(trap)[0][1] for _i in range(3)], [6, 12, 24])
@@ -135,7 +118,7 @@ class TestPoller(PollerCase):
             self.config.pull_poll_floor = 0
             self.env.flush_all()
         self.config.pull_poll_floor = 10
-        self.pages = [self.page[:1]]
+        self.cartona.list(*self.page[:1])
         with trap_jobs() as trap:
             self.poller._schedule(self.config, 0)
             self.assertEqual(self.next_polls(trap), [(self.config.id, 10)])
@@ -183,7 +166,7 @@ class TestPoller(PollerCase):
         stuck = stuck.with_context(_job_edit_sentinel=stuck.EDIT_SENTINEL)  # as the runner writes it
         overdue = datetime.now() - timedelta(seconds=const.POLL_CRON_SECONDS + 5)
         stuck.write({"eta": overdue})
-        self.pages = [self.page[:1]]
+        self.cartona.list(*self.page[:1])
         self.env["marketplace.config"]._cron_pull_orders()
         self.assertEqual(self.pulls(), 1)
         self.assertTrue(self.sale(self.page[0]["hashed_id"]))
@@ -198,14 +181,15 @@ class TestPoller(PollerCase):
         self.assertEqual(self.pulls(), 3)
 
     def test_resumes_after_a_restart(self):
-        self.pages = [self.page[:1]]
+        self.config.pull_page_size = 1
+        self.cartona.list(*self.page[:1])
         self.env["marketplace.config"]._cron_pull_orders()
         left = self.waiting()
         self.assertEqual(len(left), 1, "the poll is stored, with its eta: it outlives the server")
         self.assertTrue(left.eta)
         # The server restarts: the runner finds the job pending and runs it.
         self.env.invalidate_all()
-        self.pages = [self.page[1:2]]
+        self.cartona.list(*self.page[1:2])
         self.run_job(left)
         self.assertEqual(left.state, "done")
         self.assertTrue(self.sale("Lr4tN8wQ"))
@@ -216,7 +200,7 @@ class TestPoller(PollerCase):
         # A chain that is lost (a failed job, a job deleted) is started again
         # by the minute cron once orders come.
         successor.unlink()
-        self.pages = [self.page[2:3]]
+        self.cartona.list(*self.page[2:3])
         self.env["marketplace.config"]._cron_pull_orders()
         self.assertEqual(len(self.waiting()), 1)
 
@@ -225,7 +209,8 @@ class TestPoller(PollerCase):
         self.waiting().unlink()
         self.http.calls.reset()
         self.env.invalidate_all()  # a job starts with nothing in its cache
-        with self.assertQueryCount(15):
+        # Among them, the pull window's bounds: the oldest waiting order and held change.
+        with self.assertQueryCount(16):
             self.poller._poll(self.config.id, 3)
         self.assertEqual(len(self.http.calls), 1)
         self.assertEqual(self.waiting().args, [self.config.id, 6])
@@ -238,7 +223,7 @@ class TestPromptPushes(PollerCase):
         push and acknowledgement pass the product publications waiting there."""
         jobs = self.env["queue.job"]
         self.env["product.product"]._marketplace_enqueue(self.config, self.oil, ["stock"])
-        self.pages = [self.page[:1]]
+        self.cartona.list(*self.page[:1])
         self.api._pull_and_process_orders()
         self.sale("Qx7mK2aP").action_confirm()
         publish, ack, push = (
