@@ -212,7 +212,9 @@ class SaleOrder(models.Model):
         return "delivered" if self._marketplace_all_delivered() else "approved"
 
     def _marketplace_all_delivered(self):
-        """Every outgoing delivery of the order is done."""
+        """The one rule of a delivered order, for the status push, the
+        invoicing and the import's to-dos: every outgoing delivery is done or
+        cancelled (a backorder dropped), and at least one is done."""
         self.ensure_one()
         outgoing = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
         return bool(outgoing) and all(p.state == "done" for p in outgoing)

@@ -4,7 +4,7 @@ import psycopg2
 
 from odoo import api, models
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -205,6 +205,26 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(invoice.amount_total, 2480.0)
         self.assertEqual(invoice.amount_tax, 304.56)
         self.assertEqual(invoice.payment_state, "paid")
+
+    def test_backorder_cancelled_later_invoices_what_was_delivered(self):
+        (self.soda | self.sugar).invoice_policy = "delivery"
+        data = self.order()
+        with trap_jobs():
+            self.pull([data])
+            sale = self.sale(data["hashed_id"])
+            picking = sale.picking_ids
+            for move in picking.move_ids:
+                sugar = move.product_id == self.sugar
+                move.quantity = move.product_uom_qty if sugar else 0
+                move.picked = sugar
+            action = picking.button_validate()
+            Form(self.env[action["res_model"]].with_context(**action["context"])).save().process()
+            self.assertEqual(self.bookings(sale), {}, "part of the order is still to deliver")
+            backorder = sale.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+            backorder.with_user(self.clerk).action_cancel()
+        invoice = self.bookings(sale)["invoice"]
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.invoice_line_ids.filtered("quantity").product_id, self.sugar)
 
     def test_cancellation_after_invoicing_credits_everything_back_once(self):
         data = self.order_data("Qx7mK2aP", status="approved")
