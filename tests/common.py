@@ -5,8 +5,8 @@ from pathlib import Path
 
 import responses
 
-from odoo import SUPERUSER_ID, api
-from odoo.tests import TransactionCase
+from odoo import SUPERUSER_ID, api, http
+from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.cartona_marketplace import const
 
@@ -190,3 +190,16 @@ class CommittedCase(TransactionCase):
         data["retailer"]["retailer_code"] = f"{self.KEY}-1"
         data["order_details"][0]["internal_product_id"] = f"{self.KEY}#1"
         return data
+
+
+class BrowserCase(HttpCase):
+    """A test in Chromium. The server reads every module's manifest on its
+    first static file (``Application.statics``, parsed lazily with ``ast``);
+    the browser's first requests come at once, on several threads, and
+    CPython 3.11's ``ast`` is not thread-safe ("AST constructor recursion
+    depth mismatch"). So the manifests are read here, before any browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        http.root.statics  # noqa: B018 (a lazy property: reading it fills it)

@@ -1,12 +1,16 @@
-from odoo.tests import HttpCase, tagged
+from odoo import http
+from odoo.tests import tagged
 
-from .common import BASE_URL, TOKEN, load_json
+from .common import BASE_URL, TOKEN, BrowserCase, load_json
 
 
 @tagged("post_install", "-at_install")
-class TestMarketplaceUi(HttpCase):
+class TestMarketplaceUi(BrowserCase):
     """In Chromium: after login the Marketplace app shows its menus and opens
     the configuration list."""
+
+    def test_manifests_are_read_before_the_browser_comes(self):
+        self.assertIn("statics", vars(http.root), "read lazily by the browser's first requests, on several threads")
 
     def test_marketplace_menu_after_login(self):
         self.assertEqual(self.url_open("/web/login").status_code, 200)
@@ -34,7 +38,7 @@ class TestMarketplaceUi(HttpCase):
         )
 
 
-class TourCase(HttpCase):
+class TourCase(BrowserCase):
     """A marketplace for a tour in Chromium (static/tests/tours/). Each tour
     has its class, hence its own browser: the alerts a tour raises reach the
     web client of the next one, whose records are gone."""
