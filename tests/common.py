@@ -202,4 +202,5 @@ class BrowserCase(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        http.root.statics  # noqa: B018 (a lazy property: reading it fills it)
+        # A lazy property: read once, it is there for every request after.
+        cls.static_modules = set(http.root.statics)
