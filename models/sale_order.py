@@ -178,7 +178,8 @@ class SaleOrder(models.Model):
 
     def _action_cancel(self):
         self._check_not_editing(self.env._("cancel"))
-        result = super()._action_cancel()
+        # The open deliveries it cancels end no delivery (``stock.move._action_cancel``).
+        result = super(SaleOrder, self.with_context(marketplace_cancelling_orders=self.ids))._action_cancel()
         self._marketplace_queue_status("cancelled_by_supplier")
         return result
 

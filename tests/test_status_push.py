@@ -202,6 +202,18 @@ class TestBackorders(StatusPushCase):
         )
         self.assertEqual(order.marketplace_status, "delivered")
 
+    def test_order_cancelled_after_a_partial_delivery_is_cancelled_not_delivered(self):
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate_sugar_only(order, "process")
+            perform_jobs(trap)
+            order.cartona_cancellation_reason = "out_of_stock"
+            order.with_context(disable_cancel_warning=True).action_cancel()
+            self.assertEqual(order.state, "cancel")
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
+
     def test_cancelled_delivery_with_nothing_delivered_tells_cartona_nothing(self):
         order = self._import(status="approved")
         with trap_jobs() as trap:
