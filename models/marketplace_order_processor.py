@@ -306,9 +306,6 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         existing = page.sales.get(order.hashed_id, self.env["sale.order"])
         if existing and existing.cartona_payload_hash == order.payload_hash:
             return Outcome("unchanged", existing, ack=True)
-        if order.warnings:
-            left_empty = "; ".join(order.warnings)
-            self._log("warning", f"Cartona order {order.number}: left empty, unusable: {left_empty}", existing)
         if not existing:
             order.check_new()
         missing = self._missing_products(order, page, existing)
@@ -319,6 +316,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if missing:
             page.parked.add(order.hashed_id)
             return self._park_order(order, data, missing)
+        if order.warnings:  # once, when the payload is applied
+            left_empty = "; ".join(order.warnings)
+            self._log("warning", f"Cartona order {order.number}: left empty, unusable: {left_empty}", existing)
         if order.hashed_id in page.parked:
             self.env["marketplace.parked.order"]._release(config, order.hashed_id)
         if existing:
