@@ -214,6 +214,27 @@ class TestBackorders(StatusPushCase):
             trap.assert_jobs_count(1, only=order._push_marketplace_status)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
 
+    def test_return_after_delivery_tells_cartona_nothing_more(self):
+        # Cartona takes no "returned" from a supplier: its own returned status reaches the order.
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            perform_jobs(trap)
+            self.assertEqual(order.marketplace_status, "delivered")
+            wizard = Form(
+                self.env["stock.return.picking"].with_context(
+                    active_ids=order.picking_ids.ids, active_id=order.picking_ids.id, active_model="stock.picking"
+                )
+            ).save()
+            for line in wizard.product_return_moves:
+                line.quantity = line.move_id.quantity
+            returned = self.env["stock.picking"].browse(wizard.action_create_returns()["res_id"])
+            self._validate(returned)
+            self.assertEqual((returned.state, returned.sale_id), ("done", order))
+            trap.assert_jobs_count(0, only=order._push_marketplace_status)
+        self.assertEqual(len(self._sent()), 1)
+
     def test_cancelled_delivery_with_nothing_delivered_tells_cartona_nothing(self):
         order = self._import(status="approved")
         with trap_jobs() as trap:
