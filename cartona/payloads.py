@@ -1,8 +1,12 @@
 """Cartona's order JSON → small typed values.
 
 Every rule of ``_validate_order_data`` lives here, once: a payload that breaks
-one raises ``MarketplaceDataError`` naming the field. Unknown fields are not
-read, but their strings are checked like the others.
+one raises ``MarketplaceDataError`` naming the field. Only what identifies the
+order, its status and its lines can fail it (decisions.md section 9): a side
+field the import cannot use (``SIDE_FIELDS``) is left empty and said in
+``Order.warnings``, and a cancellation waits on neither money nor retailer
+nor lines. Numbers Cartona sends as strings ("12.50") are read as numbers.
+Unknown fields are not read, but their strings are checked like the others.
 """
 
 import hashlib
@@ -39,6 +43,16 @@ MAX_MONEY = 1_000_000_000
 # Odoo cannot shift a date near the ends of the calendar by a time zone or a lead time.
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
+# A number written as a string: ASCII digits only ("٤" is no number of Cartona's).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# What the import can do without: unusable, each is left empty with a warning,
+# its strings checked when read (``_Reader.side``) rather than with the payload's.
+SIDE_FIELDS = re.compile(
+    r"(delivered_by|receipt_id|estimated_delivery_day|delivery_day|retailer_preferred_delivery_date|pickup_date"
+    r"|distribution_route_code|note_message|cancellation_reason|return_reason"
+    r"|retailer\.(retailer_number|retailer_number2|retailer_address|address_notes)"
+    r"|order_details\[\d+\]\.(product_name|comment))"
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,8 @@ class Order:
     lines: tuple
     # When Cartona last changed the order (UTC); None when not given or unreadable.
     updated_at: datetime | None = None
+    # What the import left empty, one "field problem" each.
+    warnings: tuple = ()
 
     @cached_property
     def payload_hash(self):
@@ -226,7 +242,8 @@ def _check_strings(read, value, field="", depth=0):
             else:
                 name = f"{field}.{escaped(key, identifier=True)}" if field else escaped(key, identifier=True)
                 _check_chars(read, name, key)
-            _check_strings(read, item, name, depth + 1)
+            if not SIDE_FIELDS.fullmatch(name):
+                _check_strings(read, item, name, depth + 1)
 
 
 class _Reader:
@@ -234,9 +251,19 @@ class _Reader:
 
     def __init__(self, hashed_id):
         self.hashed_id = hashed_id
+        self.warnings = []
 
     def error(self, field, problem, value=None):
         return _error(self.hashed_id, field, problem, value)
+
+    def side(self, read, *args, default=None, **kwargs):
+        """``read(*args, **kwargs)`` of what the order can do without:
+        unusable, it is ``default`` and said in ``warnings``."""
+        try:
+            return read(*args, **kwargs)
+        except MarketplaceDataError as exc:
+            self.warnings.append(str(exc).removeprefix(f"Cartona order {self.hashed_id}: "))
+            return default
 
     def text(self, data, key, field=None, required=False, free=False, max_length=None):
         """An identifier, or free text when ``free`` (tab and newlines allowed)."""
@@ -259,6 +286,8 @@ class _Reader:
         value = data.get(key)
         if value is None:
             return default
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value.strip())
         if not _is_number(value) or value < 0 or (positive and value == 0):
             problem = "must be a positive number" if positive else "must be a finite number ≥ 0"
             raise self.error(field or key, problem, value)
@@ -302,45 +331,53 @@ def parse_order(data):
         # The id goes into a URL path, where a dot segment is resolved away.
         raise _error(None, "hashed_id", "cannot be a dot segment", hashed_id)
     read = _Reader(hashed_id)
-    _check_strings(read, data)
     status = read.text(data, "status", required=True)
     if status not in const.STATUS_RANK:
         raise read.error("status", "is not a Cartona order status", status)
+    # A cancellation never waits on money, the retailer or the lines: what of
+    # them is unusable is left empty (their strings checked as they are read),
+    # and Cartona's word reaches the order.
+    cancelled = status in const.CANCELLED_STATUSES
+    needed = read.side if cancelled else _strictly
+    _check_strings(
+        read, {k: v for k, v in data.items() if k not in ("retailer", "order_details")} if cancelled else data
+    )
 
     retailer = None
     if data.get("retailer") is not None:
-        retailer = _parse_retailer(read, data["retailer"])
+        retailer = needed(_parse_retailer, read, data["retailer"])
 
     details = data.get("order_details")
     if details is None:
         details = []
     if not isinstance(details, list):
         raise read.error("order_details", "must be a list", details)
-    lines = tuple(_parse_line(read, index, line) for index, line in enumerate(details))
+    lines = needed(lambda: tuple(_parse_line(read, index, line) for index, line in enumerate(details)), default=())
 
     total = data.get("total_price")
     return Order(
         hashed_id=hashed_id,
         status=status,
         supplier_code=read.text(data, "supplier_code"),
-        delivered_by=read.choice(data, "delivered_by", [key for key, _label in const.DELIVERED_BY]),
-        receipt_id=read.text(data, "receipt_id"),
-        total_price=None if total is None else read.number(data, "total_price"),
-        cartona_credit=read.number(data, "cartona_credit"),
-        installment_cost=read.number(data, "installment_cost"),
-        wallet_top_up=read.number(data, "wallet_top_up"),
-        supplier_rebate=read.number(data, "applied_supplier_rebate"),
-        estimated_delivery_day=read.day(data, "estimated_delivery_day"),
-        delivery_day=read.day(data, "delivery_day"),
-        preferred_delivery_date=read.day(data, "retailer_preferred_delivery_date"),
-        pickup_date=read.day(data, "pickup_date"),
-        route_code=read.text(data, "distribution_route_code"),
-        note=read.text(data, "note_message", free=True),
-        cancellation_reason=read.text(data, "cancellation_reason", free=True),
-        return_reason=read.text(data, "return_reason", free=True),
+        delivered_by=read.side(read.choice, data, "delivered_by", [key for key, _label in const.DELIVERED_BY]),
+        receipt_id=read.side(read.text, data, "receipt_id"),
+        total_price=None if total is None else needed(read.number, data, "total_price"),
+        cartona_credit=needed(read.number, data, "cartona_credit", default=0.0),
+        installment_cost=needed(read.number, data, "installment_cost", default=0.0),
+        wallet_top_up=needed(read.number, data, "wallet_top_up", default=0.0),
+        supplier_rebate=needed(read.number, data, "applied_supplier_rebate", default=0.0),
+        estimated_delivery_day=read.side(read.day, data, "estimated_delivery_day"),
+        delivery_day=read.side(read.day, data, "delivery_day"),
+        preferred_delivery_date=read.side(read.day, data, "retailer_preferred_delivery_date"),
+        pickup_date=read.side(read.day, data, "pickup_date"),
+        route_code=read.side(read.text, data, "distribution_route_code"),
+        note=read.side(read.text, data, "note_message", free=True),
+        cancellation_reason=read.side(read.text, data, "cancellation_reason", free=True),
+        return_reason=read.side(read.text, data, "return_reason", free=True),
         retailer=retailer,
         lines=lines,
         updated_at=moment(data.get("updated_at")),
+        warnings=tuple(read.warnings),
     )
 
 
@@ -360,6 +397,11 @@ def moment(value):
     return parsed if FIRST_DAY <= parsed.date() <= LAST_DAY else None
 
 
+def _strictly(read, *args, default=None, **kwargs):
+    """``read(*args, **kwargs)`` of what the order cannot do without."""
+    return read(*args, **kwargs)
+
+
 def _parse_retailer(read, data):
     if not isinstance(data, dict):
         raise read.error("retailer", "must be an object", data)
@@ -369,10 +411,10 @@ def _parse_retailer(read, data):
             data, "retailer_name", "retailer.retailer_name", required=True, free=True, max_length=MAX_ID_LENGTH
         ),
         code=read.text(data, "retailer_code", "retailer.retailer_code"),
-        phone=read.text(data, "retailer_number", "retailer.retailer_number"),
-        phone2=read.text(data, "retailer_number2", "retailer.retailer_number2"),
-        address=read.text(data, "retailer_address", "retailer.retailer_address", free=True),
-        address_notes=read.text(data, "address_notes", "retailer.address_notes", free=True),
+        phone=read.side(read.text, data, "retailer_number", "retailer.retailer_number"),
+        phone2=read.side(read.text, data, "retailer_number2", "retailer.retailer_number2"),
+        address=read.side(read.text, data, "retailer_address", "retailer.retailer_address", free=True),
+        address_notes=read.side(read.text, data, "address_notes", "retailer.address_notes", free=True),
     )
 
 
@@ -395,7 +437,7 @@ def _parse_line(read, index, data):
         line_id=read.text(data, "id", f"{field}.id"),
         supplier_product_id=supplier_product_id,
         internal_product_id=internal_product_id,
-        product_name=read.text(data, "product_name", f"{field}.product_name", free=True),
+        product_name=read.side(read.text, data, "product_name", f"{field}.product_name", free=True),
         unit=read.text(data, "unit", f"{field}.unit"),
         unit_count=None
         if unit_count is None
@@ -404,7 +446,7 @@ def _parse_line(read, index, data):
         price=read.number(data, price_key, f"{field}.{price_key}"),
         supplier_discount=read.number(data, "applied_supplier_discount", f"{field}.applied_supplier_discount"),
         cartona_discount=read.number(data, "applied_cartona_discount", f"{field}.applied_cartona_discount"),
-        comment=read.text(data, "comment", f"{field}.comment", free=True),
+        comment=read.side(read.text, data, "comment", f"{field}.comment", free=True),
     )
 
 
@@ -521,13 +563,3 @@ class _CatalogueReader(_Reader):
         who = f"Cartona product {self.product}" if self.product else "Cartona product"
         shown = "" if value is None else f" (got {_show(value)})"
         return MarketplaceDataError(f"{who}: {field} {problem}{shown}", field=field)
-
-    def number(self, data, key, field=None, positive=False, default=0.0):
-        # Cartona sends some figures as strings ("12").
-        value = data.get(key)
-        if isinstance(value, str):
-            try:
-                data = {key: float(value.strip())}
-            except ValueError:
-                raise self.error(field or key, "must be a number", value) from None
-        return super().number(data, key, field, positive, default)

@@ -15,6 +15,7 @@ from . import res_partner
 from . import sale_order
 from . import sale_order_line
 from . import stock_picking
+from . import stock_move
 from . import account_move
 from . import marketplace_config_monitoring
 from . import queue_job

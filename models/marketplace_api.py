@@ -14,7 +14,7 @@ from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..cartona import payloads
-from ..cartona.answers import item_refusal, short_text, success_flag
+from ..cartona.answers import item_refusal, refusal_names_items, short_text, success_flag
 from ..cartona.client import CartonaClient, iter_pages
 from ..cartona.payloads import parse_catalogue
 from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
@@ -753,8 +753,12 @@ class MarketplaceApi(models.AbstractModel):
     def _send_product_items(self, entries, operation_type):
         """Send ``entries`` in one bulk request; return ``{supplier_product_id: error}``.
 
-        A chunk Cartona refuses is split in two and each half sent again, so
-        one bad item costs about log2(n) extra requests and blocks no other.
+        A chunk Cartona refuses for some of its items is split in two and each
+        half sent again, so one bad item costs about log2(n) extra requests
+        and blocks no other. A refusal of the request itself
+        (``answers.refusal_names_items``) is raised as it is: the job fails
+        once, with the one log line of the refused request, and the products
+        are sent again as a whole later.
         """
         try:
             answers = self._bulk_update_products([item for _product, item in entries], operation_type=operation_type)
@@ -762,7 +766,14 @@ class MarketplaceApi(models.AbstractModel):
             if refused:
                 raise self._permanent(const.ENDPOINT_PRODUCTS_BULK_UPDATE, refused["error"], operation_type)
         except MarketplacePermanentError as exc:
-            if len(entries) == 1 or exc.status_code in const.BULK_UNSPLITTABLE_STATUSES:
+            keys = [
+                key
+                for product, item in entries
+                for key in (item["supplier_product_id"], item.get("internal_product_id"), product.cartona_internal_id)
+            ]
+            if not refusal_names_items(exc.status_code, exc, keys):
+                raise
+            if len(entries) == 1:
                 return {item["supplier_product_id"]: str(exc) for _product, item in entries}
             half = len(entries) // 2
             return {

@@ -49,8 +49,12 @@ class MarketplaceInvoicing(models.AbstractModel):
     @api.model
     def _on_cartona_status(self, sale, status):
         """Import: Cartona's ``delivered`` for an order Cartona delivers, its
-        cancellation or return of an invoiced order."""
+        cancellation or return of an invoiced order. Money follows what the
+        import did: a cancellation it refused (the goods are delivered) leaves
+        the invoice standing."""
         sale = sale.sudo()
+        if status in const.CANCELLED_STATUSES and sale.state != "cancel":
+            return
         if status in REVERSING_STATUSES:
             self._run_safely(sale, self._reverse)
         elif status == "delivered" and sale.delivered_by == "delivered_by_cartona" and self._invoiced_by_config(sale):

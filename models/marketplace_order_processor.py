@@ -326,6 +326,9 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if missing:
             page.parked.add(order.hashed_id)
             return self._park_order(order, data, missing)
+        if order.warnings:  # once, when the payload is applied
+            left_empty = "; ".join(order.warnings)
+            self._log("warning", f"Cartona order {order.number}: left empty, unusable: {left_empty}", existing)
         if order.hashed_id in page.parked:
             self.env["marketplace.parked.order"]._release(config, order.hashed_id)
         if existing:

@@ -186,7 +186,8 @@ class SaleOrder(models.Model):
     def _action_cancel(self):
         self._check_not_from_portal(self.env._("declined"))
         self._check_not_editing(self.env._("cancel"))
-        result = super()._action_cancel()
+        # The open deliveries it cancels end no delivery (``stock.move._action_cancel``).
+        result = super(SaleOrder, self.with_context(marketplace_cancelling_orders=self.ids))._action_cancel()
         self._marketplace_queue_status("cancelled_by_supplier")
         return result
 
@@ -220,7 +221,9 @@ class SaleOrder(models.Model):
         return "delivered" if self._marketplace_all_delivered() else "approved"
 
     def _marketplace_all_delivered(self):
-        """Every outgoing delivery of the order is done."""
+        """The one rule of a delivered order, for the status push, the
+        invoicing and the import's to-dos: every outgoing delivery is done or
+        cancelled (a backorder dropped), and at least one is done."""
         self.ensure_one()
         outgoing = self.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing" and p.state != "cancel")
         return bool(outgoing) and all(p.state == "done" for p in outgoing)

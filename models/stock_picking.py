@@ -46,11 +46,16 @@ class StockPicking(models.Model):
 
     def _action_done(self):
         result = super()._action_done()
-        # A delivery the import could not validate, validated now: its to-do is done.
+        self._marketplace_deliveries_moved()
+        return result
+
+    def _marketplace_deliveries_moved(self):
+        """Pickings validated or cancelled, by whatever door (the button, Odoo's
+        backorder wizard, a backorder cancelled later, a return, the import's
+        own validation): Cartona hears where the order's deliveries are, and
+        deliveries that are over close its to-do and invoice it."""
         for order in self.sale_id.sudo().filtered(lambda o: o.is_marketplace_order and o.state != "cancel"):
-            if not order.picking_ids.filtered(
-                lambda p: p.picking_type_code == "outgoing" and p.state not in ("done", "cancel")
-            ):
+            if order._marketplace_all_delivered():
                 config = order.marketplace_config_id
                 config._resolve_alert(
                     config._delivery_alert_summary(),
@@ -61,12 +66,12 @@ class StockPicking(models.Model):
             self._marketplace_push_shipping()
         # The import's own deliveries too (Cartona's "delivered"): invoicing is no echo.
         self.env["marketplace.invoicing"]._invoice_delivered(self.sale_id)
-        return result
 
     def _marketplace_push_shipping(self):
-        """The last outgoing delivery done: delivered. The step just before the
+        """The order's deliveries over: delivered. The step just before the
         delivery (the pack, or the pick of a two-step route), or part of the
-        delivery: out for delivery."""
+        delivery, validated: out for delivery. A cancelled picking that leaves
+        the deliveries unfinished tells Cartona nothing."""
         shipping = self.filtered(
             lambda p: (
                 p.picking_type_code == "outgoing"
@@ -77,5 +82,5 @@ class StockPicking(models.Model):
         for order in shipping.sale_id.sudo().filtered("is_marketplace_order"):
             if order._marketplace_all_delivered():
                 order._marketplace_queue_status("delivered")
-            else:
+            elif "done" in shipping.filtered(lambda p, order=order: p.sale_id == order).mapped("state"):
                 order._marketplace_queue_status("assigned_to_salesman")

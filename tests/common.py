@@ -5,8 +5,7 @@ from pathlib import Path
 
 import responses
 
-from odoo import SUPERUSER_ID, api, fields
-from odoo.modules.module import get_manifest, get_modules
+from odoo import SUPERUSER_ID, api, fields, http
 from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.cartona_marketplace import const
@@ -30,19 +29,6 @@ def perform_jobs(trap):
 
 def load_json(name):
     return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-class BrowserCase(HttpCase):
-    """A test served over HTTP. Odoo's server threads parse module manifests
-    lazily, several at once on a browser's first requests, and CPython 3.11's
-    ``ast`` is not thread-safe there ("AST constructor recursion depth
-    mismatch"): every manifest is parsed, and cached, before."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        for module in get_modules():
-            get_manifest(module)
 
 
 class FakeCartona:
@@ -250,3 +236,17 @@ class CommittedCase(TransactionCase):
         data["retailer"]["retailer_code"] = f"{self.KEY}-1"
         data["order_details"][0]["internal_product_id"] = f"{self.KEY}#1"
         return data
+
+
+class BrowserCase(HttpCase):
+    """A test in Chromium. The server reads every module's manifest on its
+    first static file (``Application.statics``, parsed lazily with ``ast``);
+    the browser's first requests come at once, on several threads, and
+    CPython 3.11's ``ast`` is not thread-safe ("AST constructor recursion
+    depth mismatch"). So the manifests are read here, before any browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # A lazy property: read once, it is there for every request after.
+        cls.static_modules = set(http.root.statics)

@@ -1,7 +1,7 @@
 """One rule reads Cartona's per-item answers, for products and order statuses alike."""
 
 from odoo.addons.cartona_marketplace.cartona import payloads
-from odoo.addons.cartona_marketplace.cartona.answers import item_refusal, order_edit_results
+from odoo.addons.cartona_marketplace.cartona.answers import item_refusal, order_edit_results, refusal_names_items
 from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
 
 from .common import MarketplaceCase
@@ -105,3 +105,26 @@ class TestItemRefusal(MarketplaceCase):
         for line_id in ("١٢", "²", "12a"):
             with self.subTest(line_id):
                 self.assertEqual(payloads.line_cancel(line_id), {"id": line_id, "cancelled": True})
+
+
+class TestRequestRefusal(MarketplaceCase):
+    def test_a_refusal_is_about_items_only_when_it_names_one(self):
+        keys = ["SP1", "SP12", "904#2", None]
+        about_items = [
+            '{"message": "bad price", "supplier_product_id": "SP12"}',
+            "Cartona rejected POST supplier-product/bulk-update (422): unknown product 904#2",
+            '{"errors": {"3.selling_price": ["below the minimum"]}}',
+            "items[0].available_stock_quantity must be positive",
+        ]
+        about_the_request = [
+            '{"message": "The selected supplier code is invalid."}',
+            '{"errors": {"0.supplier_code": ["is invalid"], "1.supplier_code": ["is invalid"]}}',
+            "unknown product SP123 or SP1x",  # not one of the keys
+            "the price 0.5 is too low",
+            "Cartona rejected POST supplier-product/bulk-update (422): ",
+        ]
+        for text in about_items:
+            self.assertTrue(refusal_names_items(422, text, keys), text)
+        for text in about_the_request:
+            self.assertFalse(refusal_names_items(422, text, keys), text)
+        self.assertFalse(refusal_names_items(404, '{"supplier_product_id": "SP1"}', keys), "no such endpoint")

@@ -4,7 +4,7 @@ import psycopg2
 
 from odoo import api, models
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -206,13 +206,41 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(invoice.amount_tax, 304.56)
         self.assertEqual(invoice.payment_state, "paid")
 
+    def test_backorder_cancelled_later_invoices_what_was_delivered(self):
+        (self.soda | self.sugar).invoice_policy = "delivery"
+        data = self.order()
+        with trap_jobs():
+            self.pull([data])
+            sale = self.sale(data["hashed_id"])
+            picking = sale.picking_ids
+            for move in picking.move_ids:
+                sugar = move.product_id == self.sugar
+                move.quantity = move.product_uom_qty if sugar else 0
+                move.picked = sugar
+            action = picking.button_validate()
+            Form(self.env[action["res_model"]].with_context(**action["context"])).save().process()
+            self.assertEqual(self.bookings(sale), {}, "part of the order is still to deliver")
+            backorder = sale.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+            backorder.with_user(self.clerk).action_cancel()
+        invoice = self.bookings(sale)["invoice"]
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.invoice_line_ids.filtered("quantity").product_id, self.sugar)
+
     def test_cancellation_after_invoicing_credits_everything_back_once(self):
-        data = self.order_data("Qx7mK2aP", status="approved")
-        sale = self.import_and_deliver(data)
+        # Cartona delivers the order and the supplier leaves its stock to a
+        # person: Cartona's "delivered" invoices it with no delivery done, so
+        # Cartona's cancellation afterwards does cancel it.
+        self.config.custom_state_mapping = '{"delivered": "sale"}'
+        data = self.order_data("Qx7mK2aP", status="approved", delivered_by="delivered_by_cartona")
+        with trap_jobs():
+            self.pull([data])
+            self.pull([dict(data, status="delivered")])
+        sale = self.sale(data["hashed_id"])
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
         retailer = sale.partner_id
         with trap_jobs():
-            self.pull([dict(data, status="delivered")])
             self.pull([dict(data, status="cancelled_by_retailer")])
+        self.assertEqual(sale.state, "cancel")
         booked = self.bookings(sale)
         self.assertEqual(
             set(booked), {"invoice", "cartona_share", "top_up", "refund", "cartona_share_reversal", "top_up_reversal"}
@@ -237,6 +265,22 @@ class TestInvoicing(InvoicingCase):
         with trap_jobs():
             self.pull([dict(data, status="cancelled_by_retailer", note_message="again")])
         self.assertEqual(self.bookings(sale), booked)
+
+    def test_cancellation_of_a_delivered_order_leaves_its_invoice(self):
+        # The import refuses to cancel what is delivered (an activity asks a
+        # person): the money stays where the goods went.
+        data = self.order_data("Qx7mK2aP", status="approved")
+        sale = self.import_and_deliver(data)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share", "top_up"})
+        with trap_jobs():
+            self.pull([dict(data, status="delivered")])
+            self.pull([dict(data, status="cancelled_by_retailer")])
+        self.assertEqual((sale.state, sale.marketplace_status), ("sale", "cancelled_by_retailer"))
+        self.assertIn("Cartona cancelled a delivered order", sale.activity_ids.mapped("summary"))
+        self.assertEqual(self.bookings(sale), booked)
+        self.assertEqual(booked["invoice"].state, "posted")
+        self.assertFalse(self.logs(("operation_type", "=", "invoicing"), ("message", "like", "credited back")))
 
     def test_discounts_booked_once_and_reversed_on_return(self):
         data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0)

@@ -4,7 +4,11 @@ from unittest import mock
 from odoo import Command
 
 from odoo.addons.cartona_marketplace import const
-from odoo.addons.cartona_marketplace.exceptions import MarketplaceAuthError, MarketplaceRetryableError
+from odoo.addons.cartona_marketplace.exceptions import (
+    MarketplaceAuthError,
+    MarketplacePermanentError,
+    MarketplaceRetryableError,
+)
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -177,7 +181,7 @@ class TestBulkFailures(CartonaProductCase):
 
         def answer(items):
             if any(item["supplier_product_id"] == bad.cartona_id for item in items):
-                return 422, {"message": "selling_price is below the minimum"}
+                return 422, {"message": "selling_price is below the minimum", "supplier_product_id": bad.cartona_id}
             return 200, []
 
         self.bulk_answer = answer
@@ -191,10 +195,48 @@ class TestBulkFailures(CartonaProductCase):
 
     def test_unknown_endpoint_is_not_split(self):
         products = self.make_products(4)
-        self.bulk_answer = lambda items: (404, {"message": "no such route"})
-        self.publish()
+        self.bulk_answer = lambda items: (404, {"message": "no such route", "supplier_product_id": "SP1"})
+        with self.raises(MarketplacePermanentError):
+            self.publish()
         self.assertEqual(len(self.http.calls), 1)
         self.assertEqual(set(products.mapped("marketplace_sync_status")), {"error"})
+
+    def test_refusal_of_the_whole_request_is_sent_once_logged_once_and_retried_whole(self):
+        self.config.supplier_code = "77"
+        products = self.make_products(6)
+        self.forget_pending()
+        logs = self.logs()
+        # A wrong supplier code: every item would be refused alike, alone or not.
+        for body in (
+            {"message": "The selected supplier code is invalid."},
+            {"message": "The given data was invalid.", "errors": {"0.supplier_code": ["is invalid"]}},
+        ):
+            self.bulk_answer = lambda items, body=body: (422, body)
+            self.http.calls.reset()
+            products._trigger_marketplace_sync(["price"])
+            with self.raises(MarketplacePermanentError):
+                self.publish()
+            self.assertEqual([len(items) for items in self.sent()], [6])
+            self.assertEqual(len(self.logs() - logs), 1)
+            logs = self.logs()
+            self.assertEqual(set(products.mapped("marketplace_sync_status")), {"error"})
+            self.assertIn("422", products[0].marketplace_error_message)
+        # Cartona refuses in a 200 too: the same, without a split.
+        self.bulk_answer = lambda items: (200, {"success": False, "message": "Unknown supplier"})
+        self.http.calls.reset()
+        products._trigger_marketplace_sync(["price"])
+        with self.raises(MarketplacePermanentError):
+            self.publish()
+        self.assertEqual(len(self.http.calls), 1)
+        self.assertEqual(len(self.logs() - logs), 1)
+        # Once the code is right, the next round sends them again, all in one request.
+        self.bulk_answer = lambda items: (200, [])
+        self.http.calls.reset()
+        with trap_jobs() as trap:
+            self.env["product.product"]._cron_sync_product_data()
+            perform_jobs(trap)
+        self.assertEqual([len(items) for items in self.sent()], [6])
+        self.assertEqual(set(products.mapped("marketplace_sync_status")), {"synced"})
 
     def test_per_item_results_land_on_the_right_product(self):
         products = self.make_products(4)

@@ -151,6 +151,98 @@ class TestStatusPush(StatusPushCase):
             trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
 
 
+class TestBackorders(StatusPushCase):
+    """Odoo's backorder wizard: part of the delivery now, the rest later or never."""
+
+    def _validate_sugar_only(self, order, method):
+        """The sugar delivered, the soda not: Odoo asks about a backorder and
+        the user answers with ``method`` of its wizard."""
+        picking = order.picking_ids
+        for move in picking.move_ids:
+            sugar = move.product_id == self.sugar
+            move.quantity = move.product_uom_qty if sugar else 0
+            move.picked = sugar
+        action = picking.button_validate()
+        self.assertEqual(action["res_model"], "stock.backorder.confirmation")
+        wizard = Form(self.env[action["res_model"]].with_context(**action["context"])).save()
+        getattr(wizard, method)()
+        self.assertEqual(picking.state, "done")
+
+    def test_backorder_cancelled_later_means_delivered(self):
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate_sugar_only(order, "process")
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("assigned_to_salesman",))
+            perform_jobs(trap)
+            backorder = order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+            self.assertTrue(backorder.backorder_id)
+            backorder.action_cancel()
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
+            perform_jobs(trap)
+        self.assertEqual(
+            self._sent(),
+            [
+                [{"hashed_id": "Lr4tN8wQ", "status": "assigned_to_salesman"}],
+                [{"hashed_id": "Lr4tN8wQ", "status": "delivered"}],
+            ],
+        )
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
+
+    def test_no_backorder_means_delivered(self):
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate_sugar_only(order, "process_cancel_backorder")
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            perform_jobs(trap)
+        self.assertEqual(
+            [item["status"] for body in self._sent() for item in body], ["assigned_to_salesman", "delivered"]
+        )
+        self.assertEqual(order.marketplace_status, "delivered")
+
+    def test_order_cancelled_after_a_partial_delivery_is_cancelled_not_delivered(self):
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate_sugar_only(order, "process")
+            perform_jobs(trap)
+            order.cartona_cancellation_reason = "out_of_stock"
+            order.with_context(disable_cancel_warning=True).action_cancel()
+            self.assertEqual(order.state, "cancel")
+            trap.assert_jobs_count(1, only=order._push_marketplace_status)
+            trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
+
+    def test_return_after_delivery_tells_cartona_nothing_more(self):
+        # Cartona takes no "returned" from a supplier: its own returned status reaches the order.
+        order = self._import(status="approved")
+        self.http.post(self.url(BULK), json=[])
+        with trap_jobs() as trap:
+            self._validate(order.picking_ids)
+            perform_jobs(trap)
+            self.assertEqual(order.marketplace_status, "delivered")
+            wizard = Form(
+                self.env["stock.return.picking"].with_context(
+                    active_ids=order.picking_ids.ids, active_id=order.picking_ids.id, active_model="stock.picking"
+                )
+            ).save()
+            for line in wizard.product_return_moves:
+                line.quantity = line.move_id.quantity
+            returned = self.env["stock.picking"].browse(wizard.action_create_returns()["res_id"])
+            self._validate(returned)
+            self.assertEqual((returned.state, returned.sale_id), ("done", order))
+            trap.assert_jobs_count(0, only=order._push_marketplace_status)
+        self.assertEqual(len(self._sent()), 1)
+
+    def test_cancelled_delivery_with_nothing_delivered_tells_cartona_nothing(self):
+        order = self._import(status="approved")
+        with trap_jobs() as trap:
+            order.picking_ids.action_cancel()
+            trap.assert_jobs_count(0, only=order._push_marketplace_status)
+        self.assertFalse(order._marketplace_all_delivered())
+
+
 class TestOtp(StatusPushCase):
     def _otp_order(self):
         order = self._import("Qx7mK2aP", status="assigned_to_salesman")

@@ -1,3 +1,4 @@
+from odoo import http
 from odoo.tests import tagged
 
 from .common import BASE_URL, TOKEN, BrowserCase, load_json
@@ -7,6 +8,9 @@ from .common import BASE_URL, TOKEN, BrowserCase, load_json
 class TestMarketplaceUi(BrowserCase):
     """In Chromium: after login the Marketplace app shows its menus and opens
     the configuration list."""
+
+    def test_manifests_are_read_before_the_browser_comes(self):
+        self.assertIn("statics", vars(http.root), "read lazily by the browser's first requests, on several threads")
 
     def test_marketplace_menu_after_login(self):
         self.assertEqual(self.url_open("/web/login").status_code, 200)
