@@ -116,7 +116,9 @@ class Order:
     def payload_hash(self):
         """The hash of what the import uses of the order, not of its payload: a
         field Cartona adds, or keys it reorders, change nothing."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
+        # Not ``updated_at``: the time of a change is no change Odoo applies.
+        used = dict(asdict(self), updated_at=None)
+        return hashlib.sha256(json.dumps(used, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
     def otp_required(self):

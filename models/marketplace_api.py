@@ -141,8 +141,14 @@ class MarketplaceApi(models.AbstractModel):
         time Cartona accepted the token, a connection test or this pull. It is
         kept on the pull's ``state`` (locked by ``_lock_pull``), whose one
         run-time writer is the pull: the configuration row is left to its users."""
+        if not state.import_orders_from:
+            state.import_orders_from = self._going_live_moment(state)
+
+    @api.model
+    def _going_live_moment(self, state):
+        """``import_orders_from`` as set, or as ``_going_live`` sets it."""
         if state.import_orders_from:
-            return
+            return state.import_orders_from
         config = self._get_config()
         tested = (
             self.env["marketplace.sync.log"]
@@ -159,7 +165,7 @@ class MarketplaceApi(models.AbstractModel):
         )
         # This transaction began before Cartona was asked: no order changed
         # since it answered is older than that.
-        state.import_orders_from = min(filter(None, [tested.create_date, self.env.cr.now()]))
+        return min(filter(None, [tested.create_date, self.env.cr.now()]))
 
     @api.model
     def _iter_order_pages(
@@ -302,13 +308,13 @@ class MarketplaceApi(models.AbstractModel):
         state = self._lock_pull()
         if not state:
             return None
-        started, date_from = fields.Datetime.now(), self._pull_date_from(state)
+        started, (date_from, date_to) = fields.Datetime.now(), self._pull_window(state)
         stats = Counter()
         last_page = 0
-        for page, orders in self._iter_order_pages(date_from=date_from):
+        for page, orders in self._iter_order_pages(date_from=date_from, date_to=date_to):
             self._going_live(state)  # before the first page is processed
             last_page = page
-            stats += self._process_orders_page(orders, page, date_from)[0]
+            stats += self._process_orders_page(orders, page, date_from, date_to, history=bool(date_to))[0]
         self._going_live(state)  # Cartona answered with no order at all
         stats["created"] += self._replay_parked(started)["created"]
         # The walk ended on an empty page: it read the whole window. (The
@@ -316,7 +322,7 @@ class MarketplaceApi(models.AbstractModel):
         complete = last_page < const.MAX_PULL_PAGES
         if not complete:
             _logger.warning("Stopped after %s pages: the page cap was reached", last_page)
-        self._record_pull(state, stats, watermark=started if complete else None)
+        self._record_pull(state, stats, watermark=(date_to or started) if complete else None)
         return stats
 
     @api.model
@@ -371,12 +377,13 @@ class MarketplaceApi(models.AbstractModel):
             return False, Counter()
         page = state.pull_next_page or 1
         if page == 1:
-            started, date_from = fields.Datetime.now(), self._pull_date_from(state)
+            started, (date_from, date_to) = fields.Datetime.now(), self._pull_window(state)
         else:  # the whole walk asks for the same window
-            started, date_from = state.pull_walk_started, state.pull_walk_from
-        orders = self._pull_orders(page=page, per_page=config.pull_page_size, date_from=date_from)["data"]
+            started, date_from, date_to = state.pull_walk_started, state.pull_walk_from, state.pull_walk_to
+        orders = self._pull_orders(page=page, per_page=config.pull_page_size, date_from=date_from, date_to=date_to)
+        orders = orders["data"]
         self._going_live(state)
-        stats, acknowledged = self._process_orders_page(orders, page, date_from)
+        stats, acknowledged = self._process_orders_page(orders, page, date_from, date_to, history=bool(date_to))
         acknowledged = acknowledged or (page > 1 and state.pull_walk_acked)
         if orders and page < const.MAX_PULL_PAGES:  # only an empty page ends the walk
             state.write(
@@ -384,6 +391,7 @@ class MarketplaceApi(models.AbstractModel):
                     "pull_next_page": page + 1,
                     "pull_walk_started": started,
                     "pull_walk_from": date_from,
+                    "pull_walk_to": date_to,
                     "pull_walk_acked": acknowledged,
                 }
             )
@@ -391,13 +399,15 @@ class MarketplaceApi(models.AbstractModel):
             return True, stats
         stats["created"] += self._replay_parked(started)["created"]
         if page > 1:
-            state.write({"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False})
+            state.write(
+                {"pull_next_page": 1, "pull_walk_started": False, "pull_walk_from": False, "pull_walk_to": False}
+            )
         # Orders acknowledged between two runs leave the list and shift the
         # pages under the walk: only a walk that acknowledged nothing before
         # its empty page saw everything, so only it moves the watermark.
         # Until then the same window is walked again.
         complete = not orders and not acknowledged
-        self._record_pull(state, stats, watermark=started if complete else None)
+        self._record_pull(state, stats, watermark=(date_to or started) if complete else None)
         return False, stats
 
     @api.model
@@ -423,13 +433,22 @@ class MarketplaceApi(models.AbstractModel):
         return state
 
     @api.model
+    def _pull_window(self, state):
+        """``(from, to)`` of the next walk. Before the first complete pull it is
+        the history walk: what Cartona lists as changed up to going live
+        (``import_orders_from``), whose new orders are acknowledged and logged,
+        not imported; it moves the watermark to going live. After it, the
+        orders changed since the last complete pull (``_pull_date_from``)."""
+        if not state.last_pull_date:
+            return None, self._going_live_moment(state)
+        return self._pull_date_from(state), None
+
+    @api.model
     def _pull_date_from(self, state):
         """Orders changed since the last complete pull (on the pull's ``state``),
         minus the overlap, and never after the oldest order still waiting or
-        held back. No bound before the first complete pull."""
+        held back."""
         config = self._get_config()
-        if not state.last_pull_date:
-            return None
         oldest_parked = self.env["marketplace.parked.order"].search(
             [("marketplace_config_id", "=", config.id)], order="first_seen", limit=1
         )
@@ -438,14 +457,15 @@ class MarketplaceApi(models.AbstractModel):
         return min(bounds) - timedelta(minutes=config.pull_overlap_minutes)
 
     @api.model
-    def _process_orders_page(self, orders, page=1, date_from=None, date_to=None):
+    def _process_orders_page(self, orders, page=1, date_from=None, date_to=None, history=False):
         """Import ``orders``, read on ``page`` of the window ``date_from`` to
-        ``date_to``, and queue the acknowledgement of those Odoo holds now.
+        ``date_to``, and queue the acknowledgement of those Odoo holds now;
+        on the ``history`` walk, new orders are acknowledged, not imported.
         Returns the Counter of outcomes and how many it acknowledges."""
         if not orders:  # an idle poll costs no more queries
             return Counter(), 0
         config = self._get_config()
-        stats, ack = config._processor()._process_page(orders)
+        stats, ack = config._processor()._process_page(orders, history=history)
         if ack:
             # What the import used of each order it acknowledges (they all parsed: their hash is computable),
             # and where the acknowledgement finds them again.

@@ -97,12 +97,12 @@ class MarketplaceConfig(models.Model):
     last_pull_date = fields.Datetime(
         "Orders Pulled Until",
         compute="_compute_sync_state",
-        inverse="_inverse_pull_bounds",
+        inverse="_inverse_last_pull_date",
         help="Start of the last complete pull: the next pull asks for orders changed since then, minus the overlap.",
     )
     import_orders_from = fields.Datetime(
         compute="_compute_sync_state",
-        inverse="_inverse_pull_bounds",
+        inverse="_inverse_import_orders_from",
         help="Orders Cartona last changed before this moment are acknowledged and logged, not imported. "
         "Left empty, the first pull Cartona answers sets it to the first time Cartona accepted the token "
         "(a connection test, or that pull). Set it earlier before going live to take in orders in flight.",
@@ -295,13 +295,17 @@ class MarketplaceConfig(models.Model):
             for name, concern in SYNC_STATE_FIELDS.items():
                 config[name] = states.get(concern, empty)[name]
 
-    def _inverse_pull_bounds(self):
-        # A manager may move the watermark (to pull older orders again, say)
-        # and the go-live bound; both are kept with the pull's state (decisions §8).
+    # A manager may move the watermark (to pull older orders again, say) and
+    # the go-live bound; both are kept with the pull's state (decisions §8).
+    # One inverse each: a form saves only the field it changed, and the other
+    # one, computed by the same method, would read as empty.
+    def _inverse_last_pull_date(self):
         for config in self:
-            self.env["marketplace.sync.state"]._of(config, "order_pull").write(
-                {name: config[name] for name in ("last_pull_date", "import_orders_from")}
-            )
+            self.env["marketplace.sync.state"]._of(config, "order_pull").last_pull_date = config.last_pull_date
+
+    def _inverse_import_orders_from(self):
+        for config in self:
+            self.env["marketplace.sync.state"]._of(config, "order_pull").import_orders_from = config.import_orders_from
 
     def _compute_from_logs(self):
         # Failures are recorded by inserting sync logs, from whichever

@@ -40,6 +40,9 @@ class Page:
     # New orders ready to be created, as (order, vals, outcome): created and
     # confirmed together by _create_pending, which Odoo does far cheaper than one by one.
     pending: list = field(default_factory=list)
+    # The history walk: every order of the page was listed by Cartona before
+    # the configuration went live (``import_orders_from``).
+    history: bool = False
 
 
 @dataclass
@@ -93,7 +96,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         return payloads.parse_order(order_data)
 
     @api.model
-    def _process_page(self, orders_data, replay=False):
+    def _process_page(self, orders_data, replay=False, history=False):
         """Process one page, its orders together where they may be
         (``_process_orders``).
 
@@ -111,7 +114,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 hashed_id = payloads.order_key(data) or "(no id)"
                 _logger.exception("Cartona order %s could not be read", hashed_id)
                 stats[self._reject(data, f"Cartona order {hashed_id} could not be read: {exc!r}")] += 1
-        outcomes = self._process_orders(parsed)
+        outcomes = self._process_orders(parsed, history)
         stats.update(outcome.kind for outcome in outcomes)
         ack = [] if replay else [order.hashed_id for (order, _data), o in zip(parsed, outcomes, strict=True) if o.ack]
         self._log_imported(outcomes)
@@ -139,14 +142,14 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         )
 
     @api.model
-    def _process_orders(self, parsed):
+    def _process_orders(self, parsed, history=False):
         """The outcomes of a page's parsed ``(order, data)``, in their order.
         The orders are processed together (``_process_together``), but one
         likely to fail keeps a savepoint of its own, with every other copy of
         it on the page, so that its copies still apply in page order. When the
         batch fails, every order gets one."""
         orders = [order for order, _data in parsed]
-        page = self._prepare_page(orders)
+        page = self._prepare_page(orders, history)
         alone = {order.hashed_id for order in orders if self._likely_to_fail(order, page)}
         together = [i for i, order in enumerate(orders) if order.hashed_id not in alone]
         outcomes = {}
@@ -154,7 +157,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         if len(together) > 1:
             batch, failure = self._process_together([parsed[i] for i in together], page)
             if failure:
-                page = self._prepare_page(orders)  # as it was before the batch
+                page = self._prepare_page(orders, history)  # as it was before the batch
             else:
                 outcomes = dict(zip(together, batch, strict=True))
         for i, (order, data) in enumerate(parsed):
@@ -341,18 +344,17 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     def _skipped_before_going_live(self, order, page):
         """The outcome of a new order Cartona last changed before the
         configuration's ``import_orders_from``: acknowledged and logged, not
-        imported. None for an order to import, among them one already waiting
-        in Odoo, one whose change date is unknown, and any order a person
-        fetches (``cartona_all_dates``)."""
+        imported. That is every new order of the history walk (Cartona's own
+        ``to`` filter says so), and any other whose ``updated_at`` says so.
+        None for an order to import, among them one already waiting in Odoo
+        and any order a person fetches (``cartona_all_dates``)."""
         since = self._get_config().import_orders_from
-        if (
-            not (since and order.updated_at and order.updated_at < since)
-            or order.hashed_id in page.parked
-            or self.env.context.get("cartona_all_dates")
-        ):
+        older = page.history or (since and order.updated_at and order.updated_at < since)
+        if not older or order.hashed_id in page.parked or self.env.context.get("cartona_all_dates"):
             return None
+        changed = f"last changed {order.updated_at} UTC" if order.updated_at else "listed by Cartona"
         message = (
-            f"Cartona order {order.number} ({order.status}), last changed {order.updated_at} UTC, is older "
+            f"Cartona order {order.number} ({order.status}), {changed}, is older "
             f"than Import Orders From ({since} UTC): acknowledged, not imported"
         )
         return Outcome("skipped", ack=True, message=message)
@@ -390,7 +392,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
     # Products -------------------------------------------------------------
 
     @api.model
-    def _prepare_page(self, orders):
+    def _prepare_page(self, orders, history=False):
         """What the orders of a page share, in a few queries whatever their number."""
         config = self._get_config()
         hashed_ids = [order.hashed_id for order in orders]
@@ -409,6 +411,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             self._find_existing_orders(hashed_ids),
             self._prefetch_partners(orders),
             set(self.env["marketplace.parked.order"]._of(config, *hashed_ids).mapped("cartona_id")),
+            history=history,
         )
 
     @api.model

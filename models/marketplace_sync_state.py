@@ -25,6 +25,8 @@ class MarketplaceSyncState(models.Model):
     pull_next_page = fields.Integer(default=1)
     pull_walk_started = fields.Datetime()
     pull_walk_from = fields.Datetime()
+    # The history walk's end (``import_orders_from``); empty for any other walk.
+    pull_walk_to = fields.Datetime()
     # The walk's pages acknowledged orders, which shifts the pages after them
     # (a walk under way when the field came may have: hence the default).
     pull_walk_acked = fields.Boolean(default=True)

@@ -11,7 +11,7 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import perform_jobs
+from .common import FakeCartona, perform_jobs
 from .test_invoicing import InvoicingCase
 
 MIGRATION = Path(__file__).parent.parent / "migrations" / "18.0.1.3.0" / "post-import_orders_from.py"
@@ -73,6 +73,57 @@ class TestGoingLive(InvoicingCase):
         with trap_jobs():
             self.assertEqual(self.pull([delivered])["skipped"], 1)
         self.assertFalse(self.sale("Lr4tN8wQ"))
+
+    def history(self, page_size=None):
+        """A configuration that never pulled, and a Cartona that pages and
+        filters on when each order last changed, as Cartona does: its orders
+        say nothing of that themselves."""
+        self.config.last_pull_date = False
+        if page_size:
+            self.config.pull_page_size = page_size
+        self.http.reset()
+        self.http.post(self.url("supplier-product/bulk-update"), json=[])
+        cartona = FakeCartona(self.http)
+        two_days_ago = self.now - timedelta(days=2)
+        cartona.list(self.order("Qx7mK2aP", status="pending"), self.order("Lr4tN8wQ"), when=two_days_ago)
+        return cartona
+
+    def test_the_first_pull_acknowledges_what_cartona_held_before_going_live(self):
+        cartona = self.history()
+        with trap_jobs() as trap:
+            stats = self.api._pull_and_process_orders()
+            perform_jobs(trap)
+        self.assertEqual(stats["skipped"], 2)
+        self.assertFalse(self.sale("Qx7mK2aP") | self.sale("Lr4tN8wQ"))
+        going_live = fields.Datetime.to_string(self.config.import_orders_from)
+        # Cartona's own filter tells what changed before going live.
+        self.assertEqual((cartona.requests[0].get("from"), cartona.requests[0]["to"]), (None, going_live))
+        self.assertEqual(sorted(cartona.acknowledged), ["Lr4tN8wQ", "Qx7mK2aP"])
+        self.assertEqual(self.config.skipped_order_count, 2)
+        self.assertEqual(self.config.last_pull_date, self.config.import_orders_from)
+        # An order placed since is Odoo's business: the next pull imports it.
+        cartona.list(self.order("Mn9bH3kT", status="pending"))
+        with trap_jobs():
+            stats = self.api._pull_and_process_orders()
+        self.assertEqual((stats["created"], stats["skipped"]), (1, 0))
+        self.assertTrue(self.sale("Mn9bH3kT"))
+        self.assertNotIn("to", cartona.requests[-1])
+
+    def test_the_cron_walks_the_history_page_by_page(self):
+        cartona = self.history(page_size=1)
+        with trap_jobs() as trap:
+            for _run in range(6):
+                self.config._api()._pull_next_page()
+                perform_jobs(trap)
+        self.assertFalse(self.sale("Qx7mK2aP") | self.sale("Lr4tN8wQ"))
+        self.assertEqual(sorted(cartona.acknowledged), ["Lr4tN8wQ", "Qx7mK2aP"])
+        going_live = fields.Datetime.to_string(self.config.import_orders_from)
+        pulls = [params for params in cartona.requests if params.get("to")]
+        self.assertTrue(pulls)
+        self.assertEqual({params["to"] for params in pulls}, {going_live})
+        # Once a walk saw the history empty, the watermark is going live, and the next walks look forward.
+        self.assertEqual(self.config.last_pull_date, self.config.import_orders_from)
+        self.assertNotIn("to", cartona.requests[-1])
 
     def test_a_first_pull_that_finds_nothing_fixes_the_bound_too(self):
         # Else a later pull would fix it later, and drop the orders made in between.

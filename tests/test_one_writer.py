@@ -189,8 +189,9 @@ class TestSyncStateMigration(MarketplaceCase):
     }
 
     def test_previous_version_keeps_its_pull_state(self):
-        # The previous version's columns, as an upgraded database keeps them.
+        # The previous version's columns, as an upgraded database keeps them (and no state rows).
         cr = self.env.cr
+        cr.execute("DELETE FROM marketplace_sync_state WHERE marketplace_config_id = %s", [self.config.id])
         for name, kind in self.OLD_COLUMNS.items():
             cr.execute(SQL("ALTER TABLE marketplace_config ADD COLUMN %s %s", SQL.identifier(name), SQL(kind)))
         old = {

@@ -326,6 +326,7 @@ class TestMalformedOrders(ImportCase):
                 self.assertIn(case["field"], str(caught.exception))
 
     def test_bad_orders_are_logged_and_the_page_goes_on(self):
+        watermark = self.config.last_pull_date
         cases = [case for case in load_json("malformed_orders.json") if "field" in case]
         page = [case["payload"] for case in cases]
         page.insert(5, self.order_data("Qx7mK2aP"))
@@ -346,7 +347,7 @@ class TestMalformedOrders(ImportCase):
         # Failed orders wait with their reason; without an id, the window stays.
         waiting = self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)])
         self.assertEqual(len(waiting), stats["failed"])
-        self.assertFalse(self.config.last_pull_date)
+        self.assertEqual(self.config.last_pull_date, watermark)
         # Nothing half-created: only the two good retailers are new.
         self.assertEqual(self.env["res.partner"].search_count([]), partners_before + 2)
         self.assertFalse(self.env["sale.order"].search([("cartona_id", "like", "Bad%")]))
@@ -368,15 +369,19 @@ class TestMalformedOrders(ImportCase):
 
 
 class TestPullWindow(ImportCase):
-    def test_first_pull_has_no_bound_even_with_a_waiting_order(self):
-        data = self.order_data("Lr4tN8wQ")
-        data["order_details"][2].update(supplier_product_id="888001", internal_product_id="888#1")
+    def test_first_pull_has_no_lower_bound_even_with_a_waiting_order(self):
+        # A configuration that never pulled walks what Cartona held before going live.
+        self.config.last_pull_date = False
+        self.env["marketplace.parked.order"].create(
+            {"marketplace_config_id": self.config.id, "cartona_id": "Wt5old", "payload": "{}", "reason": "test"}
+        )
         self.config.pull_page_size = 1
-        self.serve_pages([data], [])
+        self.serve_pages([self.order_data("Lr4tN8wQ")], [])
         self.env["marketplace.config"]._cron_pull_orders()
         self.env["marketplace.config"]._cron_pull_orders()
-        self.assertEqual(self.config.parked_order_count, 1)
-        self.assertNotIn("from", self.http.calls[-1].request.params)
+        for call in self.http.calls:
+            self.assertNotIn("from", call.request.params)
+            self.assertEqual(call.request.params["to"], fields.Datetime.to_string(self.config.import_orders_from))
 
     def test_failed_order_keeps_the_window_open(self):
         self.pull([])

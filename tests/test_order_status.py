@@ -126,6 +126,7 @@ class TestEditingBlocks(ImportCase):
 class TestPullCron(ImportCase):
     def test_cron_takes_a_page_per_run_and_reports_progress(self):
         self.config.pull_page_size = 2
+        watermark = self.config.last_pull_date
         cron = self.env.ref("cartona_marketplace.cron_pull_marketplace_orders")
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "minutes"))
         self.serve_pages(self.page[:2], self.page[2:])
@@ -144,16 +145,16 @@ class TestPullCron(ImportCase):
             self.assertTrue(self.sale("Pz2cV6yE"))
             self.config.invalidate_recordset()  # read from the pull's state again
             self.assertEqual(self.config.pull_next_page, 3)
-            self.assertFalse(self.config.last_pull_date)
+            self.assertEqual(self.config.last_pull_date, watermark)
             poller._poll(self.config.id, 3)  # an empty page ends the walk
             self.config.invalidate_recordset()
             self.assertEqual(self.config.pull_next_page, 1)
-            self.assertFalse(self.config.last_pull_date, "a walk that acknowledged orders keeps the window")
+            self.assertEqual(self.config.last_pull_date, watermark, "a walk that acknowledged orders keeps the window")
             self.http.reset()
             self.serve_pages([])
             poller._poll(self.config.id, 3)
         self.config.invalidate_recordset()
-        self.assertTrue(self.config.last_pull_date, "a walk that acknowledged nothing saw everything")
+        self.assertGreater(self.config.last_pull_date, watermark, "a walk that acknowledged nothing saw everything")
         self.assertEqual(self.config.total_orders_pulled, 4)
 
     def test_outage_never_makes_the_cron_raise(self):
