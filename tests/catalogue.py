@@ -99,7 +99,12 @@ SIZES = (
     ("2.25 لتر", ("2,25 لتر", "2250 مل", "2.25 ltr")),
 )
 # Pieces in one Cartona unit: as Odoo writes them, and as Cartona does.
-PIECES = ((1, "", ("",)), (6, "6 قطع", ("x6", "6 pcs", "6 قطعه")), (12, "x12", ("12 قطعة", "× 12", "12 pcs", "12x")), (24, "24 قطعة", ("x24", "24 pcs")))
+PIECES = (
+    (1, "", ("",)),
+    (6, "6 قطع", ("x6", "6 pcs", "6 قطعه")),
+    (12, "x12", ("12 قطعة", "× 12", "12 pcs", "12x")),
+    (24, "24 قطعة", ("x24", "24 pcs")),
+)
 PACKAGING = (" -- كرتونة", " عبوة", " علبة", " - كرتونه")
 TASHKEEL = "\u064e\u064f\u0650\u0651"
 # Which share of Cartona's products are not in Odoo, are named by internal
@@ -160,7 +165,11 @@ def make(count, rng):
     for number, (good, brand, size) in enumerate(in_both + cartona_only):
         cartona_id = str(700000 + number)
         unit_count, _odoo_word, cartona_words = PIECES[pieces[number]]
-        item = {"supplier_product_id": cartona_id, "unit": "box" if unit_count > 1 else "piece", "unit_count": unit_count}
+        item = {
+            "supplier_product_id": cartona_id,
+            "unit": "box" if unit_count > 1 else "piece",
+            "unit_count": unit_count,
+        }
         known = number < len(in_both)
         kind = rng.random()
         if known and kind < BY_REFERENCE:

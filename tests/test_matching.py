@@ -215,7 +215,14 @@ def test_a_generated_catalogue(seed):
     codes = {n: p["default_code"] for n, p in enumerate(products, 1)}
     read = [
         CatalogueItem(
-            i["supplier_product_id"], i.get("internal_product_id"), i["product_name"], None, i["unit"], i["unit_count"], None, None
+            i["supplier_product_id"],
+            i.get("internal_product_id"),
+            i["product_name"],
+            None,
+            i["unit"],
+            i["unit_count"],
+            None,
+            None,
         )
         for i in items
     ]
