@@ -185,18 +185,24 @@ def _skeleton(word, article=True):
     return "".join(char for at, char in enumerate(word) if not at or char != word[at - 1])
 
 
-def words_beyond(words, other):
-    """How many words one of two names (normalised words, in order) says
-    beyond the other; None when they are two products: they state different
-    figures (unless one only states more of them), or a word of one stands
-    where the other has a different word (another brand, another taste).
-    Packaging words do not count; two spellings of one word (skeletons alike,
-    or one word written in two) are one word."""
-    stated, wanted = figures(" ".join(words)), figures(" ".join(other))
+def shape(normalised):
+    """What ``words_beyond`` compares of a normalised name: the figures it
+    states, and its words that name the product (no figure, no packaging)."""
+    words = normalised.split()
+    return figures(normalised), [w for w in words if not w[0].isdigit() and w not in PACKAGING]
+
+
+def words_beyond(name, other):
+    """How many words one of two names (``shape``s) says beyond the other;
+    None when they are two products: they state different figures (unless one
+    only states more of them), or a word of one stands where the other has a
+    different word (another brand, another taste). Two spellings of one word
+    (skeletons alike, or one word written in two) are one word."""
+    (stated, words), (wanted, other_words) = name, other
     if not (stated <= wanted or wanted <= stated):
         return None
-    own = [w for w in words if w not in other and not w[0].isdigit() and w not in PACKAGING]
-    theirs = [w for w in other if w not in words and not w[0].isdigit() and w not in PACKAGING]
+    own = [w for w in words if w not in other_words]
+    theirs = [w for w in other_words if w not in words]
     skeletons = [_skeleton(w) for w in theirs]
     for word in list(own):
         skeleton = _skeleton(word)
@@ -230,6 +236,9 @@ class Proposal:
     variant_id: int | None
     method: str | None
     confidence: int
+
+
+MAX_UNIT_BONUS = 4
 
 
 def _unit_bonus(item, variant, words):
@@ -302,6 +311,7 @@ def _block(words, postings):
 def _match_names(items, variants, taken, propose):
     free = [v for v in variants if v.id not in taken]
     names = [normalise(v.name).split() for v in free]
+    shapes = [shape(" ".join(name)) for name in names]
     # Scored without packaging words: "-- كرتونة" does not make a name less sure.
     compared = [" ".join(w for w in name if w not in PACKAGING) for name in names]
     units = {name: set(normalise(name).split()) for name in {v.unit_name for v in free if v.unit_name}}
@@ -313,6 +323,7 @@ def _match_names(items, variants, taken, propose):
     candidates = []  # (score with tie-breaker, whole-name score, rank, item index, variant position, confidence)
     for index, item in enumerate(items):
         query = normalise(item.name).split()
+        query_shape = shape(" ".join(query))
         block = _block(set(query) - PACKAGING, postings)
         if not block:
             continue
@@ -327,19 +338,21 @@ def _match_names(items, variants, taken, propose):
         # Another size or another brand is another product, not a weaker proposal.
         # Between names alike but for packaging, the closer whole name wins.
         scored = []
-        for _name, score, at in found:
+        for _name, score, at in found:  # best first
+            if len(scored) >= CANDIDATES and score + MAX_UNIT_BONUS <= sorted(scored)[-CANDIDATES][0] - TIE_MARGIN:
+                break  # none further can be among the best, or tie with them
             position = block[at]
-            beyond = words_beyond(query, names[position])
+            beyond = words_beyond(query_shape, shapes[position])
             if beyond is not None:
                 bonus = _unit_bonus(item, free[position], words[position])
                 whole = fuzz.token_sort_ratio(query, names[position], processor=" ".join)
                 ceiling = NAME_SAYS_MORE_MAX_CONFIDENCE if beyond else NAME_MAX_CONFIDENCE
                 scored.append((score + bonus, whole, min(ceiling, round(score)), position))
         scored.sort(reverse=True)
-        for rank, (total, whole, score, position) in enumerate(scored[:CANDIDATES]):
+        for rank, (total, whole, capped, position) in enumerate(scored[:CANDIDATES]):
             # A tie the unit and pieces do not break leaves the choice uncertain.
-            tied = any(other > total - TIE_MARGIN for other, _w, _s, p in scored if p != position)
-            confidence = score - (AMBIGUITY_PENALTY if tied else 0)
+            tied = any(other > total - TIE_MARGIN for other, _w, _c, p in scored if p != position)
+            confidence = capped - (AMBIGUITY_PENALTY if tied else 0)
             candidates.append((total, whole, -rank, index, position, confidence))
     # Best pairs first: a variant goes to the Cartona product it fits best.
     done = set()

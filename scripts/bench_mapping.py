@@ -1,5 +1,5 @@
 """Catalogue mapping benchmark: a Cartona catalogue of 5,000 products against
-7,500 Odoo products, read, matched and shown, and the proposals' precision and
+7,000 Odoo products, read, matched and shown, and the proposals' precision and
 recall against the catalogue's truth.
 
 Run by ``make bench-mapping`` (scripts/bench_mapping.sh) on a fresh database.
@@ -41,7 +41,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True, help="Odoo configuration file")
     parser.add_argument("--database", required=True)
-    parser.add_argument("--products", type=int, default=5_000, help="Cartona products (Odoo has half as many more)")
+    parser.add_argument("--products", type=int, default=5_000, help="Cartona products (Odoo has 1.4 times as many)")
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=12)
     return parser.parse_args()

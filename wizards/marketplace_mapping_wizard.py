@@ -221,8 +221,8 @@ class MarketplaceMappingWizard(models.TransientModel):
                 # Cartona names no unit: one of its size, whatever its name,
                 # first one that is already a Cartona unit ("Box of 12").
                 in_use = {
-                    unit.id
-                    for (unit,) in self.env["product.product"]
+                    used.id
+                    for (used,) in self.env["product.product"]
                     .sudo()
                     .with_context(active_test=False)
                     ._read_group([("cartona_uom_id", "in", same.ids)], ["cartona_uom_id"])
