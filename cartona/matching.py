@@ -3,8 +3,10 @@
 Plain Python, no ORM. Keys first (Cartona's ``internal_product_id`` equal to a
 variant's internal reference or barcode), then names, compared after a
 normalisation that makes Arabic and Latin spellings of one product meet:
-"زيت  عبّاد الشمس 1,5 لتر" and "زيت عباد الشمس 1.5L" are one name. The unit
-and the number of pieces break ties between names that score alike.
+"زيت  عبّاد الشمس 1,5 لتر" and "زيت عباد الشمس 1.5L" are one name. Two names that state different figures,
+or a different word where the other has its own (another brand), are two
+products: such a candidate is never proposed, however close. The unit and the
+number of pieces break ties between names that score alike.
 
 Fuzzy scores come from rapidfuzz; each Cartona name is compared only with
 the variants that share two of its rarest words (the blocking key), so a
@@ -26,15 +28,14 @@ METHOD_NAME = "name"
 
 # Below this name score no proposal is made.
 NAME_CUTOFF = 60
-# A name proposal never claims the certainty of a key.
+# A name proposal never claims the certainty of a key; one of two names that
+# says more words than the other ("زيت ذرة" / "زيت ذرة كريستال") is not sure.
 NAME_MAX_CONFIDENCE = 95
+NAME_SAYS_MORE_MAX_CONFIDENCE = 85
 # Two candidates closer than this are a tie, broken by unit and pieces.
 TIE_MARGIN = 3
 # What an unresolved tie costs the proposal's confidence.
 AMBIGUITY_PENALTY = 15
-# Names that state different figures ("1 kg" and "5 kg", "Nour 3" and "Nour 6")
-# are different products, unless one name only says more ("330 ml, 24 cans").
-FIGURE_MISMATCH_PENALTY = 30
 # Candidates per Cartona name, and the words of it used as blocking keys.
 CANDIDATES = 5
 BLOCKING_WORDS = 3
@@ -72,6 +73,9 @@ _UNITS = {
     "جرام": ("g", 1),
     "غرام": ("g", 1),
     "غ": ("g", 1),
+    "غم": ("g", 1),
+    "gms": ("g", 1),
+    "grs": ("g", 1),
     "kg": ("g", 1000),
     "kgs": ("g", 1000),
     "kilo": ("g", 1000),
@@ -80,14 +84,27 @@ _UNITS = {
     "كغ": ("g", 1000),
     "كيلو": ("g", 1000),
     "كيلوجرام": ("g", 1000),
+    "كيلو جرام": ("g", 1000),
+    "كيلوغرام": ("g", 1000),
+    "كيلو غرام": ("g", 1000),
+    "كجرام": ("g", 1000),
+    "كغم": ("g", 1000),
+    "ك": ("g", 1000),
     "ml": ("ml", 1),
     "مل": ("ml", 1),
     "ملل": ("ml", 1),
     "مللي": ("ml", 1),
     "ملي": ("ml", 1),
+    "مليلتر": ("ml", 1),
+    "ملليلتر": ("ml", 1),
     "l": ("ml", 1000),
     "lt": ("ml", 1000),
     "ltr": ("ml", 1000),
+    "ltrs": ("ml", 1000),
+    "liters": ("ml", 1000),
+    "litres": ("ml", 1000),
+    "ليتر": ("ml", 1000),
+    "لترات": ("ml", 1000),
     "liter": ("ml", 1000),
     "litre": ("ml", 1000),
     "لتر": ("ml", 1000),
@@ -98,9 +115,13 @@ _SIZE = re.compile(
 )
 _DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 _NOT_WORD = re.compile(r"[^\w.]+|(?<!\d)\.|\.(?!\d)")
+# Pieces, however they are written: "x12", "12x", "12 pcs", "12 قطعة" say "12".
+_PIECES = re.compile(
+    r"(?<![\w.])x\s*(?=\d)|(?<=\d)\s*x(?![\w.])|(?<=\d)\s*(?:pcs|pc|pieces|piece|قطعه|قطع|حبه|حبات)(?!\w)"
+)
 # Cartona's units, and the words that name them in product names.
 UNIT_WORDS = {
-    "box": {"box", "carton", "كرتونه", "كرتونة", "علبه", "صندوق"},
+    "box": {"box", "carton", "كرتونه", "كرتون", "علبه", "صندوق"},
     "kg": {"kg", "كيلو", "كجم"},
     "piece": {"piece", "pcs", "pc", "قطعه"},
     "dozen": {"dozen", "دسته"},
@@ -111,6 +132,10 @@ UNIT_WORDS = {
     "jar": {"jar", "برطمان"},
     "shrink": {"shrink", "شرنك"},
 }
+# Long vowels and the letters that double or drop between two spellings of one
+# word ("اسباجتي" / "سباجيتي", "Nour" / "Noor"): a word's skeleton is without them.
+_SKELETON = str.maketrans("", "", "اويaeiou")
+_ARTICLE = "ال"
 
 
 def number_text(value):
@@ -127,7 +152,8 @@ def _size(match):
 def normalise(text):
     """``text`` in the one form names are compared in: case folded, accents
     and tashkeel gone, alef/yeh/teh marbuta forms and digits unified, tatweel
-    and punctuation dropped, sizes written "1500g" / "330ml", single spaces."""
+    and punctuation dropped, sizes written "1500g" / "330ml", pieces as the bare
+    number ("x12" → "12"), single spaces."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", str(text)).casefold()
@@ -138,6 +164,7 @@ def normalise(text):
     text = _DECIMAL_COMMA.sub(".", text)
     text = _NOT_WORD.sub(" ", text)
     text = _SIZE.sub(_size, text)
+    text = _PIECES.sub(" ", text)
     return " ".join(text.split())
 
 
@@ -147,6 +174,45 @@ def figures(normalised):
 
 
 _UNIT_WORDS = {unit: {normalise(word) for word in words} for unit, words in UNIT_WORDS.items()}
+# Words that say how a product is packed, not which product it is.
+PACKAGING = set().union(*_UNIT_WORDS.values()) | {normalise(word) for word in ("عبوة", "علب", "كراتين", "pieces")}
+
+
+def _skeleton(word, article=True):
+    if article and word.startswith(_ARTICLE) and len(word) > len(_ARTICLE) + 2:
+        word = word[len(_ARTICLE) :]
+    word = word.translate(_SKELETON)
+    return "".join(char for at, char in enumerate(word) if not at or char != word[at - 1])
+
+
+def shape(normalised):
+    """What ``words_beyond`` compares of a normalised name: the figures it
+    states, and its words that name the product (no figure, no packaging)."""
+    words = normalised.split()
+    return figures(normalised), [w for w in words if not w[0].isdigit() and w not in PACKAGING]
+
+
+def words_beyond(name, other):
+    """How many words one of two names (``shape``s) says beyond the other;
+    None when they are two products: they state different figures (unless one
+    only states more of them), or a word of one stands where the other has a
+    different word (another brand, another taste). Two spellings of one word
+    (skeletons alike, or one word written in two) are one word."""
+    (stated, words), (wanted, other_words) = name, other
+    if not (stated <= wanted or wanted <= stated):
+        return None
+    own = [w for w in words if w not in other_words]
+    theirs = [w for w in other_words if w not in words]
+    skeletons = [_skeleton(w) for w in theirs]
+    for word in list(own):
+        skeleton = _skeleton(word)
+        if skeleton in skeletons:
+            at = skeletons.index(skeleton)
+            del theirs[at], skeletons[at]
+            own.remove(word)
+    if own and theirs and _skeleton("".join(own), article=False) != _skeleton("".join(theirs), article=False):
+        return None
+    return 0 if own and theirs else len(own) + len(theirs)
 
 
 @dataclass(frozen=True)
@@ -170,6 +236,9 @@ class Proposal:
     variant_id: int | None
     method: str | None
     confidence: int
+
+
+MAX_UNIT_BONUS = 4
 
 
 def _unit_bonus(item, variant, words):
@@ -241,45 +310,53 @@ def _block(words, postings):
 
 def _match_names(items, variants, taken, propose):
     free = [v for v in variants if v.id not in taken]
-    names = [normalise(v.name) for v in free]
+    names = [normalise(v.name).split() for v in free]
+    shapes = [shape(" ".join(name)) for name in names]
+    # Scored without packaging words: "-- كرتونة" does not make a name less sure.
+    compared = [" ".join(w for w in name if w not in PACKAGING) for name in names]
     units = {name: set(normalise(name).split()) for name in {v.unit_name for v in free if v.unit_name}}
-    words = [set(name.split()) | units.get(v.unit_name, set()) for name, v in zip(names, free, strict=True)]
-    stated = [figures(name) for name in names]
+    words = [set(name) | units.get(v.unit_name, set()) for name, v in zip(names, free, strict=True)]
     postings = defaultdict(set)
     for position, name in enumerate(names):
-        for word in name.split():
+        for word in set(name) - PACKAGING:
             postings[word].add(position)
-    candidates = []  # (score with tie-breaker, rank, item index, variant position, confidence)
+    candidates = []  # (score with tie-breaker, whole-name score, rank, item index, variant position, confidence)
     for index, item in enumerate(items):
-        query = normalise(item.name)
-        block = _block(set(query.split()), postings)
+        query = normalise(item.name).split()
+        query_shape = shape(" ".join(query))
+        block = _block(set(query) - PACKAGING, postings)
         if not block:
             continue
         found = process.extract(
-            query,
-            [names[p] for p in block],
+            " ".join(w for w in query if w not in PACKAGING),
+            [compared[p] for p in block],
             scorer=fuzz.token_sort_ratio,
             processor=None,
-            limit=CANDIDATES * 2,
-            score_cutoff=NAME_CUTOFF - FIGURE_MISMATCH_PENALTY,
+            limit=None,
+            score_cutoff=NAME_CUTOFF,
         )
-        wanted = figures(query)
+        # Another size or another brand is another product, not a weaker proposal.
+        # Between names alike but for packaging, the closer whole name wins.
         scored = []
-        for _name, score, at in found:
+        for _name, score, at in found:  # best first
+            if len(scored) >= CANDIDATES and score + MAX_UNIT_BONUS <= sorted(scored)[-CANDIDATES][0] - TIE_MARGIN:
+                break  # none further can be among the best, or tie with them
             position = block[at]
-            if not (wanted <= stated[position] or stated[position] <= wanted):
-                score -= FIGURE_MISMATCH_PENALTY
-            if score >= NAME_CUTOFF:
-                scored.append((score + _unit_bonus(item, free[position], words[position]), score, position))
+            beyond = words_beyond(query_shape, shapes[position])
+            if beyond is not None:
+                bonus = _unit_bonus(item, free[position], words[position])
+                whole = fuzz.token_sort_ratio(query, names[position], processor=" ".join)
+                ceiling = NAME_SAYS_MORE_MAX_CONFIDENCE if beyond else NAME_MAX_CONFIDENCE
+                scored.append((score + bonus, whole, min(ceiling, round(score)), position))
         scored.sort(reverse=True)
-        for rank, (total, score, position) in enumerate(scored[:CANDIDATES]):
+        for rank, (total, whole, capped, position) in enumerate(scored[:CANDIDATES]):
             # A tie the unit and pieces do not break leaves the choice uncertain.
-            tied = any(other > total - TIE_MARGIN for other, _s, p in scored if p != position)
-            confidence = min(NAME_MAX_CONFIDENCE, round(score)) - (AMBIGUITY_PENALTY if tied else 0)
-            candidates.append((total, -rank, index, position, confidence))
+            tied = any(other > total - TIE_MARGIN for other, _w, _c, p in scored if p != position)
+            confidence = capped - (AMBIGUITY_PENALTY if tied else 0)
+            candidates.append((total, whole, -rank, index, position, confidence))
     # Best pairs first: a variant goes to the Cartona product it fits best.
     done = set()
-    for _score, _rank, index, position, confidence in sorted(candidates, reverse=True):
+    for *_order, index, position, confidence in sorted(candidates, reverse=True):
         variant = free[position]
         if index in done or variant.id in taken:
             continue

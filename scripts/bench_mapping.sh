@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark, not a test: the catalogue mapping assistant on a catalogue of
-# 5,000 products against 5,000 Odoo products, read, matched and shown. Prints
-# wall times, the proposals' methods and how many are right, and the machine.
+# 5,000 products against 7,000 Odoo products, read, matched and shown. Prints
+# wall times, the proposals' methods, their precision and recall, and the machine.
 # A fresh database each run (BENCH_DB, default cartona_bench).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -65,8 +65,8 @@ class MappingCase(CartonaCase):
 
         self.http.add_callback(responses.GET, self.url(const.ENDPOINT_PRODUCTS), callback=answer)
 
-    def run_assistant(self, user=None):
-        self.serve_catalogue()
+    def run_assistant(self, user=None, items=None):
+        self.serve_catalogue(items)
         config = self.config.with_user(user or self.manager)
         action = config.action_open_mapping_assistant()
         self.assertEqual(action["res_model"], "marketplace.mapping.line")
@@ -74,8 +74,21 @@ class MappingCase(CartonaCase):
         return lines, action["context"]
 
     def apply(self, lines, context, button="action_apply"):
-        """The list's header button, as the manager, on ``lines`` (none selected: all)."""
+        """The list's header button, as the manager, on the selected ``lines``."""
         return getattr(lines.with_user(self.manager).with_context(**context), button)()
+
+    def apply_shown(self, context, domain):
+        """Apply with no line selected, on a list filtered on ``domain`` (as the
+        web client sends it): the proposals it shows, once confirmed."""
+        lines = self.env["marketplace.mapping.line"].with_user(self.manager)
+        context = dict(context, active_domain=[("wizard_id", "=", context["mapping_wizard_id"]), *domain])
+        action = lines.with_context(**context).action_apply()
+        self.assertEqual((action["res_model"], action["target"]), ("marketplace.mapping.apply", "new"))
+        return lines.env[action["res_model"]].browse(action["res_id"])
+
+    def likely_pasta(self):
+        """An Odoo pasta whose name says one word more than Cartona's: a likely proposal."""
+        return self.env["product.product"].create({"name": "مكرونة فاخرة 400 جم"})
 
     def cartona_line(self, lines, cartona_id):
         return lines.filtered(lambda line: line.cartona_id == cartona_id)
@@ -144,7 +157,10 @@ class TestApply(MappingCase):
         self.assertEqual(self.cartona_line(lines, "330412").method, "manual")
         self.assertEqual(self.cartona_line(lines, "330412").confidence_level, "high")
         self.assertEqual(self.cartona_line(lines, "518001").confidence_level, "none")
-        action = self.apply(lines.browse(), context)
+        confirmation = self.apply_shown(context, [("side", "=", "cartona")])
+        self.assertEqual(confirmation.label, "Apply 4 proposals")
+        self.assertFalse(self.oil.cartona_id, "nothing is written before the person confirms")
+        action = confirmation.action_confirm()
         self.assertIn("4 Odoo products", action["params"]["message"])
         self.assertEqual((self.oil.cartona_id, self.oil.cartona_internal_id), ("311001", "311#1"))
         self.assertEqual((self.pasta.cartona_id, self.pasta.cartona_internal_id), ("330412", False))
@@ -162,7 +178,7 @@ class TestApply(MappingCase):
         # A second run finds them all mapped, and makes no second box.
         lines, context = self.run_assistant()
         self.assertEqual(self.cartona_line(lines, "330412").method, "mapped")
-        self.apply(lines.browse(), context)
+        self.apply(lines, context)
         self.assertEqual(self.env["uom.uom"].search_count([("name", "=", "Box of 12")]), 1)
 
     def test_selected_lines_only(self):
@@ -171,22 +187,89 @@ class TestApply(MappingCase):
         self.assertEqual(self.oil.cartona_id, "311001")
         self.assertFalse(self.soda.cartona_id)
 
+    def test_nothing_selected_asks_for_what_the_list_shows(self):
+        pasta = self.likely_pasta()
+        lines, context = self.run_assistant()
+        self.assertEqual(self.cartona_line(lines, "330412").product_id, pasta)
+        self.assertEqual(self.cartona_line(lines, "330412").confidence_level, "medium")
+        # The list filtered on "Sure": the likely pasta is not among what Apply writes.
+        confirmation = self.apply_shown(context, [("confidence_level", "=", "high")])
+        self.assertEqual((confirmation.label, confirmation.summary), ("Apply 4 proposals", "4 Sure"))
+        self.assertFalse(self.oil.cartona_id)
+        confirmation.action_confirm()
+        self.assertEqual(
+            (self.oil.cartona_id, self.rice.cartona_id, self.soda.cartona_id), ("311001", "518001", "220731")
+        )
+        self.assertFalse(pasta.cartona_id)
+        # Unfiltered, the person is told how sure the proposals are before confirming.
+        confirmation = self.apply_shown(context, [])
+        self.assertEqual((confirmation.label, confirmation.summary), ("Apply 5 proposals", "4 Sure, 1 Likely"))
+        confirmation.action_confirm()
+        self.assertEqual(pasta.cartona_id, "330412")
+
+    def test_apply_all_sure_in_one_click(self):
+        pasta = self.likely_pasta()
+        lines, context = self.run_assistant()
+        action = self.apply(lines.browse(), context, "action_apply_sure")
+        self.assertIn("4 Odoo products", action["params"]["message"])
+        self.assertEqual((self.oil.cartona_id, self.rice.cartona_id), ("311001", "518001"))
+        self.assertFalse(pasta.cartona_id, "a likely proposal is applied only when chosen")
+        # Selected, it is.
+        self.apply(self.cartona_line(lines, "330412"), context)
+        self.assertEqual(pasta.cartona_id, "330412")
+
+    def test_no_internal_id_on_cartona_keeps_the_products(self):
+        # Orders that name the rice only by its internal ID keep finding it.
+        self.rice.cartona_internal_id = "RICE#1"
+        lines, context = self.run_assistant()
+        self.assertFalse(self.cartona_line(lines, "518001").cartona_internal_id)
+        self.apply(self.cartona_line(lines, "518001"), context)
+        self.assertEqual((self.rice.cartona_id, self.rice.cartona_internal_id), ("518001", "RICE#1"))
+
+    def test_a_unit_below_one_piece_is_refused_on_its_line(self):
+        items = [dict(item) for item in CATALOGUE]
+        items[0]["unit_count"] = 0.5
+        lines, context = self.run_assistant(items=items)
+        action = self.apply(lines, context)
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("311001", action["params"]["message"])
+        self.assertIn("3 Odoo products", action["params"]["message"])
+        self.assertFalse(self.oil.cartona_id)
+        self.assertEqual(self.soda.cartona_id, "220731")
+
+    def test_a_unit_of_the_same_size_is_reused_whatever_its_name(self):
+        box = self.env["uom.uom"].create(
+            {"name": "Box of 12", "category_id": self.oil.uom_id.category_id.id, "uom_type": "bigger", "factor_inv": 12}
+        )
+        self.soap.cartona_uom_id = box
+        items = [dict(item) for item in CATALOGUE]
+        del items[0]["unit"]  # Cartona leaves the unit out
+        lines, context = self.run_assistant(items=items)
+        self.apply(self.cartona_line(lines, "311001"), context)
+        self.assertEqual(self.oil.cartona_uom_id, box)
+        self.assertFalse(self.env["uom.uom"].search([("name", "=", "Unit of 12")]))
+
     def test_a_cartona_id_of_another_product_is_refused_naming_both(self):
         lines, context = self.run_assistant()
         self.soap.cartona_internal_id = "311#1"
         with self.assertRaises(UserError) as caught:
-            self.apply(lines.browse(), context)
+            self.apply(lines, context)
         message = str(caught.exception)
         self.assertIn("311#1", message)
         self.assertIn("Dish soap", message)
         self.assertIn(self.oil.display_name, message)
         self.assertFalse(self.oil.cartona_id)
+        # An archived holder is not in the product list: the refusal says where to look.
+        self.soap.active = False
+        with self.assertRaises(UserError) as caught:
+            self.apply(lines, context)
+        self.assertIn("Dish soap (archived)", str(caught.exception))
 
     def test_one_product_for_two_cartona_products_is_refused(self):
         lines, context = self.run_assistant()
         self.cartona_line(lines, "330412").write({"product_id": self.oil.id})
         with self.assertRaises(UserError) as caught:
-            self.apply(lines.browse(), context)
+            self.apply(lines, context)
         self.assertIn("311001, 330412", str(caught.exception))
 
     def test_keys_move_between_products_of_one_run(self):
@@ -195,7 +278,7 @@ class TestApply(MappingCase):
         self.assertEqual(self.cartona_line(lines, "311001").product_id, self.soap)
         self.cartona_line(lines, "311001").write({"product_id": self.oil.id})
         self.cartona_line(lines, "330412").write({"product_id": self.soap.id})
-        self.apply(lines.browse(), context)
+        self.apply(lines, context)
         self.assertEqual((self.oil.cartona_id, self.soap.cartona_id), ("311001", "330412"))
 
     def test_internal_references_are_sent_to_cartona(self):
@@ -205,7 +288,7 @@ class TestApply(MappingCase):
             self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[{"supplier_product_id": "518001", "success": True}]
         )
         with trap_jobs() as trap:
-            self.apply(lines.browse(), context, "action_apply_and_send_refs")
+            self.apply(lines, context, "action_apply_and_send_refs")
             trap.assert_jobs_count(1, only=self.env["marketplace.api"]._publish_internal_refs)
             self.env.flush_all()
             self.env.cr.precommit.clear()  # the mapping's own publication is not this test's
@@ -288,7 +371,7 @@ class TestAgainstSandbox(MarketplaceCase):
         rice = lines.filtered(lambda line: line.cartona_id == "518001")
         self.assertEqual((rice.product_id, rice.cartona_internal_id), (self.rice, "518#1"))
         with trap_jobs() as trap:
-            lines.with_context(**action["context"]).browse().action_apply_and_send_refs()
+            lines.with_context(**action["context"]).action_apply_and_send_refs()
             self.env.cr.precommit.clear()
             perform_jobs(trap)
         self.assertEqual((self.rice.cartona_id, self.rice.cartona_internal_id), ("518001", "RICE-1"))

@@ -12,7 +12,7 @@ TOKEN = "sandbox-token"
 class TestOnboardingTour(BrowserCase):
     """In Chromium, against the project's Cartona sandbox served on 127.0.0.1:
     create a marketplace, test its connection, run the catalogue mapping
-    assistant, correct one proposal and apply."""
+    assistant, correct one proposal, filter on the sure proposals and apply them."""
 
     @classmethod
     def setUpClass(cls):
@@ -29,6 +29,8 @@ class TestOnboardingTour(BrowserCase):
         cls.oil = product.create({"name": "زيت عباد الشمس 1 لتر", "default_code": "311#1"})
         cls.rice = product.create({"name": "ارز مصرى ١ كيلو"})
         cls.pasta = product.create({"name": "Spaghetti 400 g"})
+        # Its name says one word more than Cartona's: a likely proposal, left out.
+        cls.ghee = product.create({"name": "سمن بلدي ممتاز 1.5 كجم"})
 
     def test_onboarding(self):
         self.start_tour("/odoo", "cartona_onboarding", login="admin")
@@ -38,3 +40,4 @@ class TestOnboardingTour(BrowserCase):
         self.assertEqual(self.oil.cartona_uom_id.name, "Box of 12")
         self.assertEqual(self.rice.cartona_id, "518001")
         self.assertEqual(self.pasta.cartona_id, "330412")
+        self.assertFalse(self.ghee.cartona_id)

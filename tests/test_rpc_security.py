@@ -54,6 +54,8 @@ CALLS = {
     ("marketplace.mapping.line", "write"): lambda t: ([t.mapping_line.ids, {"product_id": t.soda.id}], {}),
     ("marketplace.mapping.line", "action_apply"): lambda t: ([t.mapping_line.ids], {}),
     ("marketplace.mapping.line", "action_apply_and_send_refs"): lambda t: ([t.mapping_line.ids], {}),
+    ("marketplace.mapping.line", "action_apply_sure"): lambda t: ([t.mapping_line.ids], {}),
+    ("marketplace.mapping.apply", "action_confirm"): lambda t: ([t.mapping_apply.ids], {}),
     ("marketplace.config", "action_view_orders_today"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_error_products"): lambda t: ([t.config.ids], {}),
     ("marketplace.config", "action_view_error_logs"): lambda t: ([t.config.ids], {}),
@@ -152,6 +154,9 @@ class RpcCase(ImportCase):
         self.mapping_line = self.env["marketplace.mapping.line"].create(
             {"wizard_id": wizard.id, "side": "cartona", "cartona_id": "518999", "product_id": self.rice.id}
         )
+        self.mapping_apply = self.env["marketplace.mapping.apply"].create(
+            {"wizard_id": wizard.id, "line_ids": [Command.set(self.mapping_line.ids)]}
+        )
         self.entry = self.env["account.move"].create({"move_type": "entry"})
         self.fetch_wizard = self.env["marketplace.fetch.order.wizard"].create(
             {"marketplace_config_id": self.config.id, "reference": "Qx7mK2aP"}
@@ -203,6 +208,7 @@ class TestRemoteCallers(RpcCase):
             "mail.message",
             "mail.activity",
             "marketplace.mapping.wizard",
+            "marketplace.mapping.apply",
             "uom.uom",
         )
         return {

@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
 
 from ..access import MANAGER_GROUP, check_caller
 from ..cartona import matching
@@ -74,12 +76,51 @@ class MarketplaceMappingLine(models.TransientModel):
         wizard.ensure_one()
         return wizard
 
+    def _shown(self):
+        """The proposals the list shows in this run: the web client sends the
+        list's domain (search filters included) with a header button."""
+        wizard = self._wizard()
+        domain = self.env.context.get("active_domain") or []
+        return self.search(
+            expression.AND(
+                [domain, [("wizard_id", "=", wizard.id), ("side", "=", "cartona"), ("product_id", "!=", False)]]
+            )
+        )
+
+    def _apply_or_ask(self, send_internal_refs=False):
+        """The selected proposals are applied; with none selected, the person
+        is asked to confirm those the list shows, counted by confidence."""
+        wizard = self._wizard()
+        if self:
+            return wizard._done(*wizard._apply(self, send_internal_refs=send_internal_refs))
+        shown = self._shown()
+        if not shown:
+            raise UserError(self.env._("This list shows no proposal to apply."))
+        confirmation = self.env["marketplace.mapping.apply"].create(
+            {"wizard_id": wizard.id, "line_ids": [Command.set(shown.ids)], "send_internal_refs": send_internal_refs}
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Apply the proposals shown"),
+            "res_model": confirmation._name,
+            "res_id": confirmation.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
     def action_apply(self):
-        """Apply the selected proposals, or all of them when none is selected."""
+        """Apply the selected proposals; with none selected, ask to confirm
+        those the list shows."""
         check_caller(self, "write", MANAGER_GROUP)
-        return self._wizard()._done(self._wizard()._apply(self))
+        return self._apply_or_ask()
 
     def action_apply_and_send_refs(self):
-        """Apply, then send each product's internal reference to Cartona."""
+        """Apply as ``action_apply``, then send each product's internal reference to Cartona."""
         check_caller(self, "write", MANAGER_GROUP)
-        return self._wizard()._done(self._wizard()._apply(self, send_internal_refs=True))
+        return self._apply_or_ask(send_internal_refs=True)
+
+    def action_apply_sure(self):
+        """Apply every sure proposal of the run, whatever the list shows."""
+        check_caller(self, "write", MANAGER_GROUP)
+        wizard = self._wizard()
+        return wizard._done(*wizard._apply(wizard.line_ids.filtered(lambda line: line.confidence_level == "high")))

@@ -77,31 +77,53 @@ class MarketplaceMappingWizard(models.TransientModel):
         action["context"] = {"mapping_wizard_id": self.id, "search_default_cartona": 1}
         return action
 
-    def _done(self, count):
-        return self.config_id._notify(
-            self.env._("Mapping applied"), self.env._("%s Odoo products are mapped to Cartona.", count), "success"
-        )
+    def _done(self, count, refused):
+        message = self.env._("%s Odoo products are mapped to Cartona.", count)
+        if refused:
+            message = "\n".join([message, self.env._("Not applied:"), *refused])
+        return self.config_id._notify(self.env._("Mapping applied"), message, "warning" if refused else "success")
 
-    def _apply(self, lines=None, send_internal_refs=False):
-        """Write the proposals kept (of ``lines``, by default all): Cartona ID,
-        internal ID and Cartona unit. Refused whole when a Cartona key would
-        be on two products. Returns the number of products mapped."""
+    def _apply(self, lines, send_internal_refs=False):
+        """Write the proposals of ``lines``: Cartona ID, internal ID (kept when
+        Cartona has none) and Cartona unit. Refused whole when a Cartona key
+        would be on two products; a line whose Cartona unit is less than one
+        piece is left out. Returns the number of products mapped and a
+        sentence per line left out."""
         check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
-        lines = (lines or self.line_ids).filtered(
-            lambda line: line.wizard_id == self and line.side == "cartona" and line.product_id
+        lines = lines.filtered(lambda line: line.wizard_id == self and line.side == "cartona" and line.product_id)
+        smaller = lines.filtered(
+            lambda line: line.cartona_unit_count and float_compare(line.cartona_unit_count, 1, precision_digits=6) < 0
         )
+        refused = [
+            self.env._(
+                "Cartona %(id)s (%(name)s): its unit holds %(count)s of a piece; a unit below one piece is not mapped.",
+                id=line.cartona_id,
+                name=line.name,
+                count=matching.number_text(line.cartona_unit_count),
+            )
+            for line in smaller
+        ]
+        lines -= smaller
         products = lines.product_id
         check_caller(products, "write")
         self._check_one_key_per_product(lines)
         # Keys move between the products of this run: cleared first, so that
-        # a swap never meets the unique constraints half done.
+        # a swap never meets the unique constraints half done. A product keeps
+        # its internal ID when Cartona sends none, unless another line takes it.
         for field in ("cartona_id", "cartona_internal_id"):
-            moving = lines.filtered(lambda line, f=field: line.product_id[f] != (line[f] or False))
-            moving.product_id.filtered(field).write({field: False})
+            wanted = {line.product_id: line[field] for line in lines}
+            taken = set(filter(None, wanted.values()))
+            products.filtered(
+                lambda product, f=field, wanted=wanted, taken=taken: (
+                    product[f] and product[f] != wanted[product] and (wanted[product] or product[f] in taken)
+                )
+            ).write({field: False})
         units = {}
         for line in lines:
-            vals = {"cartona_id": line.cartona_id, "cartona_internal_id": line.cartona_internal_id or False}
+            vals = {"cartona_id": line.cartona_id}
+            if line.cartona_internal_id:
+                vals["cartona_internal_id"] = line.cartona_internal_id
             if line.cartona_unit_count:
                 vals["cartona_uom_id"] = self._cartona_unit(line, units).id
             line.product_id.write(vals)
@@ -114,7 +136,7 @@ class MarketplaceMappingWizard(models.TransientModel):
                     max_retries=self.config_id.retry_attempts,
                     description=self.env._("Send internal references to %s", self.config_id.name),
                 )._publish_internal_refs(self.config_id.id, refs.ids)
-        return len(lines)
+        return len(lines), refused
 
     def _check_one_key_per_product(self, lines):
         """One Cartona product per variant, and no Cartona key left on a
@@ -128,7 +150,7 @@ class MarketplaceMappingWizard(models.TransientModel):
                 self.env._("One Odoo product cannot be several Cartona products:")
                 + "\n"
                 + "\n".join(
-                    self.env._("%(product)s: Cartona %(ids)s", product=product.display_name, ids=", ".join(ids))
+                    self.env._("%(product)s: Cartona %(ids)s", product=product.display_name, ids=", ".join(sorted(ids)))
                     for product, ids in twice.items()
                 )
             )
@@ -162,7 +184,8 @@ class MarketplaceMappingWizard(models.TransientModel):
                     "%(label)s %(key)s is already used by %(holder)s: it cannot go to %(product)s.",
                     label=label,
                     key=holder[field],
-                    holder=holder.display_name,
+                    # An archived product is not in the product lists: say where to look.
+                    holder=holder.display_name if holder.active else self.env._("%s (archived)", holder.display_name),
                     product=wanted[holder[field]].product_id.display_name,
                 )
                 for holder in holders
@@ -178,20 +201,33 @@ class MarketplaceMappingWizard(models.TransientModel):
         if float_compare(line.cartona_unit_count, 1, precision_digits=6) <= 0:
             return uom
         ratio = line.cartona_unit_count * uom.factor_inv
-        count = matching.number_text(line.cartona_unit_count)
-        unit = (line.cartona_unit or "unit").replace("_", " ").capitalize()
-        name = self.env._("%(unit)s of %(count)s", unit=unit, count=count)
-        if uom.category_id != self.env.ref("uom.product_uom_categ_unit"):
-            name += f" {uom.name}"
-        key = (uom.category_id.id, name, round(ratio, 6))
+        key = (uom.category_id.id, line.cartona_unit, round(ratio, 6))
         if key not in units:
-            # Named as Cartona names it: a "Box of 12" is not shown as "Dozens".
             # Made as the connector (only settings administrators create units):
             # a new unit of Cartona's own size, no existing unit changed.
             Uom = self.env["uom.uom"].sudo()
-            found = Uom.search([("category_id", "=", uom.category_id.id), ("name", "=", name)]).filtered(
+            same = Uom.search([("category_id", "=", uom.category_id.id)]).filtered(
                 lambda u: float_compare(u.factor_inv, ratio, precision_digits=6) == 0
             )
+            count = matching.number_text(line.cartona_unit_count)
+            unit = (line.cartona_unit or "unit").replace("_", " ").capitalize()
+            name = self.env._("%(unit)s of %(count)s", unit=unit, count=count)
+            if uom.category_id != self.env.ref("uom.product_uom_categ_unit"):
+                name += f" {uom.name}"
+            if line.cartona_unit:
+                # Named as Cartona names it: a "Box of 12" is not shown as "Dozens".
+                found = same.filtered(lambda u: u.name == name)
+            else:
+                # Cartona names no unit: one of its size, whatever its name,
+                # first one that is already a Cartona unit ("Box of 12").
+                in_use = {
+                    used.id
+                    for (used,) in self.env["product.product"]
+                    .sudo()
+                    .with_context(active_test=False)
+                    ._read_group([("cartona_uom_id", "in", same.ids)], ["cartona_uom_id"])
+                }
+                found = same.filtered(lambda u: u.id in in_use) or same
             units[key] = found[:1] or Uom.create(
                 {"name": name, "category_id": uom.category_id.id, "uom_type": "bigger", "factor_inv": ratio}
             )

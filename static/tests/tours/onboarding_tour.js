@@ -3,7 +3,7 @@ import { registry } from "@web/core/registry";
 
 // From install to mapped products: a marketplace is created, its connection
 // tested against the sandbox, the catalogue mapped, one proposal corrected,
-// and the mapping applied.
+// and the sure proposals applied: the list filtered on "Sure", all selected.
 registry.category("web_tour.tours").add("cartona_onboarding", {
     url: "/odoo/action-cartona_marketplace.action_marketplace_config",
     steps: () => [
@@ -67,12 +67,58 @@ registry.category("web_tour.tours").add("cartona_onboarding", {
             trigger: ".o_data_row:contains(330412) .o_data_cell[name=method]:contains(Chosen by hand)",
         },
         {
-            content: "Apply every proposal",
+            trigger: ".o_data_row:contains(550123) .o_data_cell[name=confidence_level]:contains(Likely)",
+        },
+        {
+            content: "Show the sure proposals only",
+            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            trigger: ".o_filter_menu .o_menu_item:contains(Sure)",
+            run: "click",
+        },
+        {
+            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view:not(:has(.o_data_row:contains(550123))) .o_data_row:contains(330412)",
+        },
+        {
+            content: "Nothing selected, Apply asks first, saying how many proposals it writes",
             trigger: "button[name=action_apply]",
             run: "click",
         },
         {
-            trigger: ".o_notification:contains(Odoo products are mapped to Cartona)",
+            trigger: ".modal .o_data_row:contains(311001)",
+        },
+        {
+            trigger: ".modal button[name=action_confirm]:contains(Apply 3 proposals)",
+        },
+        {
+            content: "Not now",
+            trigger: ".modal-footer button:contains(Cancel)",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            content: "Select them all",
+            trigger: "thead .o_list_record_selector input",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_selection_box:contains(selected)",
+        },
+        {
+            content: "Apply the selection",
+            trigger: "button[name=action_apply]",
+            run: "click",
+        },
+        {
+            trigger: ".o_notification:contains(3 Odoo products are mapped to Cartona)",
         },
     ],
 });
