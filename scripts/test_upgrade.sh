@@ -3,10 +3,11 @@
 # `-u cartona_marketplace` and keeps every record and its pull state.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The landed versions to upgrade from: the last one (a1fa9d8, 18.0.1.2.0) and
+# The landed versions to upgrade from: the last one (60534a9, 18.0.1.2.0), the
+# one before it (a1fa9d8, same schema) and
 # the last one before it of another schema (cd27a88, 18.0.1.1.0), whose data
 # the migrations move. Add each version that lands; PREVIOUS_VERSION picks one.
-PREVIOUS_VERSIONS=${PREVIOUS_VERSION:-cd27a88 a1fa9d8}
+PREVIOUS_VERSIONS=${PREVIOUS_VERSION:-cd27a88 a1fa9d8 60534a9}
 DB=${UPGRADE_DB:-cartona_upgrade}
 
 bash "$ROOT/scripts/setup.sh"
