@@ -16,6 +16,8 @@ from .. import const
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # A position in a list of items and its field: "3.selling_price", "items[3].in_stock".
 _ITEM_POSITION = re.compile(r"(?<![\w.])(?:\w+[.\[])?\d+\]?\.([a-z_]{2,})")
+# The supplier account itself, not one of its products.
+_SUPPLIER = re.compile(r"supplier[ _]code|\bsupplier\b(?![ _-]product)", re.IGNORECASE)
 _FLAGS = {True: True, False: False, "true": True, "false": False, "1": True, "0": False}
 
 
@@ -37,20 +39,26 @@ def item_refusal(item):
     return short_text(item.get("message") or item.get("error")) or "Cartona refused this item without saying why"
 
 
-def refusal_names_items(status_code, text, keys):
-    """Whether Cartona's refusal of a whole bulk request (``text``: what it
-    answered) is about some of its items: it names one of ``keys`` (the
-    items' ids) or an item's position (``3.selling_price``, ``items[3]``,
-    as validation errors key them). A refusal that names none, or names only
-    the ``supplier_code`` the connector gives every item, or an endpoint
-    Cartona does not have (``const.BULK_UNSPLITTABLE_STATUSES``), is about the
-    request: no part of it would fare better, so it is never split."""
+def refusal_scope(status_code, text, keys):
+    """What Cartona's refusal of a whole bulk request (``text``: what it
+    answered) is about: ``"items"`` when it names one of ``keys`` (the items'
+    ids) or an item's position (``3.selling_price``, ``items[3]``, as
+    validation errors key them); ``"request"`` for an endpoint Cartona does not
+    have (``const.BULK_UNSPLITTABLE_STATUSES``) or a refusal of the supplier
+    (its code, which the connector gives every item): no part of it would fare
+    better; None when it names nothing (``the price 0.5 is too low``): only
+    sending parts of the request tells."""
     if status_code in const.BULK_UNSPLITTABLE_STATUSES:
-        return False
+        return "request"
     text = str(text or "")
-    if any(field != "supplier_code" for field in _ITEM_POSITION.findall(text)):
-        return True
-    return any(re.search(rf"(?<![\w#]){re.escape(str(key))}(?![\w#])", text) for key in keys if key)
+    fields = _ITEM_POSITION.findall(text)
+    if any(field != "supplier_code" for field in fields):
+        return "items"
+    if any(re.search(rf"(?<![\w#]){re.escape(str(key))}(?![\w#])", text) for key in keys if key):
+        return "items"
+    if fields or _SUPPLIER.search(text):
+        return "request"
+    return None
 
 
 def order_edit_results(data, hashed_id):

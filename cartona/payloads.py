@@ -109,8 +109,9 @@ class Order:
     lines: tuple
     # When Cartona last changed the order (UTC); None when not given or unreadable.
     updated_at: datetime | None = None
-    # What the import left empty, one "field problem" each.
+    # What the import left empty, one "field problem" each, and their payload keys.
     warnings: tuple = ()
+    unusable: tuple = ()
 
     @cached_property
     def payload_hash(self):
@@ -254,6 +255,7 @@ class _Reader:
     def __init__(self, hashed_id):
         self.hashed_id = hashed_id
         self.warnings = []
+        self.unusable = set()  # the payload keys left empty
 
     def error(self, field, problem, value=None):
         return _error(self.hashed_id, field, problem, value)
@@ -265,6 +267,8 @@ class _Reader:
             return read(*args, **kwargs)
         except MarketplaceDataError as exc:
             self.warnings.append(str(exc).removeprefix(f"Cartona order {self.hashed_id}: "))
+            if len(args) > 1 and isinstance(args[1], str):
+                self.unusable.add(args[1])
             return default
 
     def text(self, data, key, field=None, required=False, free=False, max_length=None):
@@ -355,6 +359,8 @@ def parse_order(data):
     if not isinstance(details, list):
         raise read.error("order_details", "must be a list", details)
     lines = needed(lambda: tuple(_parse_line(read, index, line) for index, line in enumerate(details)), default=())
+    if details and not lines:
+        read.unusable.add("order_details")
 
     total = data.get("total_price")
     return Order(
@@ -380,6 +386,7 @@ def parse_order(data):
         lines=lines,
         updated_at=moment(data.get("updated_at")),
         warnings=tuple(read.warnings),
+        unusable=tuple(sorted(read.unusable)),
     )
 
 

@@ -14,7 +14,7 @@ from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..cartona import payloads
-from ..cartona.answers import item_refusal, refusal_names_items, short_text, success_flag
+from ..cartona.answers import item_refusal, refusal_scope, short_text, success_flag
 from ..cartona.client import CartonaClient, iter_pages
 from ..cartona.payloads import parse_catalogue
 from ..exceptions import MarketplaceAuthError, MarketplaceError, MarketplacePermanentError
@@ -384,7 +384,8 @@ class MarketplaceApi(models.AbstractModel):
         orders = orders["data"]
         self._going_live(state)
         stats, acknowledged = self._process_orders_page(orders, page, date_from, date_to, history=bool(date_to))
-        acknowledged = acknowledged or (page > 1 and state.pull_walk_acked)
+        # An order without a usable id keeps the window too, as in a pull of one transaction.
+        acknowledged = acknowledged or stats["unidentified"] or (page > 1 and state.pull_walk_acked)
         if orders and page < const.MAX_PULL_PAGES:  # only an empty page ends the walk
             state.write(
                 {
@@ -406,7 +407,9 @@ class MarketplaceApi(models.AbstractModel):
         # pages under the walk: only a walk that acknowledged nothing before
         # its empty page saw everything, so only it moves the watermark.
         # Until then the same window is walked again.
-        complete = not orders and not acknowledged
+        # The history walk's window gains no orders: it is read once it ends, and
+        # a history order it missed would have been left out anyway.
+        complete = not orders and (not acknowledged or bool(date_to))
         self._record_pull(state, stats, watermark=(date_to or started) if complete else None)
         return False, stats
 
@@ -770,15 +773,17 @@ class MarketplaceApi(models.AbstractModel):
         return stock
 
     @api.model
-    def _send_product_items(self, entries, operation_type):
+    def _send_product_items(self, entries, operation_type, probing=False, splitting=False):
         """Send ``entries`` in one bulk request; return ``{supplier_product_id: error}``.
 
         A chunk Cartona refuses for some of its items is split in two and each
         half sent again, so one bad item costs about log2(n) extra requests
         and blocks no other. A refusal of the request itself
-        (``answers.refusal_names_items``) is raised as it is: the job fails
-        once, with the one log line of the refused request, and the products
-        are sent again as a whole later.
+        (``answers.refusal_scope``) is raised as it is: the job fails once,
+        with the log line of the refused request, and the products are sent
+        again as a whole later. A refusal that names nothing is told apart by
+        its halves: both refused alike, it was the request's (three requests);
+        otherwise the refused half is split as for an item.
         """
         try:
             answers = self._bulk_update_products([item for _product, item in entries], operation_type=operation_type)
@@ -791,17 +796,42 @@ class MarketplaceApi(models.AbstractModel):
                 for product, item in entries
                 for key in (item["supplier_product_id"], item.get("internal_product_id"), product.cartona_internal_id)
             ]
-            if not refusal_names_items(exc.status_code, exc, keys):
+            scope = refusal_scope(exc.status_code, exc, keys)
+            if scope == "request" or (scope is None and probing):
                 raise
             if len(entries) == 1:
                 return {item["supplier_product_id"]: str(exc) for _product, item in entries}
             half = len(entries) // 2
+            parts = (entries[:half], entries[half:])
+            if scope is None and not splitting:
+                outcomes = [self._probe_product_items(part, operation_type) for part in parts]
+                if all(
+                    isinstance(outcome, MarketplacePermanentError) and str(outcome) == str(exc) for outcome in outcomes
+                ):
+                    raise
+                errors = {}
+                for part, outcome in zip(parts, outcomes, strict=True):
+                    refused_alone = isinstance(outcome, MarketplacePermanentError)
+                    errors.update(
+                        self._send_product_items(part, operation_type, splitting=True) if refused_alone else outcome
+                    )
+                return errors
             return {
-                **self._send_product_items(entries[:half], operation_type),
-                **self._send_product_items(entries[half:], operation_type),
+                key: error
+                for part in parts
+                for key, error in self._send_product_items(part, operation_type, splitting=splitting).items()
             }
         results = [result for answer in answers if isinstance(answer["data"], list) for result in answer["data"]]
         return self._bulk_item_errors(entries, results)
+
+    @api.model
+    def _probe_product_items(self, entries, operation_type):
+        """``_send_product_items`` of half a chunk refused without naming why:
+        its errors, or the refusal of the whole half."""
+        try:
+            return self._send_product_items(entries, operation_type, probing=True)
+        except MarketplacePermanentError as exc:
+            return exc
 
     @api.model
     def _bulk_item_errors(self, entries, results):

@@ -6,7 +6,7 @@ import psycopg2
 
 from odoo import Command, api, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import float_compare
+from odoo.tools import float_compare, float_round
 
 from .. import const
 from ..cartona import payloads
@@ -26,6 +26,26 @@ def _ends_transaction(exc):
     return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) and not isinstance(
         exc, psycopg2.errors.ProgramLimitExceeded
     )
+
+
+# The values of a sale order each payload key gives (``_prepare_order_vals``).
+ORDER_VALS_FROM = {
+    "receipt_id": ("marketplace_order_number",),
+    "delivered_by": ("delivered_by",),
+    "total_price": ("cartona_total_price",),
+    "cartona_credit": ("cartona_credit",),
+    "installment_cost": ("cartona_installment_cost", "cartona_otp_required", "marketplace_payment_method"),
+    "wallet_top_up": ("cartona_wallet_top_up", "cartona_otp_required", "marketplace_payment_method"),
+    "applied_supplier_rebate": ("cartona_supplier_rebate",),
+    "estimated_delivery_day": ("cartona_estimated_delivery_day", "commitment_date"),
+    "delivery_day": ("cartona_delivery_day",),
+    "retailer_preferred_delivery_date": ("cartona_preferred_delivery_date",),
+    "pickup_date": ("cartona_pickup_date",),
+    "distribution_route_code": ("cartona_route_code",),
+    "note_message": ("cartona_note",),
+    "return_reason": ("cartona_return_reason",),
+    "order_details": ("cartona_discount_total",),
+}
 
 
 @dataclass
@@ -628,9 +648,11 @@ class MarketplaceOrderProcessor(models.AbstractModel):
                 self.env["marketplace.invoicing"]._on_cartona_status(outcome.order, order.status)
 
     @api.model
-    def _prepare_order_vals(self, order):
-        """What Cartona may change on an order after it is imported."""
-        return {
+    def _prepare_order_vals(self, order, sale=None):
+        """What Cartona may change on an order after it is imported. On an
+        order Odoo holds (``sale``), what Cartona sent unusable this time keeps
+        what Odoo has."""
+        vals = {
             "cartona_payload_hash": order.payload_hash,
             "marketplace_order_number": order.number,
             "delivered_by": order.delivered_by,
@@ -654,6 +676,10 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             "cartona_return_reason": order.return_reason,
             "commitment_date": order.estimated_delivery_day,
         }
+        if sale:
+            for name in {name for key in order.unusable for name in ORDER_VALS_FROM.get(key, ())}:
+                vals.pop(name, None)
+        return vals
 
     @api.model
     def _prepare_line_vals(self, line, page, sale=None):
@@ -701,7 +727,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         editing = compared and bool(self.env["marketplace.order.edit"]._changes(sale))
         held = compared and self._held_lines(sale, order, page, editing)
         with_lines = compared and not (editing or held)
-        vals = self._prepare_order_vals(order)
+        vals = self._prepare_order_vals(order, sale)
         if not with_lines:
             del vals["cartona_payload_hash"]
         old_status = sale.marketplace_status
@@ -746,8 +772,19 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _line_signature(self, lines_vals):
+        # As Odoo stores them: a price with more decimals than it keeps is no change.
+        precision = self.env["decimal.precision"]
+        qty_digits, price_digits = (
+            precision.precision_get("Product Unit of Measure"),
+            precision.precision_get("Product Price"),
+        )
         return sorted(
-            (vals["cartona_line_id"] or "", vals["product_id"], vals["product_uom_qty"], vals["price_unit"])
+            (
+                vals["cartona_line_id"] or "",
+                vals["product_id"],
+                float_round(vals["product_uom_qty"], precision_digits=qty_digits),
+                float_round(vals["price_unit"], precision_digits=price_digits),
+            )
             for vals in lines_vals
             # A line cancelled on Cartona stays in a confirmed order at quantity 0.
             if vals["product_uom_qty"]

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
-from ..access import USER_GROUP, check_caller, skips_marketplace_sync
+from ..access import MANAGER_GROUP, USER_GROUP, check_caller, skips_marketplace_sync
 from ..cartona.answers import item_refusal
 from ..exceptions import (
     MarketplaceAuthError,
@@ -158,9 +158,33 @@ class SaleOrder(models.Model):
         # Cartona collects the retailer's money: none is asked on the supplier's portal.
         return not self.is_marketplace_order and super()._has_to_be_paid()
 
+    def _is_confirmation_amount_reached(self):
+        # Nor does a payment made there (a payment link) confirm a Cartona order.
+        return not self.is_marketplace_order and super()._is_confirmation_amount_reached()
+
+    def _check_not_finished(self):
+        """An order Odoo first saw delivered, returned or cancelled was dealt
+        with outside Odoo: confirming it would deliver and invoice it again.
+        The connector (importing such orders as live) and marketplace managers may."""
+        if self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        finished = self.sudo().filtered(
+            lambda o: o.state in ("draft", "sent") and o.marketplace_status in const.FINAL_STATUSES
+        )
+        if finished:
+            raise UserError(
+                self.env._(
+                    "Cartona already closed %(orders)s (delivered, returned or cancelled before Odoo saw it): "
+                    "confirming it would deliver and invoice it a second time. Ask a member of %(group)s.",
+                    orders=", ".join(finished.mapped("name")),
+                    group=self.env.ref(MANAGER_GROUP).sudo().full_name,
+                )
+            )
+
     def action_confirm(self):
         check_caller(self, "write")
         self._check_not_from_portal(self.env._("accepted"))
+        self._check_not_finished()
         self._check_not_editing(self.env._("confirm"))
         result = super().action_confirm()
         self._marketplace_queue_status("approved")

@@ -1,7 +1,7 @@
 """One rule reads Cartona's per-item answers, for products and order statuses alike."""
 
 from odoo.addons.cartona_marketplace.cartona import payloads
-from odoo.addons.cartona_marketplace.cartona.answers import item_refusal, order_edit_results, refusal_names_items
+from odoo.addons.cartona_marketplace.cartona.answers import item_refusal, order_edit_results, refusal_scope
 from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
 
 from .common import MarketplaceCase
@@ -119,12 +119,17 @@ class TestRequestRefusal(MarketplaceCase):
         about_the_request = [
             '{"message": "The selected supplier code is invalid."}',
             '{"errors": {"0.supplier_code": ["is invalid"], "1.supplier_code": ["is invalid"]}}',
+            "Unknown supplier",
+        ]
+        naming_nothing = [
             "unknown product SP123 or SP1x",  # not one of the keys
             "the price 0.5 is too low",
             "Cartona rejected POST supplier-product/bulk-update (422): ",
         ]
         for text in about_items:
-            self.assertTrue(refusal_names_items(422, text, keys), text)
+            self.assertEqual(refusal_scope(422, text, keys), "items", text)
         for text in about_the_request:
-            self.assertFalse(refusal_names_items(422, text, keys), text)
-        self.assertFalse(refusal_names_items(404, '{"supplier_product_id": "SP1"}', keys), "no such endpoint")
+            self.assertEqual(refusal_scope(422, text, keys), "request", text)
+        for text in naming_nothing:
+            self.assertIsNone(refusal_scope(422, text, keys), text)
+        self.assertEqual(refusal_scope(404, '{"supplier_product_id": "SP1"}', keys), "request", "no such endpoint")

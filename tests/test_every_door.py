@@ -210,3 +210,42 @@ class TestPortal(BrowserCase):
             trap.assert_jobs_count(0)
         self.assertEqual(self.order.state, "draft")
         self.assertFalse(self.order.signature)
+
+
+class TestOdooOwnCodeUnderSudo(RpcCase):
+    """Odoo's own code creates records with ``sudo()`` and the caller's context:
+    the defaults a person slips in are theirs, not the connector's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman = new_test_user(
+            cls.env,
+            login="sudo-salesman",
+            groups="sales_team.group_sale_salesman_all_leads,account.group_account_invoice",
+        )
+
+    def test_an_invoice_made_from_a_salesman_s_order_cannot_take_a_cartona_booking(self):
+        partner = self.env["res.partner"].create({"name": "Walk-in"})
+        own = (
+            self.env["sale.order"]
+            .with_user(self.salesman)
+            .create({"partner_id": partner.id, "order_line": [Command.create({"product_id": self.rice.id})]})
+        )
+        own.with_user(self.salesman).action_confirm()
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_user(self.salesman)
+            .with_context(active_model="sale.order", active_ids=own.ids)
+            .create({"advance_payment_method": "delivered"})
+        )
+        forged = {"default_cartona_sale_order_id": self.order.id, "default_cartona_move_kind": "invoice"}
+        # What Odoo's invoicing does for the salesman: ``sudo()``, with the caller's context.
+        as_odoo = self.env["account.move"].with_user(self.salesman).sudo().with_context(**forged)
+        with self.raises(AccessError), self.env.cr.savepoint():
+            as_odoo.create({"move_type": "entry"})
+        # The whole way, over RPC: the salesman's invoice carries no Cartona booking.
+        self.remote_call(self.salesman, "sale.advance.payment.inv", "create_invoices", [wizard.ids], {}, forged)
+        self.assertTrue(own.invoice_ids)
+        self.assertFalse(own.invoice_ids.cartona_move_kind)
+        self.assertFalse(self.env["account.move"].search([("cartona_sale_order_id", "=", self.order.id)]))

@@ -7,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -112,20 +113,26 @@ class TestGoingLive(InvoicingCase):
     def test_the_cron_walks_the_history_page_by_page(self):
         cartona = self.history(page_size=1)
         with trap_jobs() as trap:
-            for _run in range(6):
-                self.config._api()._pull_next_page()
-                perform_jobs(trap)
+            # One page a run; the acknowledgements go out after the walk (their channel is busy).
+            while self.config._api()._pull_next_page()[0]:
+                pass
+            self.assertEqual(len(cartona.requests), 3, "two pages, then an empty one")
+            # The history walk is read once it ends, whatever it acknowledged: its window gains no orders.
+            self.assertEqual(self.config.last_pull_date, self.config.import_orders_from)
+            perform_jobs(trap)
         self.assertFalse(self.sale("Qx7mK2aP") | self.sale("Lr4tN8wQ"))
         self.assertEqual(sorted(cartona.acknowledged), ["Lr4tN8wQ", "Qx7mK2aP"])
         going_live = fields.Datetime.to_string(self.config.import_orders_from)
-        pulls = [params for params in cartona.requests if params.get("to")]
-        self.assertTrue(pulls)
-        self.assertEqual({params["to"] for params in pulls}, {going_live})
-        # Once a walk saw the history empty, the watermark is going live, and the next walks look forward from it.
+        self.assertEqual({params["to"] for params in cartona.requests[:3]}, {going_live})
+        # The next walk looks forward from going live.
+        cartona.list(self.order("Mn9bH3kT", status="pending"))
+        with trap_jobs():
+            self.config._api()._pull_next_page()
         forward = cartona.requests[-1]
         self.assertNotIn("to", forward)
         overlap = timedelta(minutes=self.config.pull_overlap_minutes)
         self.assertEqual(forward["from"], fields.Datetime.to_string(self.config.import_orders_from - overlap))
+        self.assertTrue(self.sale("Mn9bH3kT"))
 
     def test_a_first_pull_that_finds_nothing_fixes_the_bound_too(self):
         # Else a later pull would fix it later, and drop the orders made in between.
@@ -193,6 +200,11 @@ class TestGoingLive(InvoicingCase):
         logs = self.logs(("operation_type", "=", "order_process"), ("status", "=", "success"))
         self.assertEqual(len(logs), 4)
         self.assertTrue(all("recorded as" in log.message for log in logs))
+        # Nobody confirms it by mistake: it would be delivered and invoiced a second time.
+        salesman = new_test_user(self.env, login="live-salesman", groups="sales_team.group_sale_salesman_all_leads")
+        with self.raises(UserError):
+            self.sale("Lr4tN8wQ").with_user(salesman).action_confirm()
+        self.assertEqual(self.sale("Lr4tN8wQ").state, "draft")
         # Nothing of it goes back to Cartona: a later pull of the same order changes nothing.
         with trap_jobs() as trap:
             self.pull([dict(by_supplier, note_message="seen again")])

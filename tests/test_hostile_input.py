@@ -233,6 +233,9 @@ class TestHostileCorpus(HostileCase):
         self.pull([data])
         sale = self.sale("Lr4tN8wQ")
         self.assertEqual(sale.state, "sale")
+        held = ["delivered_by", "cartona_total_price", "cartona_credit", "cartona_note", "cartona_pickup_date"]
+        held.append("cartona_discount_total")
+        before = sale.read(held)
         cancelled = dict(
             data,
             status="cancelled_by_retailer",
@@ -250,6 +253,8 @@ class TestHostileCorpus(HostileCase):
         self.assertEqual(stats["updated"], 1, stats)
         self.assertEqual((sale.state, sale.marketplace_status), ("cancel", "cancelled_by_retailer"))
         self.assertEqual(len(sale.order_line), 3, "the lines Cartona sent unusable are left as they were")
+        # What Cartona sent unusable keeps what Odoo held: an order it delivers stays one.
+        self.assertEqual(sale.read(held), before)
         self.assertFalse(self.order_errors())
         warning = self.order_warnings()
         self.assertEqual(len(warning), 1)

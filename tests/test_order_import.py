@@ -383,6 +383,31 @@ class TestPullWindow(ImportCase):
             self.assertNotIn("from", call.request.params)
             self.assertEqual(call.request.params["to"], fields.Datetime.to_string(self.config.import_orders_from))
 
+    def test_an_order_without_a_usable_id_keeps_the_cron_walk_s_window(self):
+        watermark = self.config.last_pull_date
+        unidentified = self.order_data("Qx7mK2aP", hashed_id=None)
+        self.config.pull_page_size = 1
+        self.serve_pages([unidentified], [])
+        with trap_jobs():
+            self.env["marketplace.config"]._cron_pull_orders()  # the page of the unidentified order
+            self.env["marketplace.config"]._cron_pull_orders()  # the empty page that ends the walk
+        self.assertEqual(self.config.pull_next_page, 1, "the walk ended")
+        self.assertEqual(self.config.last_pull_date, watermark, "it may be lost behind the window")
+
+    def test_a_price_with_more_decimals_than_odoo_keeps_is_no_change_of_a_confirmed_order(self):
+        data = self.order_data("Lr4tN8wQ")
+        data["order_details"][0]["price"] = 175.123456789
+        with trap_jobs():
+            self.pull([data])
+        sale = self.sale("Lr4tN8wQ")
+        self.assertEqual(sale.state, "sale")
+        self.http.reset()
+        with trap_jobs() as trap:
+            stats = self.pull([dict(data, note_message="Ring twice")])
+        self.assertEqual((stats["updated"], stats["held"]), (1, 0), stats)
+        self.assertEqual(sale.cartona_note, "Ring twice")
+        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+
     def test_failed_order_keeps_the_window_open(self):
         self.pull([])
         self.http.reset()

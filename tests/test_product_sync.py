@@ -193,6 +193,31 @@ class TestBulkFailures(CartonaProductCase):
         self.assertEqual(self.config.total_products_synced, 3)
         self.assertTrue(self.logs(("operation_type", "=", "product_sync"), ("status", "=", "warning")))
 
+    def test_a_bad_item_refused_without_its_name_blocks_no_other(self):
+        products = self.make_products(4)
+        bad = products[2]
+
+        def answer(items):
+            if any(item["supplier_product_id"] == bad.cartona_id for item in items):
+                return 422, {"message": "the price 0.5 is too low"}
+            return 200, []
+
+        self.bulk_answer = answer
+        self.publish()
+        # The halves tell it is about an item: the refused half is split as for a named one.
+        self.assertEqual([len(items) for items in self.sent()], [4, 2, 2, 2, 1, 1])
+        self.assertEqual(bad.marketplace_sync_status, "error")
+        self.assertIn("too low", bad.marketplace_error_message)
+        self.assertEqual(set((products - bad).mapped("marketplace_sync_status")), {"synced"})
+
+    def test_a_refusal_naming_nothing_that_every_half_gets_is_the_request_s(self):
+        products = self.make_products(4)
+        self.bulk_answer = lambda items: (422, {"message": "The given data was invalid."})
+        with self.raises(MarketplacePermanentError):
+            self.publish()
+        self.assertEqual([len(items) for items in self.sent()], [4, 2, 2])
+        self.assertEqual(set(products.mapped("marketplace_sync_status")), {"error"})
+
     def test_unknown_endpoint_is_not_split(self):
         products = self.make_products(4)
         self.bulk_answer = lambda items: (404, {"message": "no such route", "supplier_product_id": "SP1"})
