@@ -17,6 +17,9 @@ from ..exceptions import (
 
 _logger = logging.getLogger(__name__)
 
+# The orders this transaction is cancelling, in ``cr.precommit.data``.
+CANCELLING_KEY = "cartona_marketplace.cancelling_orders"
+
 # What Cartona said of the order and what the connector told it: a user who
 # writes them would make the connector push a status for an order, or skip one.
 CONNECTOR_FIELDS = {
@@ -211,7 +214,13 @@ class SaleOrder(models.Model):
         self._check_not_from_portal(self.env._("declined"))
         self._check_not_editing(self.env._("cancel"))
         # The open deliveries it cancels end no delivery (``stock.move._action_cancel``).
-        result = super(SaleOrder, self.with_context(marketplace_cancelling_orders=self.ids))._action_cancel()
+        # Kept with the transaction, not in the context, which any caller sets.
+        cancelling = self.env.cr.precommit.data.setdefault(CANCELLING_KEY, set())
+        cancelling.update(self.ids)
+        try:
+            result = super()._action_cancel()
+        finally:
+            cancelling.difference_update(self.ids)
         self._marketplace_queue_status("cancelled_by_supplier")
         return result
 

@@ -1,5 +1,7 @@
 from odoo import models
 
+from .sale_order import CANCELLING_KEY
+
 
 class StockMove(models.Model):
     _inherit = "stock.move"
@@ -11,7 +13,7 @@ class StockMove(models.Model):
         # after a partial delivery, a lowered quantity) passes here: a
         # cancelled backorder may be what ends the order's deliveries. Not
         # when the order itself is being cancelled: that is no delivery.
-        cancelling = self.env.context.get("marketplace_cancelling_orders") or []
+        cancelling = self.env.cr.precommit.data.get(CANCELLING_KEY, ())
         pickings.filtered(
             lambda p: p.state == "cancel" and p.sale_id.id not in cancelling
         )._marketplace_deliveries_moved()
