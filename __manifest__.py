@@ -1,7 +1,7 @@
 {
     "name": "Cartona Marketplace Integration",
     "summary": "Cartona B2B marketplace orders become sale orders; stock, prices and statuses flow back",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/Sales",
     "author": "cartona_marketplace developers",
     "license": "LGPL-3",

@@ -21,6 +21,7 @@ import phonenumbers
 
 from .. import const
 from ..exceptions import MarketplaceDataError
+from . import statuses
 
 PRODUCT_KEYS = ("supplier_product_id", "internal_product_id")
 # Cartona's retailers are in Egypt: their numbers come without a country code.
@@ -338,12 +339,12 @@ def parse_order(data):
         raise _error(None, "hashed_id", "cannot be a dot segment", hashed_id)
     read = _Reader(hashed_id)
     status = read.text(data, "status", required=True)
-    if status not in const.STATUS_RANK:
+    if not statuses.is_known(status):
         raise read.error("status", "is not a Cartona order status", status)
     # A cancellation never waits on money, the retailer or the lines: what of
     # them is unusable is left empty (their strings checked as they are read),
     # and Cartona's word reaches the order.
-    cancelled = status in const.CANCELLED_STATUSES
+    cancelled = statuses.is_cancelled(status)
     needed = read.side if cancelled else _strictly
     _check_strings(
         read, {k: v for k, v in data.items() if k not in ("retailer", "order_details")} if cancelled else data

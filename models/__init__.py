@@ -3,8 +3,12 @@ from . import marketplace_sync_log
 from . import marketplace_sync_state
 from . import marketplace_config
 from . import marketplace_api
+from . import marketplace_order_pull
+from . import marketplace_product_sync
 from . import marketplace_poller
 from . import marketplace_order_processor
+from . import marketplace_customer
+from . import marketplace_order_status
 from . import marketplace_invoicing
 from . import marketplace_parked_order
 from . import marketplace_order_edit
@@ -18,4 +22,5 @@ from . import stock_picking
 from . import stock_move
 from . import account_move
 from . import marketplace_config_monitoring
+from . import marketplace_config_jobs
 from . import queue_job

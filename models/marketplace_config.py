@@ -2,14 +2,13 @@ import json
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import plaintext2html
 
 from .. import const
 from ..access import MANAGER_GROUP, USER_GROUP, check_caller
+from ..cartona import statuses
 from ..exceptions import MarketplaceError
 
 _logger = logging.getLogger(__name__)
@@ -392,7 +391,7 @@ class MarketplaceConfig(models.Model):
         if not isinstance(mapping, dict):
             raise ValidationError(self.env._("The state mapping must be a JSON object of status → action."))
         for status, action in mapping.items():
-            if status not in const.STATUS_RANK:
+            if not statuses.is_known(status):
                 raise ValidationError(
                     self.env._(
                         'Unknown Cartona status "%(status)s" in the state mapping. Known: %(known)s.',
@@ -416,48 +415,11 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         return dict(const.DEFAULT_STATE_MAPPING, **self._parse_state_mapping(self.custom_state_mapping))
 
-    def _api(self):
-        self.ensure_one()
-        return self.env["marketplace.api"].with_context(marketplace_config_id=self.id)
-
-    def _processor(self):
-        self.ensure_one()
-        return self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.id)
-
-    @api.model
-    def _cron_pull_orders(self):
-        """Every minute: one page per marketplace. Odoo commits the run and runs
-        the cron again at once while pages remain. A marketplace whose poller
-        is running is left to it; one whose orders keep coming gets it started.
-        Never raises: a cron that keeps failing is deactivated."""
-        configs = self.search([("auto_pull_orders", "=", True)])
-        poller = self.env["marketplace.poller"]
-        remaining = 0
-        for config in configs:
-            if poller._waiting(config):
-                continue
-            # No savepoint around the page: its orders have theirs, and what a
-            # failing request records about itself must not be rolled back.
-            try:
-                more, stats = config._api()._pull_next_page()
-                remaining += more
-                if poller._news(stats):
-                    poller._schedule(config, 0)  # it walks on, soon and while orders come
-            except MarketplaceError:
-                continue  # in the sync log already: the configuration shows it as its last error
-            except psycopg2.Error:
-                raise  # the transaction is unusable: Odoo rolls the run back and retries
-            except Exception as exc:
-                _logger.exception("Pulling orders of %s failed", config.name)
-                message = f"Pulling orders failed: {exc!r}"
-                self.env["marketplace.sync.log"]._log_operation(config.id, "order_pull", "error", message)
-        self.env["ir.cron"]._notify_progress(done=len(configs), remaining=remaining)
-
     def action_pull_orders(self):
         check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
         try:
-            stats = self._api()._pull_and_process_orders()
+            stats = self.env["marketplace.order.pull"]._pull_and_process_orders(self)
         except MarketplaceError as exc:
             return self._notify(self.env._("Pull failed"), str(exc), "danger")
         if stats is None:
@@ -478,7 +440,7 @@ class MarketplaceConfig(models.Model):
         log = self.env["marketplace.sync.log"]
         # Its log lines, failed or not, are the connection status.
         try:
-            self._api()._get_products(page=1, per_page=1, operation_type="connection_test")
+            self.env["marketplace.api"]._get_products(self, page=1, per_page=1, operation_type="connection_test")
         except MarketplaceError as exc:
             return self._notify(self.env._("Connection failed"), str(exc), "danger")
         log._log_operation(self.id, "connection_test", "success", self.env._("Connected to %s", self.api_base_url))
@@ -490,7 +452,7 @@ class MarketplaceConfig(models.Model):
         check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
         try:
-            items, problems, complete = self._api()._read_catalogue()
+            items, problems, complete = self.env["marketplace.api"]._read_catalogue(self)
         except MarketplaceError as exc:
             return self._notify(self.env._("Cannot read the Cartona catalogue"), str(exc), "danger")
         wizard = self.env["marketplace.mapping.wizard"].create({"config_id": self.id, "complete": complete})

@@ -19,7 +19,7 @@ from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..access import skips_marketplace_sync
-from ..cartona import payloads
+from ..cartona import payloads, statuses
 from ..cartona.answers import item_refusal, order_edit_results
 from ..exceptions import MarketplaceDataError, MarketplaceError, MarketplacePermanentError
 
@@ -89,16 +89,13 @@ class MarketplaceOrderEdit(models.AbstractModel):
     @api.model
     def _refusal(self, order):
         """Why Cartona takes no edit of ``order`` any more, or None."""
-        status = max(
-            (order.marketplace_status, order.marketplace_push_status),
-            key=lambda s: const.STATUS_RANK.get(s, -1),
-        )
+        status = statuses.latest(order.marketplace_status, order.marketplace_push_status)
         labels = dict(const.ORDER_STATUSES)
         if order.delivered_by == "delivered_by_cartona":
             return self.env._("Cartona delivers %s: its lines are changed on Cartona, never from Odoo.", order.name)
-        if status in const.CANCELLED_STATUSES or order.state == "cancel":
+        if statuses.is_cancelled(status) or order.state == "cancel":
             return self.env._("%s is cancelled: its lines can no longer change.", order.name)
-        if const.STATUS_RANK.get(status, 0) >= const.STATUS_RANK["assigned_to_salesman"]:
+        if statuses.out_for_delivery(status):
             return self.env._(
                 "%(order)s is %(status)s on Cartona: once an order is assigned to a salesman, "
                 "Cartona takes no change of its lines.",
@@ -301,8 +298,8 @@ class MarketplaceOrderEdit(models.AbstractModel):
         problems = []
         if sendable:
             try:
-                answer = config._api()._update_order_details(
-                    [payloads.order_edit(order.cartona_id, [change.item for change in sendable])]
+                answer = self.env["marketplace.api"]._update_order_details(
+                    config, [payloads.order_edit(order.cartona_id, [change.item for change in sendable])]
                 )
                 refusal, lines, total = order_edit_results(answer["data"], order.cartona_id)
                 refusal = refusal if answer["success"] else answer["error"]

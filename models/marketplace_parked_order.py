@@ -44,7 +44,7 @@ class MarketplaceParkedOrder(models.Model):
         parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
         # Tell a person once, not at every pull: the salesperson of the order
         # when it was imported before, else the configuration's responsible.
-        sale = config._processor()._find_existing_order(hashed_id)
+        sale = self.env["marketplace.order.processor"]._find_existing_order(config, hashed_id)
         config._raise_alert(summary, reason, sale=sale)
         return parked, True
 
@@ -71,12 +71,15 @@ class MarketplaceParkedOrder(models.Model):
             "unmapped": self.env._("Map the products of Cartona order %s", hashed_id),
         }
 
-    def _replay(self):
+    def _replay(self, fetched=False, live=False):
         """Try the kept payloads again; an order imported this way is acknowledged
-        only when Cartona sends it again (it may have changed since)."""
+        only when Cartona sends it again (it may have changed since). A person
+        who fetches an order (``fetched``, ``live``) imports it as a fetch does."""
         stats = {}
         for config in self.marketplace_config_id:
             parked = self.filtered(lambda p, c=config: p.marketplace_config_id == c)
             orders = [json.loads(p.payload) for p in parked]
-            stats[config.id], _ack = config._processor()._process_page(orders, replay=True)
+            stats[config.id], _ack = self.env["marketplace.order.processor"]._process_page(
+                config, orders, replay=True, fetched=fetched, live=live
+            )
         return stats

@@ -86,7 +86,7 @@ class MarketplacePoller(models.AbstractModel):
         if not (config.active and config.auto_pull_orders):
             return "Stopped: the configuration is archived, deleted or does not pull orders."
         try:
-            stats = config._api()._pull_next_page()[1]
+            stats = self.env["marketplace.order.pull"]._pull_next_page(config)[1]
         except MarketplaceError as exc:  # in the sync log already: wait longer, as when idle
             stats = Counter()
             _logger.info("Polling orders of %s failed: %s", config.name, exc)

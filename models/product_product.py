@@ -342,7 +342,7 @@ class ProductProduct(models.Model):
             .filtered(lambda p: p.active and p.cartona_id and p.marketplace_sync_enabled)
         )
         try:
-            return config._api()._sync_products(products, parts, force=force)
+            return self.env["marketplace.product.sync"]._sync_products(config, products, parts, force=force)
         except MarketplaceError as exc:
             products._marketplace_set_error_detached(str(exc))
             raise
@@ -355,8 +355,8 @@ class ProductProduct(models.Model):
         if not config:
             return "The marketplace configuration no longer exists."
         sold_again = set(self._marketplace_selling(cartona_ids).mapped("cartona_id"))
-        return config._api()._withdraw_products(
-            [cartona_id for cartona_id in cartona_ids if cartona_id not in sold_again]
+        return self.env["marketplace.product.sync"]._withdraw_products(
+            config, [cartona_id for cartona_id in cartona_ids if cartona_id not in sold_again]
         )
 
     def _marketplace_set_error_detached(self, message):

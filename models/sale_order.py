@@ -7,6 +7,7 @@ from odoo.addons.queue_job.job import identity_exact
 
 from .. import const
 from ..access import MANAGER_GROUP, USER_GROUP, check_caller, skips_marketplace_sync
+from ..cartona import statuses
 from ..cartona.answers import item_refusal
 from ..exceptions import (
     MarketplaceAuthError,
@@ -172,7 +173,7 @@ class SaleOrder(models.Model):
         if self.env.su or self.env.user.has_group(MANAGER_GROUP):
             return
         finished = self.sudo().filtered(
-            lambda o: o.state in ("draft", "sent") and o.marketplace_status in const.FINAL_STATUSES
+            lambda o: o.state in ("draft", "sent") and statuses.is_final(o.marketplace_status)
         )
         if finished:
             raise UserError(
@@ -266,12 +267,9 @@ class SaleOrder(models.Model):
         self.ensure_one()
         if not self.is_marketplace_order:
             return False
-        if self.delivered_by == "delivered_by_cartona" and status not in const.CANCELLED_STATUSES:
+        if self.delivered_by == "delivered_by_cartona" and not statuses.is_cancelled(status):
             return False
-        known = self.marketplace_status
-        if known in const.CANCELLED_STATUSES:
-            return False
-        return const.STATUS_RANK[status] > const.STATUS_RANK.get(known, 0)
+        return statuses.is_news(self.marketplace_status, status)
 
     def _marketplace_queue_status(self, status):
         """Queue one push of ``status`` per order it is news to. What the
@@ -293,10 +291,7 @@ class SaleOrder(models.Model):
     def _marketplace_status_steps(self, status):
         """Statuses to send, in order: ``delivered`` is preceded by
         ``assigned_to_salesman`` when Cartona never got it."""
-        known = const.STATUS_RANK.get(self.marketplace_status, 0)
-        if status == "delivered" and known < const.STATUS_RANK["assigned_to_salesman"]:
-            return ["assigned_to_salesman", "delivered"]
-        return [status]
+        return statuses.steps_to(self.marketplace_status, status)
 
     def _marketplace_status_payload(self, status):
         payload = {"hashed_id": self.cartona_id, "status": status}
@@ -312,7 +307,7 @@ class SaleOrder(models.Model):
             # An earlier job already sent this status, or a later one.
             return f"Cartona already has {self.marketplace_status}"
         config = self.marketplace_config_id
-        api = config._api()
+        api = self.env["marketplace.api"]
         steps = self._marketplace_status_steps(status)
         accepted = []
         otp_step = status == "delivered" and self.cartona_otp_required
@@ -324,10 +319,12 @@ class SaleOrder(models.Model):
                     )
                 for step in steps:
                     extra = {"retailer_otp": self.retailer_otp} if step == "delivered" else {}
-                    api._update_single_order_status(self.cartona_id, step, **extra)
+                    api._update_single_order_status(config, self.cartona_id, step, **extra)
                     accepted.append(step)
             else:
-                answer = api._bulk_update_order_status([self._marketplace_status_payload(step) for step in steps])
+                answer = api._bulk_update_order_status(
+                    config, [self._marketplace_status_payload(step) for step in steps]
+                )
                 self._marketplace_check_bulk_answer(answer)
         except MarketplaceError as exc:
             failure = self._marketplace_push_failure(exc)

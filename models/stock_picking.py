@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 
-from .. import const
 from ..access import check_caller, skips_marketplace_sync
+from ..cartona import statuses
 
 # What the delivery shows of its Cartona order, read through the order (whose
 # write refuses them to anyone but the connector). The OTP is the user's.
@@ -36,7 +36,9 @@ class StockPicking(models.Model):
         check_caller(self, "write")
         for picking in self:
             order = picking.sudo().sale_id
-            if order.is_marketplace_order and order.marketplace_status not in ("delivered", *const.CANCELLED_STATUSES):
+            if order.is_marketplace_order and not (
+                order.marketplace_status == "delivered" or statuses.is_cancelled(order.marketplace_status)
+            ):
                 order.retailer_otp = picking.retailer_otp
 
     def button_validate(self):

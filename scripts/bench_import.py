@@ -200,13 +200,13 @@ def create_partners(registry, config_id, retailers):
     """The retailers as the connector would have created them: both runs use them."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        processor = env["marketplace.config"].browse(config_id)._processor()
+        customers = env["marketplace.customer"]
         from odoo.addons.cartona_marketplace.cartona import payloads
 
         env["res.partner"].create(
             [
                 dict(
-                    processor._prepare_partner_vals(
+                    customers._partner_vals(
                         payloads.parse_order(make_orders("P", 1, 1, ["BP0000"], [retailer])[0]).retailer
                     ),
                     customer_rank=1,
@@ -241,7 +241,7 @@ def run_ack_jobs(registry):
 def pull(registry, config_id):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        stats = env["marketplace.config"].browse(config_id)._api()._pull_and_process_orders()
+        stats = env["marketplace.order.pull"]._pull_and_process_orders(env["marketplace.config"].browse(config_id))
         env.flush_all()
     return stats
 

@@ -84,7 +84,7 @@ def main():
         with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
             http.add_callback(responses.GET, BASE_URL + "supplier-product", callback=page)
             start = time.monotonic()
-            read, problems, _complete = config._api()._read_catalogue()
+            read, problems, _complete = env["marketplace.api"]._read_catalogue(config)
             read_s = time.monotonic() - start
             requests = len(http.calls)
             http.calls.reset()

@@ -94,7 +94,7 @@ class MarketplaceCase(TransactionCase):
         # Live for a day: its first pull, the history walk, is behind it
         # (tests/test_going_live.py starts from a configuration that never pulled).
         cls.config.last_pull_date = fields.Datetime.now() - timedelta(days=1)
-        cls.api = cls.config._api()
+        cls.api = cls.env["marketplace.api"]
 
     def raises(self, exception):
         """``assertRaises`` without Odoo's savepoint rollback.
@@ -195,7 +195,7 @@ class ImportCase(CartonaCase):
 
     def pull(self, *pages):
         self.serve_pages(*pages)
-        return self.api._pull_and_process_orders()
+        return self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
 
     def sale(self, hashed_id):
         return self.env["sale.order"].search(

@@ -38,9 +38,13 @@ class TestItemRefusal(MarketplaceCase):
         cls.order = cls.env["sale.order"].create({"partner_id": partner.id, "cartona_id": "H1"})
 
     def product_side(self, item):
-        return self.api._bulk_item_errors(
-            [(self.product, {"supplier_product_id": "SP1"})], [dict(item, supplier_product_id="SP1")]
-        ).get("SP1")
+        return (
+            self.env["marketplace.product.sync"]
+            ._bulk_item_errors(
+                [(self.product, {"supplier_product_id": "SP1"})], [dict(item, supplier_product_id="SP1")]
+            )
+            .get("SP1")
+        )
 
     def order_side(self, item):
         try:
@@ -71,13 +75,16 @@ class TestItemRefusal(MarketplaceCase):
     def test_each_side_finds_its_own_item(self):
         refused = {"success": False, "message": "no"}
         self.assertEqual(
-            self.api._bulk_item_errors(
+            self.env["marketplace.product.sync"]._bulk_item_errors(
                 [(self.product, {"supplier_product_id": "SP1"})], [dict(refused, internal_product_id="479")]
             ),
             {"SP1": "no"},
         )
         self.assertEqual(
-            self.api._bulk_item_errors([(self.product, {"supplier_product_id": "SP1"})], [dict(refused)]), {}
+            self.env["marketplace.product.sync"]._bulk_item_errors(
+                [(self.product, {"supplier_product_id": "SP1"})], [dict(refused)]
+            ),
+            {},
         )
         self.assertIsNone(self.order_side({"success": True}))
         self.assertIsNone(

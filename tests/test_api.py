@@ -27,7 +27,7 @@ PULL = const.ENDPOINT_PULL_ORDERS
 class TestApiAnswers(CartonaCase):
     def test_list_answer_is_normalized(self):
         self.http.get(self.url(PRODUCTS), json=[{"supplier_product_id": "1"}])
-        answer = self.api._get_products(page=1, per_page=1)
+        answer = self.api._get_products(self.config, page=1, per_page=1)
         self.assertEqual(answer, {"success": True, "data": [{"supplier_product_id": "1"}], "error": None})
 
     def test_dict_answers_are_normalized(self):
@@ -47,7 +47,7 @@ class TestApiAnswers(CartonaCase):
     def test_request_headers_and_configurable_header_name(self):
         self.config.auth_header = "X-Cartona-Token"
         self.http.get(self.url(PRODUCTS), json=[])
-        self.api._get_products(page=2, per_page=5)
+        self.api._get_products(self.config, page=2, per_page=5)
         request = self.http.calls[0].request
         self.assertEqual(request.headers["X-Cartona-Token"], TOKEN)
         self.assertNotIn("AuthorizationToken", request.headers)
@@ -67,7 +67,7 @@ class TestApiAnswers(CartonaCase):
             self.assertEqual(self.config.connection_status, "connected")
             self.http.get(self.url(PRODUCTS), status=status, json={"message": "invalid token"})
             with self.raises(MarketplaceAuthError) as caught:
-                self.api._get_products()
+                self.api._get_products(self.config)
             self.assertNotIsInstance(caught.exception, MarketplaceRetryableError)
             self.assertEqual(caught.exception.status_code, status)
             self.assertEqual(len(self.http.calls), 1)
@@ -79,7 +79,7 @@ class TestApiAnswers(CartonaCase):
             self.http.reset()
             self.http.get(self.url(PRODUCTS), status=status, body="busy")
             with self.raises(MarketplaceRetryableError) as caught:
-                self.api._get_products()
+                self.api._get_products(self.config)
             self.assertEqual(caught.exception.status_code, status)
             self.assertIsNone(caught.exception.seconds)
         self.assertEqual(self.config.connection_status, "not_tested")
@@ -87,14 +87,14 @@ class TestApiAnswers(CartonaCase):
     def test_retry_after_seconds_and_http_date(self):
         self.http.get(self.url(PRODUCTS), status=429, headers={"Retry-After": "120"}, body="slow down")
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api._get_products()
+            self.api._get_products(self.config)
         self.assertEqual(caught.exception.seconds, 120)
 
         self.http.reset()
         when = datetime.now(timezone.utc) + timedelta(seconds=90)
         self.http.get(self.url(PRODUCTS), status=503, headers={"Retry-After": format_datetime(when, usegmt=True)})
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api._get_products()
+            self.api._get_products(self.config)
         self.assertTrue(80 <= caught.exception.seconds <= 91, caught.exception.seconds)
 
     def test_parse_retry_after(self):
@@ -110,13 +110,13 @@ class TestApiAnswers(CartonaCase):
             self.http.reset()
             self.http.get(self.url(PRODUCTS), body=error)
             with self.raises(MarketplaceRetryableError):
-                self.api._get_products()
+                self.api._get_products(self.config)
 
     def test_other_4xx_are_permanent_with_body_excerpt(self):
         long_body = json.dumps({"message": "supplier_product_id is invalid", "detail": "x" * 2000})
         self.http.get(self.url(PRODUCTS), status=422, body=long_body)
         with self.raises(MarketplacePermanentError) as caught:
-            self.api._get_products()
+            self.api._get_products(self.config)
         error = caught.exception
         self.assertEqual(error.status_code, 422)
         self.assertIn("supplier_product_id is invalid", str(error))
@@ -124,19 +124,19 @@ class TestApiAnswers(CartonaCase):
         self.http.reset()
         self.http.get(self.url(PRODUCTS), status=404, body="not here")
         with self.raises(MarketplacePermanentError):
-            self.api._get_products()
+            self.api._get_products(self.config)
 
     def test_html_error_page_with_200_is_an_error_not_a_crash(self):
         self.http.get(self.url(PRODUCTS), status=200, body="<html><body>Maintenance</body></html>")
         with self.raises(MarketplacePermanentError) as caught:
-            self.api._get_products()
+            self.api._get_products(self.config)
         self.assertIn("not JSON", str(caught.exception))
         self.assertIn("Maintenance", str(caught.exception))
 
     def test_json_nested_past_the_decoder_is_an_error_not_a_crash(self):
         self.http.get(self.url(PRODUCTS), status=200, body="[" * 100_000)
         with self.raises(MarketplacePermanentError) as caught:
-            self.api._get_products()
+            self.api._get_products(self.config)
         self.assertIn("not JSON", str(caught.exception))
 
     def test_control_characters_in_answers_never_reach_the_database(self):
@@ -144,10 +144,10 @@ class TestApiAnswers(CartonaCase):
         # must still be logged, not crash the logging.
         self.http.get(self.url(PRODUCTS), status=500, body="down\x00 for\x1b maintenance")
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api._get_products()
+            self.api._get_products(self.config)
         self.assertNotIn("\x00", str(caught.exception))
         self.http.replace(responses.GET, self.url(PRODUCTS), json={"success": False, "error": "bad\x00token"})
-        answer = self.api._get_products()
+        answer = self.api._get_products(self.config)
         self.assertFalse(answer["success"])
         self.assertNotIn("\x00", answer["error"])
         messages = self.logs(("status", "=", "error")).mapped("message")
@@ -164,7 +164,7 @@ class TestApiAnswers(CartonaCase):
     def test_failures_are_logged_with_endpoint_and_status(self):
         self.http.get(self.url(PRODUCTS), status=500, body="boom")
         with self.raises(MarketplaceRetryableError):
-            self.api._get_products()
+            self.api._get_products(self.config)
         log = self.logs(("status", "=", "error"))
         self.assertEqual(len(log), 1)
         self.assertEqual(log.status_code, 500)
@@ -178,9 +178,9 @@ class TestApiAnswers(CartonaCase):
         with self.assertLogs(level=logging.DEBUG) as captured:
             logging.getLogger("urllib3").setLevel(logging.DEBUG)
             with self.raises(MarketplaceRetryableError) as first:
-                self.api._get_products()
+                self.api._get_products(self.config)
             with self.raises(MarketplaceAuthError) as second:
-                self.api._pull_orders()
+                self.api._pull_orders(self.config)
         self.assertTrue(captured.output)
         for text in [*captured.output, str(first.exception), str(second.exception), self.config.connection_message]:
             self.assertNotIn(TOKEN, text)
@@ -195,7 +195,7 @@ class TestApiEndpoints(CartonaCase):
         self.config.supplier_code = "3"
         self.http.get(self.url(PULL), json=[])
         date_from = datetime(2026, 11, 24, 8, 30)
-        answer = self.api._pull_orders(page=2, per_page=10, date_from=date_from)
+        answer = self.api._pull_orders(self.config, page=2, per_page=10, date_from=date_from)
         self.assertEqual(answer["data"], [])
         params = self.http.calls[0].request.params
         self.assertEqual(params["page"], "2")
@@ -206,7 +206,7 @@ class TestApiEndpoints(CartonaCase):
     def test_pull_orders_refuses_a_non_list(self):
         self.http.get(self.url(PULL), json={"orders": "nope"})
         with self.raises(MarketplacePermanentError):
-            self.api._pull_orders()
+            self.api._pull_orders(self.config)
 
     def test_pagination_three_pages_then_empty(self):
         pages = {1: [{"hashed_id": "a"}, {"hashed_id": "b"}], 2: [{"hashed_id": "c"}, {"hashed_id": "d"}]}
@@ -217,7 +217,7 @@ class TestApiEndpoints(CartonaCase):
             return 200, {}, json.dumps(pages.get(page, []))
 
         self.http.add_callback(responses.GET, self.url(PULL), callback=answer)
-        walked = list(self.api._iter_order_pages(per_page=2))
+        walked = list(self.api._iter_order_pages(self.config, per_page=2))
         self.assertEqual([page for page, _orders in walked], [1, 2, 3])
         self.assertEqual([o["hashed_id"] for _page, orders in walked for o in orders], list("abcdef"))
         self.assertEqual(len(self.http.calls), 4)
@@ -225,14 +225,14 @@ class TestApiEndpoints(CartonaCase):
     def test_pagination_goes_on_past_a_short_page(self):
         """Cartona may serve fewer orders a page than asked: only an empty page ends the walk."""
         self.serve_cartona(*({"hashed_id": key} for key in "abcde"), max_per_page=2)
-        walked = list(self.api._iter_order_pages(per_page=3))
+        walked = list(self.api._iter_order_pages(self.config, per_page=3))
         pages = [[order["hashed_id"] for order in orders] for _page, orders in walked]
         self.assertEqual(pages, [["a", "b"], ["c", "d"], ["e"]])
         self.assertEqual(len(self.http.calls), 4)
 
     def test_pagination_has_a_hard_cap(self):
         self.http.get(self.url(PULL), json=[{"hashed_id": "same"}])
-        walked = list(self.api._iter_order_pages(per_page=1))
+        walked = list(self.api._iter_order_pages(self.config, per_page=1))
         self.assertEqual(len(walked), const.MAX_PULL_PAGES)
         self.assertEqual(len(self.http.calls), const.MAX_PULL_PAGES)
 
@@ -240,13 +240,15 @@ class TestApiEndpoints(CartonaCase):
         self.config.batch_size = 100
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
         items = [{"supplier_product_id": str(i), "selling_price": 10} for i in range(250)]
-        answers = self.api._bulk_update_products(items)
+        answers = self.api._bulk_update_products(self.config, items)
         self.assertEqual(len(answers), 3)
         sizes = [len(json.loads(call.request.body)) for call in self.http.calls]
         self.assertEqual(sizes, [100, 100, 50])
         self.http.reset()
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
-        self.api._bulk_update_stock([{"supplier_product_id": "1", "available_stock_quantity": 3, "in_stock": True}])
+        self.api._bulk_update_stock(
+            self.config, [{"supplier_product_id": "1", "available_stock_quantity": 3, "in_stock": True}]
+        )
         self.assertEqual(
             json.loads(self.http.calls[0].request.body),
             [{"supplier_product_id": "1", "available_stock_quantity": 3, "in_stock": True}],
@@ -255,7 +257,7 @@ class TestApiEndpoints(CartonaCase):
     def test_order_status_endpoints(self):
         single = self.url(const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id="Qx7mK2aP"))
         self.http.post(single, json={"success": True})
-        self.api._update_single_order_status("Qx7mK2aP", "delivered", retailer_otp="1234")
+        self.api._update_single_order_status(self.config, "Qx7mK2aP", "delivered", retailer_otp="1234")
         self.assertEqual(
             json.loads(self.http.calls[0].request.body),
             {"hashed_id": "Qx7mK2aP", "status": "delivered", "retailer_otp": "1234"},
@@ -263,11 +265,11 @@ class TestApiEndpoints(CartonaCase):
         self.http.reset()
         self.http.post(single, json={"success": False, "message": "Wrong OTP"})
         with self.raises(MarketplacePermanentError) as caught:
-            self.api._update_single_order_status("Qx7mK2aP", "delivered", retailer_otp="0000")
+            self.api._update_single_order_status(self.config, "Qx7mK2aP", "delivered", retailer_otp="0000")
         self.assertIn("Wrong OTP", str(caught.exception))
         self.http.reset()
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[{"hashed_id": "a", "success": True}])
-        self.api._bulk_update_order_status([{"hashed_id": "a", "status": "synced"}])
+        self.api._bulk_update_order_status(self.config, [{"hashed_id": "a", "status": "synced"}])
         self.assertEqual(json.loads(self.http.calls[0].request.body), [{"hashed_id": "a", "status": "synced"}])
 
 
@@ -374,12 +376,12 @@ class TestSyncLogSurvivesRollback(TransactionCase):
             return cr.fetchall()
 
     def test_log_survives_the_failing_transaction(self):
-        api_model = self.env["marketplace.api"].with_context(marketplace_config_id=self.config_id)
+        config = self.env["marketplace.config"].browse(self.config_id)
         with responses.RequestsMock() as http:
             http.get(BASE_URL + PRODUCTS, status=503, body="down for maintenance")
             with self.assertRaises(MarketplaceRetryableError), self.env.cr.savepoint():
                 self.env["res.partner"].create({"name": "rolled back"})
-                api_model._get_products()
+                self.env["marketplace.api"]._get_products(config)
         self.assertFalse(self.env["res.partner"].search([("name", "=", "rolled back")]))
         self.assertEqual(
             self._committed_logs(), [("Cartona answered 503 for GET supplier-product: down for maintenance", 503)]
@@ -387,11 +389,11 @@ class TestSyncLogSurvivesRollback(TransactionCase):
 
     def test_refused_token_shows_after_the_failing_transaction(self):
         self.addCleanup(self._drop_logs)
-        api_model = self.env["marketplace.api"].with_context(marketplace_config_id=self.config_id)
+        config = self.env["marketplace.config"].browse(self.config_id)
         with responses.RequestsMock() as http:
             http.get(BASE_URL + PRODUCTS, status=401, body="token revoked")
             with self.assertRaises(MarketplaceAuthError), self.env.cr.savepoint():
-                api_model._get_products()
+                self.env["marketplace.api"]._get_products(config)
         with self.registry.cursor() as cr:
             config = api.Environment(cr, SUPERUSER_ID, {})["marketplace.config"].browse(self.config_id)
             self.assertEqual(config.connection_status, "error")

@@ -28,7 +28,7 @@ class TestBadStrings(ImportCase):
         cls.cases = [case for case in load_json("bad_input_orders.json") if "field" in case]
 
     def processor(self):
-        return self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.config.id)
+        return self.env["marketplace.order.processor"]
 
     def mixed_page(self):
         """The good orders of the example page around the bad ones, the last
@@ -50,7 +50,7 @@ class TestBadStrings(ImportCase):
         for case in self.cases:
             with self.subTest(case=case["case"]):
                 with self.raises(MarketplaceDataError) as caught:
-                    self.processor()._process_marketplace_order(case["payload"])
+                    self.processor()._process_marketplace_order(self.config, case["payload"])
                 self.assertEqual(caught.exception.field, case["field"])
                 self.assertIn(case["field"], str(caught.exception))
                 self.assert_clean(str(caught.exception))
@@ -64,7 +64,7 @@ class TestBadStrings(ImportCase):
         self.assertEqual(self.sale("Mn9bH3kT").order_line.cartona_comment, "same brand\nonly")
         self.assertFalse(self.env["sale.order"].search([("cartona_id", "like", "Bad%")]))
         # The good orders are acknowledged, in one request for the page.
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
         perform_jobs(trap)
@@ -105,7 +105,7 @@ class TestBadStrings(ImportCase):
         self.assertEqual((stats["unchanged"], stats["failed"]), (3, len(self.cases)), stats)
         self.assertEqual(self.order_errors(), errors)
         self.assertTrue(all(p.last_seen > fields.Datetime.now() - timedelta(minutes=1) for p in waiting))
-        trap.assert_enqueued_job(self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, GOOD, ANY))
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(GOOD, ANY, ANY))
 
         # A bad order that changes is logged once more; a fixed one imports.
         changed = json.loads(json.dumps(page))
@@ -128,11 +128,9 @@ class TestBadStrings(ImportCase):
         self.http.get(self.url(const.ENDPOINT_PULL_ORDERS), body=body)
         self.http.get(self.url(const.ENDPOINT_PULL_ORDERS), json=[])
         with trap_jobs() as trap:
-            stats = self.api._pull_and_process_orders()
+            stats = self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         self.assertEqual((stats["created"], stats["failed"]), (1, 1), stats)
-        trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"], ANY)
-        )
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Qx7mK2aP"], ANY, ANY))
         parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Deep1")])
         self.assertIn("nested deeper than 32 levels", parked.reason)
         self.assertIn("…", parked.payload, "kept cut to what can be stored")
@@ -156,10 +154,8 @@ class TestFailureBookkeeping(ImportCase):
         self.assertEqual(len(error), 1)
         self.assertIn("hashed_id is longer than 255 characters (16000)", error.message)
         self.assertLess(len(error.message), 200)
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
-        trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Mn9bH3kT", "Qx7mK2aP"], ANY)
-        )
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Mn9bH3kT", "Qx7mK2aP"], ANY, ANY))
         self.assertFalse(self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)]))
         # Not kept anywhere: the watermark waits for a pull that reads it.
         self.assertEqual(self.config.last_pull_date, watermark)
@@ -174,14 +170,14 @@ class TestIdsInUrls(CartonaCase):
         self.http.add(
             responses.POST, re.compile(re.escape(self.url("order/")) + ".*"), json={"success": True}, status=200
         )
-        self.api._update_single_order_status("a/../b?x=1#", "delivered", retailer_otp="1234")
+        self.api._update_single_order_status(self.config, "a/../b?x=1#", "delivered", retailer_otp="1234")
         request = self.http.calls[0].request
         self.assertEqual(request.url, self.url("order/update-order-status/a%2F..%2Fb%3Fx%3D1%23"))
         self.assertEqual(json.loads(request.body)["hashed_id"], "a/../b?x=1#")
         # A dot segment would be resolved away by the URL parser: refused.
         for hashed_id in ("..", ".", ""):
             with self.subTest(hashed_id=hashed_id), self.raises(MarketplacePermanentError):
-                self.api._update_single_order_status(hashed_id, "delivered")
+                self.api._update_single_order_status(self.config, hashed_id, "delivered")
         self.assertEqual(len(self.http.calls), 1)
 
 

@@ -19,14 +19,14 @@ class TestPullLock(ImportCase):
         other = db_connect(self.env.cr.dbname).cursor()
         try:
             other.execute("SELECT pg_advisory_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
-            self.assertIsNone(self.api._pull_and_process_orders())
+            self.assertIsNone(self.env["marketplace.order.pull"]._pull_and_process_orders(self.config))
             self.assertFalse(self.http.calls, "the loser does not even call Cartona")
             self.assertEqual(self.config.action_pull_orders()["params"]["type"], "warning")
         finally:
             other.execute("SELECT pg_advisory_unlock_all()")
             other.close()
         self.serve_pages([])
-        self.assertIsNotNone(self.api._pull_and_process_orders())
+        self.assertIsNotNone(self.env["marketplace.order.pull"]._pull_and_process_orders(self.config))
 
 
 class TestConcurrentImport(CommittedCase):
@@ -38,8 +38,8 @@ class TestConcurrentImport(CommittedCase):
     def _import(self, data, imported, release, results, name):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
-            results[name] = processor._process_page([data])
+            processor, config = env["marketplace.order.processor"], env["marketplace.config"].browse(self.config_id)
+            results[name] = processor._process_page(config, [data])
             imported.set()
             release.wait(30)
             env.flush_all()
@@ -97,8 +97,8 @@ class TestEditLock(CommittedCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             order = env["sale.order"].search([("marketplace_config_id", "=", self.config_id)])
             if not order:
-                processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
-                processor._process_page([self._order()])
+                processor, config = env["marketplace.order.processor"], env["marketplace.config"].browse(self.config_id)
+                processor._process_page(config, [self._order()])
                 order = env["sale.order"].search([("marketplace_config_id", "=", self.config_id)])
             order.order_line.filtered("cartona_line_id")[:1].product_uom_qty += 1
             return order.id
@@ -169,8 +169,9 @@ class TestPageTogetherCommitted(CommittedCase):
         failing.update(hashed_id="Together3")
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
-            check_totals = type(processor)._check_totals
+            processor, config = env["marketplace.order.processor"], env["marketplace.config"].browse(self.config_id)
+            lines = type(env["marketplace.order.lines"])
+            check_totals = lines._check_totals
 
             def refusing(self, sale, order):
                 # Odoo refusing the last order, after the first one's warning was written.
@@ -178,8 +179,8 @@ class TestPageTogetherCommitted(CommittedCase):
                 if order.hashed_id == "Together3":
                     raise UserError(self.env._("refused"))
 
-            with patch.object(type(processor), "_check_totals", refusing):
-                stats, ack = processor._process_page([mismatch, good, failing])
+            with patch.object(lines, "_check_totals", refusing):
+                stats, ack = processor._process_page(config, [mismatch, good, failing])
             env.flush_all()
         self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
         self.assertEqual(sorted(ack), ["Together1", "Together2"])
@@ -215,8 +216,8 @@ class TestConcurrentPage(CommittedCase):
         def run(page, done, release, name):
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                processor = env["marketplace.order.processor"].with_context(marketplace_config_id=self.config_id)
-                results[name] = processor._process_page(page)
+                processor, config = env["marketplace.order.processor"], env["marketplace.config"].browse(self.config_id)
+                results[name] = processor._process_page(config, page)
                 done.set()
                 release.wait(30)
                 env.flush_all()

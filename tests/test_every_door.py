@@ -121,7 +121,7 @@ class TestEveryDoor(RpcCase):
         self.assert_refused(self.salesman, "sale.order", "create", [[{"partner_id": self.walk_in.id}]], context=context)
         self.http.reset()
         self.serve_pages([self.order_data("Qx7mK2aP")])
-        self.api._pull_and_process_orders()
+        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         imported = self.sale("Qx7mK2aP")
         self.assertEqual(len(imported), 1)
         self.assertEqual(imported.partner_id.cartona_id, "B01142")
@@ -130,7 +130,7 @@ class TestEveryDoor(RpcCase):
     def test_contact_merge_keeps_the_retailer_code(self):
         self.http.reset()
         self.serve_pages([self.order_data("Qx7mK2aP")])
-        self.api._pull_and_process_orders()
+        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         order = self.sale("Qx7mK2aP")
         retailer = order.partner_id
         self.assertEqual(retailer.cartona_id, "B01142")
@@ -149,7 +149,7 @@ class TestEveryDoor(RpcCase):
     def test_two_retailers_are_not_merged(self):
         self.http.reset()
         self.serve_pages([self.order_data("Qx7mK2aP")])
-        self.api._pull_and_process_orders()
+        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         retailer = self.sale("Qx7mK2aP").partner_id
         other = self.env["res.partner"].create(
             {"name": retailer.name, "email": retailer.email, "cartona_id": "C0OTHER"}

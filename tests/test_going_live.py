@@ -92,7 +92,7 @@ class TestGoingLive(InvoicingCase):
     def test_the_first_pull_acknowledges_what_cartona_held_before_going_live(self):
         cartona = self.history()
         with trap_jobs() as trap:
-            stats = self.api._pull_and_process_orders()
+            stats = self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             perform_jobs(trap)
         self.assertEqual(stats["skipped"], 2)
         self.assertFalse(self.sale("Qx7mK2aP") | self.sale("Lr4tN8wQ"))
@@ -105,7 +105,7 @@ class TestGoingLive(InvoicingCase):
         # An order placed since is Odoo's business: the next pull imports it.
         cartona.list(self.order("Mn9bH3kT", status="pending"))
         with trap_jobs():
-            stats = self.api._pull_and_process_orders()
+            stats = self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         self.assertEqual((stats["created"], stats["skipped"]), (1, 0))
         self.assertTrue(self.sale("Mn9bH3kT"))
         self.assertNotIn("to", cartona.requests[-1])
@@ -114,7 +114,7 @@ class TestGoingLive(InvoicingCase):
         cartona = self.history(page_size=1)
         with trap_jobs() as trap:
             # One page a run; the acknowledgements go out after the walk (their channel is busy).
-            while self.config._api()._pull_next_page()[0]:
+            while self.env["marketplace.order.pull"]._pull_next_page(self.config)[0]:
                 pass
             self.assertEqual(len(cartona.requests), 3, "two pages, then an empty one")
             # The history walk is read once it ends, whatever it acknowledged: its window gains no orders.
@@ -127,7 +127,7 @@ class TestGoingLive(InvoicingCase):
         # The next walk looks forward from going live.
         cartona.list(self.order("Mn9bH3kT", status="pending"))
         with trap_jobs():
-            self.config._api()._pull_next_page()
+            self.env["marketplace.order.pull"]._pull_next_page(self.config)
         forward = cartona.requests[-1]
         self.assertNotIn("to", forward)
         overlap = timedelta(minutes=self.config.pull_overlap_minutes)
@@ -141,7 +141,7 @@ class TestGoingLive(InvoicingCase):
         self.assertEqual(self.config.import_orders_from, self.env.cr.now())
         self.config.import_orders_from = False
         self.serve_pages([])
-        self.config._api()._pull_next_page()  # the cron's walk
+        self.env["marketplace.order.pull"]._pull_next_page(self.config)  # the cron's walk
         self.assertEqual(self.config.import_orders_from, self.env.cr.now())
 
     def test_an_order_changed_before_import_orders_from_is_acknowledged_and_counted(self):

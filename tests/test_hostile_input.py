@@ -47,7 +47,7 @@ def shown(field):
 
 class HostileCase(ImportCase):
     def processor(self):
-        return self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.config.id)
+        return self.env["marketplace.order.processor"]
 
     def order_errors(self):
         return self.logs(("status", "=", "error"), ("operation_type", "=", "order_process"))
@@ -78,7 +78,7 @@ class HostileCase(ImportCase):
             self.assertNotIn("could not be read", log.message)
 
     def assert_acknowledged(self, trap, hashed_ids):
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
         perform_jobs(trap)
@@ -105,7 +105,7 @@ class TestHostileCorpus(HostileCase):
         for case in self.refused:
             with self.subTest(case=case["case"]):
                 with self.raises(MarketplaceDataError) as caught:
-                    self.processor()._process_marketplace_order(case["payload"])
+                    self.processor()._process_marketplace_order(self.config, case["payload"])
                 self.assertEqual(caught.exception.field, case["field"])
                 self.assertIn(shown(case["field"]), str(caught.exception))
                 self.assertLess(len(str(caught.exception)), READABLE)
@@ -381,7 +381,7 @@ class TestNearValidOrders(HostileCase):
     def check_alone(self, data):
         partners_before = self.env["res.partner"].search_count([])
         # The good order first: a failure rolls its work back with the batch's.
-        stats, ack = self.processor()._process_page([self.order_data("Qx7mK2aP"), data])
+        stats, ack = self.processor()._process_page(self.config, [self.order_data("Qx7mK2aP"), data])
         self.assertEqual(sum(stats.values()), 2, stats)
         self.assertIn("Qx7mK2aP", ack)
         hashed_id = data.get("hashed_id")

@@ -16,7 +16,7 @@ class TestImportCost(ImportCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.processor = cls.config._processor()
+        cls.processor = cls.env["marketplace.order.processor"]
         cls.serial = 0
         cls.products = {
             product.cartona_internal_id: product for product in (cls.oil, cls.rice, cls.soda, cls.sugar, cls.tea)
@@ -27,8 +27,8 @@ class TestImportCost(ImportCase):
             {"name": "Elsewhere", "cartona_internal_id": "OTHER#1", "company_id": other_company.id}
         )
         # The retailer is known, as it is once it has ordered before.
-        cls.retailer = cls.processor._find_or_create_customer(
-            cls.processor._validate_order_data(cls._orders(1, 1)[0]).retailer
+        cls.retailer = cls.env["marketplace.customer"]._find_or_create(
+            cls.config, cls.processor._validate_order_data(cls._orders(1, 1)[0]).retailer
         )
 
     @classmethod
@@ -72,7 +72,7 @@ class TestImportCost(ImportCase):
         return self.cr.sql_log_count - count
 
     def imported(self, orders):
-        stats, _ack = self.processor._process_page(orders)
+        stats, _ack = self.processor._process_page(self.config, orders)
         self.assertEqual(stats["created"], len(orders), stats)
 
     def baseline(self, orders, savepoints=False):
@@ -119,7 +119,7 @@ class TestImportCost(ImportCase):
             failing = json.loads(json.dumps(orders[0]))
             failing["hashed_id"] += "X"
             failing["order_details"][0]["internal_product_id"] = "OTHER#1"
-            stats, _ack = self.processor._process_page([*orders, failing])
+            stats, _ack = self.processor._process_page(self.config, [*orders, failing])
             self.assertEqual((stats["created"], stats["failed"]), (len(orders), 1), stats)
 
         imported = self.per_extra(failing_page, (2, 2), (10, 2))
@@ -137,7 +137,7 @@ class TestImportCost(ImportCase):
         self.imported(small + large)
 
         def pulled_again(orders):
-            stats, ack = self.processor._process_page(orders)
+            stats, ack = self.processor._process_page(self.config, orders)
             self.assertEqual((stats["unchanged"], len(ack)), (len(orders), len(orders)))
 
         extra = self.queries(pulled_again, large) - self.queries(pulled_again, small)

@@ -289,7 +289,7 @@ class TestApply(MappingCase):
         )
         with trap_jobs() as trap:
             self.apply(lines, context, "action_apply_and_send_refs")
-            trap.assert_jobs_count(1, only=self.env["marketplace.api"]._publish_internal_refs)
+            trap.assert_jobs_count(1, only=self.config._publish_internal_refs)
             self.env.flush_all()
             self.env.cr.precommit.clear()  # the mapping's own publication is not this test's
             perform_jobs(trap)

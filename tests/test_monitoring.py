@@ -41,7 +41,7 @@ class MonitoringCase(ImportCase):
         return (record or self.config).activity_ids.filtered(lambda activity: activity.summary == summary)
 
     def failed_ack_job(self):
-        job = self.env["marketplace.api"].with_delay()._acknowledge_orders(self.config.id, ["Lr4tN8wQ"])
+        job = self.config.with_delay()._acknowledge_orders(["Lr4tN8wQ"])
         # What the job runner does with a job that failed for good.
         job.set_failed(exc_name="MarketplacePermanentError", exc_message="Cartona said no")
         job.store()
@@ -115,8 +115,8 @@ class TestFetchOrder(MonitoringCase):
         self.serve_pages(self.page)
         with trap_jobs() as trap:
             wizard = self.fetch(reference="C-2026-118204")
-            trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
-            self.assertEqual(trap.enqueued_jobs[0].args[:2], (self.config.id, ["Qx7mK2aP"]))
+            trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
+            self.assertEqual(trap.enqueued_jobs[0].args[0], ["Qx7mK2aP"])
         order = self.sale("Qx7mK2aP")
         self.assertTrue(order)
         self.assertEqual(wizard.sale_order_ids, order)
@@ -192,7 +192,7 @@ class TestAlerts(MonitoringCase):
         self.http.get(self.url(const.ENDPOINT_PRODUCTS), status=401, json={"message": "token revoked"})
         for _attempt in range(2):
             with self.raises(MarketplaceAuthError):
-                self.api._get_products(page=1, per_page=1)
+                self.api._get_products(self.config, page=1, per_page=1)
         alert = self.alerts(summary)
         self.assertEqual(len(alert), 1, "once per problem")
         self.assertEqual(alert.user_id, self.config.responsible_id)

@@ -25,8 +25,8 @@ class TestOneWriterPerRow(CommittedCase):
 
     KEY = "Writer"
 
-    def _api(self, env):
-        return env["marketplace.api"].with_context(marketplace_config_id=self.config_id)
+    def _config(self, env):
+        return env["marketplace.config"].browse(self.config_id)
 
     def _committed_config(self, check):
         with self.registry.cursor() as cr:
@@ -38,7 +38,7 @@ class TestOneWriterPerRow(CommittedCase):
                 # The acknowledgement goes out at once: a committed job would
                 # be run by the test server's job runner, against no Cartona.
                 env = api.Environment(cr, SUPERUSER_ID, {"queue_job__no_delay": True})
-                results["stats"] = self._api(env)._pull_and_process_orders()
+                results["stats"] = env["marketplace.order.pull"]._pull_and_process_orders(self._config(env))
                 env.flush_all()
         except Exception as exc:  # reported to the test's thread
             results["error"] = exc
@@ -65,7 +65,8 @@ class TestOneWriterPerRow(CommittedCase):
                 self.assertTrue(in_progress.wait(60))
                 # A job meets a refused token and fails: what it records is committed.
                 with self.assertRaises(MarketplaceAuthError), self.registry.cursor() as cr:
-                    self._api(api.Environment(cr, SUPERUSER_ID, {}))._get_products()
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    env["marketplace.api"]._get_products(self._config(env))
                 # The product-sync cron runs and commits its daily reconciliation.
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
@@ -107,10 +108,12 @@ class TestOneWriterPerRow(CommittedCase):
                     late_cr.execute("SELECT id FROM marketplace_config WHERE id = %s", [self.config_id])  # its snapshot
                     with self.registry.cursor() as cr:
                         env = api.Environment(cr, SUPERUSER_ID, {})
-                        self.assertIsNotNone(self._api(env)._pull_and_process_orders())
+                        self.assertIsNotNone(env["marketplace.order.pull"]._pull_and_process_orders(self._config(env)))
                         env.flush_all()
                     self.assertEqual(len(http.calls), 1)
-                    self.assertIsNone(self._api(late_env)._pull_and_process_orders())
+                    self.assertIsNone(
+                        late_env["marketplace.order.pull"]._pull_and_process_orders(self._config(late_env))
+                    )
                     self.assertEqual(len(http.calls), 1, "the loser does not call Cartona")
                     # Its transaction is still usable.
                     late_env["marketplace.sync.log"].search_count([])

@@ -27,10 +27,10 @@ class TestImportPage(ImportCase):
         self.assertEqual(editing.state, "draft")
         self.assertEqual(editing.marketplace_status, "editing")
         # One acknowledgement for the page, in one bulk request once committed.
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
         trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders,
-            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]), ANY),
+            self.config._acknowledge_orders,
+            args=(sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]), ANY, ANY),
         )
         self.http.post(self.url("order/update-order-status"), json=[])
         self.http.post(self.url("supplier-product/bulk-update"), json=[])
@@ -60,8 +60,8 @@ class TestImportPage(ImportCase):
             stats = self.pull(self.page)
         self.assertEqual(stats["unchanged"], 4)
         trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders,
-            args=(self.config.id, sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]), ANY),
+            self.config._acknowledge_orders,
+            args=(sorted(["Qx7mK2aP", "Lr4tN8wQ", "Pz2cV6yE", "Mn9bH3kT"]), ANY, ANY),
         )
 
     def test_an_order_changed_after_the_pull_read_it_is_not_acknowledged(self):
@@ -89,8 +89,8 @@ class TestImportPage(ImportCase):
         self.assertEqual((stats["updated"], stats["unchanged"]), (1, 3))
         self.assertEqual(self.sale("Pz2cV6yE").marketplace_status, "delivered")
         trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders,
-            args=(self.config.id, sorted(order["hashed_id"] for order in changed_page), ANY),
+            self.config._acknowledge_orders,
+            args=(sorted(order["hashed_id"] for order in changed_page), ANY, ANY),
         )
 
     def test_an_order_no_longer_listed_is_not_acknowledged(self):
@@ -110,10 +110,11 @@ class TestImportPage(ImportCase):
 
         self.pull(self.page)
         record = self.env["queue.job"].search([("method_name", "=", "_acknowledge_orders")])
-        # queue_job guards its records' fields: aged by SQL.
+        # queue_job guards its records' fields: queued 10 minutes ago, by SQL.
+        hashed_ids, read, _queued_at = record.args
+        queued_at = fields.Datetime.to_string(fields.Datetime.now() - timedelta(minutes=10))
         self.env.cr.execute(
-            "UPDATE queue_job SET date_created = %s WHERE id = %s",
-            [fields.Datetime.now() - timedelta(minutes=10), record.id],
+            "UPDATE queue_job SET args = %s WHERE id = %s", [json.dumps([hashed_ids, read, queued_at]), record.id]
         )
         self.env.invalidate_all()
         Job.load(self.env, record.uuid).perform()
@@ -215,9 +216,7 @@ class TestImportPage(ImportCase):
         self.assertEqual((stats["created"], stats["ignored"]), (1, 3))
         self.assertTrue(self.sale("Pz2cV6yE"))
         self.assertFalse(self.sale("Qx7mK2aP"))
-        trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Pz2cV6yE"], ANY)
-        )
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Pz2cV6yE"], ANY, ANY))
         self.assertEqual(self.http.calls[0].request.params["internal_supplier_code"], "3")
         # A malformed order of another account is not ours to log or keep.
         self.http.reset()
@@ -241,7 +240,7 @@ class TestRepullAndAck(ImportCase):
         self.env.cr.execute("SELECT id, write_date FROM sale_order WHERE id IN %s", [tuple(orders.ids)])
         self.assertEqual(dict(self.env.cr.fetchall()), before)
         self.assertEqual(self.env["sale.order"].search_count([("marketplace_config_id", "=", self.config.id)]), 4)
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
 
     def test_failed_and_parked_orders_are_never_acknowledged(self):
         bad = self.order_data("Lr4tN8wQ", hashed_id="Bad1", order_details=[{"id": 1, "supplier_product_id": "220731"}])
@@ -252,10 +251,8 @@ class TestRepullAndAck(ImportCase):
         with trap_jobs() as trap:
             stats = self.pull([bad, unknown, good])
         self.assertEqual((stats["failed"], stats["parked"], stats["created"]), (1, 1, 1))
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
-        trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Qx7mK2aP"], ANY)
-        )
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Qx7mK2aP"], ANY, ANY))
         self.assertFalse(self.sale("Bad1"))
         self.assertFalse(self.sale("Unknown1"))
 
@@ -270,7 +267,7 @@ class TestParkedOrders(ImportCase):
         data = self._unknown()
         with trap_jobs() as trap:
             self.pull([data])
-        trap.assert_jobs_count(0, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(0, only=self.config._acknowledge_orders)
         self.assertFalse(self.sale("Lr4tN8wQ"), "no placeholder order")
         parked = self.env["marketplace.parked.order"].search([("cartona_id", "=", "Lr4tN8wQ")])
         self.assertIn("888001", parked.reason)
@@ -290,9 +287,7 @@ class TestParkedOrders(ImportCase):
             self.pull([data])
         self.assertEqual(self.sale("Lr4tN8wQ").state, "sale")
         self.assertFalse(parked.exists())
-        trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"], ANY)
-        )
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Lr4tN8wQ"], ANY, ANY))
 
     def test_parked_order_imported_even_if_cartona_stops_sending_it(self):
         data = self._unknown()
@@ -310,18 +305,18 @@ class TestParkedOrders(ImportCase):
         self.assertTrue(self.sale("Lr4tN8wQ"))
         self.assertFalse(parked.exists())
         # Imported from the kept payload: acknowledged when Cartona sends it again.
-        trap.assert_jobs_count(0, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(0, only=self.config._acknowledge_orders)
 
 
 class TestMalformedOrders(ImportCase):
     def test_each_malformed_order_names_its_field(self):
         cases = [case for case in load_json("malformed_orders.json") if "field" in case]
         self.assertGreaterEqual(len(cases), 20)
-        processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.config.id)
+        processor = self.env["marketplace.order.processor"]
         for case in cases:
             with self.subTest(case=case["case"]):
                 with self.raises(MarketplaceDataError) as caught:
-                    processor._process_marketplace_order(case["payload"])
+                    processor._process_marketplace_order(self.config, case["payload"])
                 self.assertEqual(caught.exception.field, case["field"])
                 self.assertIn(case["field"], str(caught.exception))
 
@@ -341,9 +336,7 @@ class TestMalformedOrders(ImportCase):
         self.assertEqual(len(errors), len(cases))
         for case in cases:
             self.assertTrue(any(case["field"] in log.message for log in errors), case["case"])
-        trap.assert_enqueued_job(
-            self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ", "Qx7mK2aP"], ANY)
-        )
+        trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Lr4tN8wQ", "Qx7mK2aP"], ANY, ANY))
         # Failed orders wait with their reason; without an id, the window stays.
         waiting = self.env["marketplace.parked.order"].search([("marketplace_config_id", "=", self.config.id)])
         self.assertEqual(len(waiting), stats["failed"])
@@ -377,8 +370,8 @@ class TestPullWindow(ImportCase):
         )
         self.config.pull_page_size = 1
         self.serve_pages([self.order_data("Lr4tN8wQ")], [])
-        self.env["marketplace.config"]._cron_pull_orders()
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         for call in self.http.calls:
             self.assertNotIn("from", call.request.params)
             self.assertEqual(call.request.params["to"], fields.Datetime.to_string(self.config.import_orders_from))
@@ -389,8 +382,8 @@ class TestPullWindow(ImportCase):
         self.config.pull_page_size = 1
         self.serve_pages([unidentified], [])
         with trap_jobs():
-            self.env["marketplace.config"]._cron_pull_orders()  # the page of the unidentified order
-            self.env["marketplace.config"]._cron_pull_orders()  # the empty page that ends the walk
+            self.env["marketplace.order.pull"]._cron_pull_orders()  # the page of the unidentified order
+            self.env["marketplace.order.pull"]._cron_pull_orders()  # the empty page that ends the walk
         self.assertEqual(self.config.pull_next_page, 1, "the walk ended")
         self.assertEqual(self.config.last_pull_date, watermark, "it may be lost behind the window")
 
@@ -406,7 +399,7 @@ class TestPullWindow(ImportCase):
             stats = self.pull([dict(data, note_message="Ring twice")])
         self.assertEqual((stats["updated"], stats["held"]), (1, 0), stats)
         self.assertEqual(sale.cartona_note, "Ring twice")
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
 
     def test_failed_order_keeps_the_window_open(self):
         self.pull([])
@@ -483,16 +476,16 @@ class TestQueryCount(ImportCase):
         return data
 
     def test_queries_do_not_grow_with_lines(self):
-        processor = self.env["marketplace.order.processor"].with_context(marketplace_config_id=self.config.id)
+        processor = self.env["marketplace.order.processor"]
         small, large = self._order_with_lines("Small", 2), self._order_with_lines("Large", 20)
         # Warm the caches that a first import fills, then measure both.
-        processor._process_page([self._order_with_lines("Warm", 2)])
+        processor._process_page(self.config, [self._order_with_lines("Warm", 2)])
         self.env.flush_all()
         self.env.invalidate_all()
         counts = []
         for data in (small, large):
             before = self.cr.sql_log_count
-            processor._process_page([data])
+            processor._process_page(self.config, [data])
             self.env.flush_all()
             counts.append(self.cr.sql_log_count - before)
             self.env.invalidate_all()
@@ -613,8 +606,8 @@ class TestPageTogether(ImportCase):
         self.assertEqual((shipped.state, shipped.picking_ids.state), ("sale", "assigned"))
 
     def test_an_order_failing_at_its_confirmation_fails_alone(self):
-        processor = self.config._processor()
-        reserve = type(processor)._reserve
+        status = type(self.env["marketplace.order.status"])
+        reserve = status._reserve
 
         def refusing(self, sales):
             if "Unconfirmed2" in sales.mapped("cartona_id"):
@@ -622,7 +615,7 @@ class TestPageTogether(ImportCase):
             return reserve(self, sales)
 
         page = [self._new(f"Unconfirmed{n}", status="approved") for n in range(1, 4)]
-        with patch.object(type(processor), "_reserve", refusing):
+        with patch.object(status, "_reserve", refusing):
             stats, savepoints = self._savepoints(page)
         self.assertEqual((stats["created"], stats["failed"]), (2, 1), stats)
         self.assertGreaterEqual(savepoints["ROLLBACK TO"], 2, "the batch, then the order alone")
@@ -630,8 +623,8 @@ class TestPageTogether(ImportCase):
         self.assertFalse(self.sale("Unconfirmed2"))
 
     def test_a_serialization_failure_in_the_batch_ends_the_run(self):
-        processor = self.config._processor()
-        check_totals = type(processor)._check_totals
+        processor, lines = self.env["marketplace.order.processor"], type(self.env["marketplace.order.lines"])
+        check_totals = lines._check_totals
 
         def conflicting(self, sale, order):
             if order.hashed_id == "Conflict2":
@@ -639,10 +632,10 @@ class TestPageTogether(ImportCase):
             return check_totals(self, sale, order)
 
         with (
-            patch.object(type(processor), "_check_totals", conflicting),
+            patch.object(lines, "_check_totals", conflicting),
             self.assertRaises(psycopg2.errors.SerializationFailure),
         ):
-            processor._process_page([self._new("Conflict1"), self._new("Conflict2")])
+            processor._process_page(self.config, [self._new("Conflict1"), self._new("Conflict2")])
         self.assertFalse(self.sale("Conflict1"))
 
     def test_writes_apart_join_the_transaction_inside_attached(self):

@@ -133,10 +133,10 @@ class TestPullCron(ImportCase):
         _cron, progress = cron._add_progress()
         poller = self.env["marketplace.poller"]
         with trap_jobs() as trap:
-            self.env["marketplace.config"].with_context(ir_cron_progress_id=progress.id)._cron_pull_orders()
+            self.env["marketplace.order.pull"].with_context(ir_cron_progress_id=progress.id)._cron_pull_orders()
             self.assertEqual((progress.done, progress.remaining), (1, 1))
             self.assertEqual(self.config.pull_next_page, 2)
-            trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+            trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
             self.assertTrue(self.sale("Lr4tN8wQ"))
             self.assertFalse(self.sale("Pz2cV6yE"))
             # Orders came: the poller walks on (the cron leaves it the configuration).
@@ -159,12 +159,12 @@ class TestPullCron(ImportCase):
 
     def test_outage_never_makes_the_cron_raise(self):
         self.http.get(self.url("order/pull-orders"), status=503, body="<html>Service Unavailable</html>")
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertIn("503", self.config.last_error)
         self.assertTrue(self.logs(("status", "=", "error"), ("status_code", "=", 503)))
         self.http.reset()
         self.http.get(self.url("order/pull-orders"), status=401, body="revoked")
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertEqual(self.config.connection_status, "error")
 
     def test_pull_button(self):

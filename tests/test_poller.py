@@ -64,7 +64,7 @@ class TestPoller(PollerCase):
     def test_speeds_up_under_traffic(self):
         self.cartona.list(*self.page[:2])
         with trap_jobs() as trap:
-            self.env["marketplace.config"]._cron_pull_orders()
+            self.env["marketplace.order.pull"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [(self.config.id, 3)], "orders came: poll again in 3 s")
             self.cartona.list(*self.page[2:])
             self.assertEqual(self.step(trap), [(self.config.id, 6)], "the walk's empty page: twice the wait")
@@ -87,10 +87,10 @@ class TestPoller(PollerCase):
             self.assertEqual(self.pulls(), 5)
             # The minute cron polls from now on, and starts the poller again
             # once orders come.
-            self.env["marketplace.config"]._cron_pull_orders()
+            self.env["marketplace.order.pull"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [])
             self.cartona.list(*self.page[:1])
-            self.env["marketplace.config"]._cron_pull_orders()
+            self.env["marketplace.order.pull"]._cron_pull_orders()
             self.assertEqual(self.next_polls(trap), [(self.config.id, 3)])
         self.assertEqual(self.pulls(), 7)
 
@@ -151,12 +151,12 @@ class TestPoller(PollerCase):
         self.assertEqual(self.waiting().channel, "root.marketplace_poll")
         self.assertEqual(len(self.waiting(other)), 1)
         # The cron leaves a configuration whose poll waits to its poller.
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertEqual(self.pulls(), 0)
         # The pull lock keeps one pull at a time: a poll that meets a running
         # pull skips it, and waits longer.
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
-        self.assertEqual(self.config._api()._pull_next_page(), (False, Counter()))
+        self.assertEqual(self.env["marketplace.order.pull"]._pull_next_page(self.config), (False, Counter()))
 
     def test_a_stuck_poll_does_not_stop_the_cron(self):
         """No job runner, or its job left enqueued: a poll overdue by more than
@@ -167,23 +167,23 @@ class TestPoller(PollerCase):
         overdue = datetime.now() - timedelta(seconds=const.POLL_CRON_SECONDS + 5)
         stuck.write({"eta": overdue})
         self.cartona.list(*self.page[:1])
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertEqual(self.pulls(), 1)
         self.assertTrue(self.sale(self.page[0]["hashed_id"]))
         # Stuck enqueued, or never given an eta: the same.
         for vals in ({"state": "enqueued"}, {"eta": False, "date_created": overdue}):
             stuck.write(vals)
-            self.env["marketplace.config"]._cron_pull_orders()
+            self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertEqual(self.pulls(), 3)
         # A poll due soon still has the configuration to itself.
         stuck.write({"state": "pending", "eta": datetime.now() + timedelta(seconds=3)})
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertEqual(self.pulls(), 3)
 
     def test_resumes_after_a_restart(self):
         self.config.pull_page_size = 1
         self.cartona.list(*self.page[:1])
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         left = self.waiting()
         self.assertEqual(len(left), 1, "the poll is stored, with its eta: it outlives the server")
         self.assertTrue(left.eta)
@@ -201,7 +201,7 @@ class TestPoller(PollerCase):
         # by the minute cron once orders come.
         successor.unlink()
         self.cartona.list(*self.page[2:3])
-        self.env["marketplace.config"]._cron_pull_orders()
+        self.env["marketplace.order.pull"]._cron_pull_orders()
         self.assertEqual(len(self.waiting()), 1)
 
     def test_idle_poll_costs_one_request_and_few_queries(self):
@@ -224,7 +224,7 @@ class TestPromptPushes(PollerCase):
         jobs = self.env["queue.job"]
         self.env["product.product"]._marketplace_enqueue(self.config, self.oil, ["stock"])
         self.cartona.list(*self.page[:1])
-        self.api._pull_and_process_orders()
+        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         self.sale("Qx7mK2aP").action_confirm()
         publish, ack, push = (
             jobs.search([("method_name", "=", name)])

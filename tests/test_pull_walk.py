@@ -11,7 +11,7 @@ from odoo.exceptions import ValidationError
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.cartona import payloads
-from odoo.addons.cartona_marketplace.models.marketplace_order_processor import (
+from odoo.addons.cartona_marketplace.models.marketplace_order_lines import (
     HELD_CONFIRMED_SUMMARY,
     HELD_EDIT_SUMMARY,
 )
@@ -47,7 +47,7 @@ class TestPullWalk(ImportCase):
     def test_a_page_shorter_than_asked_does_not_end_the_walk(self):
         cartona = self.serve_cartona(*orders(5), max_per_page=2)
         with trap_jobs():
-            stats = self.api._pull_and_process_orders()
+            stats = self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         self.assertEqual(stats["created"], 5, "Cartona serves 2 a page where 50 were asked")
         self.assertEqual([params["page"] for params in cartona.requests], ["1", "2", "3", "4"])
         self.assertTrue(self.state.last_pull_date, "the walk ended on an empty page: it read the whole window")
@@ -59,11 +59,11 @@ class TestPullWalk(ImportCase):
         self.state.last_pull_date = now - timedelta(hours=5)
         cartona = self.serve_cartona(max_per_page=2)
         cartona.list(*orders(5), when=now - timedelta(hours=3))
-        api = self.config._api()
+        api = self.env["marketplace.order.pull"]
         watermarks = []
         with trap_jobs() as trap:
             for _run in range(6):
-                api._pull_next_page()
+                api._pull_next_page(self.config)
                 watermarks.append(self.state.last_pull_date)
                 perform_jobs(trap)  # the acknowledgements go out between two runs
         self.assertEqual([bool(self.sale(f"W{i}")) for i in range(1, 6)], [True] * 5, "no order fell out of the window")
@@ -79,9 +79,9 @@ class TestPullWalk(ImportCase):
         self.state.last_pull_date = fields.Datetime.now() - timedelta(hours=1)
         cartona = self.serve_cartona(*orders(6))
         with trap_jobs() as trap:
-            self.api._pull_and_process_orders()
+            self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             acks = self.acks(trap)
-            self.assertEqual([job.args[2]["page"] for job in acks], [1, 2, 3])
+            self.assertEqual([job.args[1]["page"] for job in acks], [1, 2, 3])
             pulled = len(cartona.requests)
             perform_jobs(trap)
         self.assertEqual(cartona.acknowledged, [f"W{i}" for i in range(1, 7)])
@@ -94,19 +94,19 @@ class TestPullWalk(ImportCase):
         self.config.pull_page_size = 2
         cartona = self.serve_cartona(*orders(4))
         with trap_jobs() as trap:
-            self.api._pull_and_process_orders()
+            self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             first, second = self.acks(trap)
             trap.enqueued_jobs.remove(first)  # the first page is not acknowledged
             pulled = len(cartona.requests)
             perform_jobs(trap)
         self.assertEqual([params["page"] for params in cartona.requests[pulled:]], ["1", "2"])
         self.assertEqual(cartona.acknowledged, ["W3", "W4"])
-        self.assertEqual(second.args[2]["page"], 2)
+        self.assertEqual(second.args[1]["page"], 2)
 
     def test_an_acknowledgement_reads_no_further_than_the_page_its_orders_were_read_on(self):
         cartona = self.serve_cartona(*orders(2))
         with trap_jobs() as trap:
-            self.api._pull_and_process_orders()
+            self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             # The retailer changes W1, and many orders come before the acknowledgement.
             cartona.list(*orders(120, prefix="N"))
             cartona.list(dict(orders(1)[0], note_message="Ring twice"))
@@ -123,7 +123,7 @@ class TestPullWalk(ImportCase):
         data = orders(1)[0]
         cartona = self.serve_cartona(data)
         with trap_jobs() as trap:
-            self.api._pull_and_process_orders()
+            self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             cartona.listed.clear()
             cartona.list(dict(reversed(list(dict(data, updated_at="2026-12-06 03:00:00").items()))))
             perform_jobs(trap)
@@ -136,12 +136,12 @@ class TestPullWalk(ImportCase):
         cartona = self.serve_cartona(data)
         old_hash = "0" * 64  # a hash of the raw payload, as the previous version kept
         with trap_jobs() as trap:
-            self.env["marketplace.api"].with_delay()._acknowledge_orders(self.config.id, ["W1"], {"W1": old_hash})
+            self.config.with_delay()._acknowledge_orders(["W1"], {"W1": old_hash})
             perform_jobs(trap)
         self.assertFalse(cartona.requests)
         self.assertFalse(cartona.acknowledged)
         with trap_jobs() as trap:
-            self.api._pull_and_process_orders()
+            self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             perform_jobs(trap)
         self.assertEqual(cartona.acknowledged, ["W1"])
 
@@ -182,7 +182,7 @@ class TestHeldChanges(EditCase):
         data["order_details"][0]["amount"] = 3
         data["total_price"] = 3 * 470 + 25 * 30 + 2 * 1.15
         acks = self.pull_acks(data)
-        self.assertEqual(acks[0].args[1], ["Qx7mK2aP"])
+        self.assertEqual(acks[0].args[0], ["Qx7mK2aP"])
         self.assertEqual(
             sorted(self.draft.order_line.mapped(lambda line: (line.cartona_line_id, line.product_uom_qty))),
             [("52001", 3), ("52002", 25), ("52003", 2)],
@@ -207,7 +207,10 @@ class TestHeldChanges(EditCase):
         # However far the window moves, it reaches back to the held change.
         state = self.env["marketplace.sync.state"]._of(self.config, "order_pull")
         state.last_pull_date = fields.Datetime.now() + timedelta(days=1)
-        self.assertEqual(self.config._api()._pull_date_from(state), todo.create_date - timedelta(minutes=60))
+        self.assertEqual(
+            self.env["marketplace.order.pull"]._pull_date_from(self.config, state),
+            todo.create_date - timedelta(minutes=60),
+        )
         # A person agrees with the retailer and sets Odoo's line to Cartona's.
         self.edit(self.confirmed, Command.update(self.line(self.confirmed, "52102").id, {"product_uom_qty": 9}))
         self.assertTrue(self.pull_acks(data))

@@ -299,7 +299,7 @@ class TestTrustedCallers(RpcCase):
             self.call(self.manager, "marketplace.config", "action_pull_orders")
         self.assertTrue(self.sale("Qx7mK2aP"), "the manager's pull imports the order")
         self.assertEqual(self.sale("Qx7mK2aP").marketplace_status, "pending")
-        trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
+        trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
 
     def test_manager_tests_the_connection(self):
         self.call(self.manager, "marketplace.config", "action_test_connection")
@@ -307,7 +307,7 @@ class TestTrustedCallers(RpcCase):
         self.assertEqual(self.config.connection_status, "connected")
 
     def test_manager_requeues_failed_jobs(self):
-        job = self.env["marketplace.api"].with_delay()._acknowledge_orders(self.config.id, ["Lr4tN8wQ"])
+        job = self.config.with_delay()._acknowledge_orders(["Lr4tN8wQ"])
         job.db_record().write({"state": "failed"})
         self.call(self.manager, "marketplace.config", "action_requeue_failed_jobs")
         self.assertEqual(job.db_record().state, "pending")
@@ -515,7 +515,7 @@ class TestConnectorFields(RpcCase):
         # The cron (superuser) imports the order; a salesman confirming it queues the push.
         self.http.reset()
         self.serve_pages([self.order_data("Qx7mK2aP")])
-        self.config._api()._pull_and_process_orders()
+        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         order = self.sale("Qx7mK2aP")
         self.assertEqual(order.state, "draft")
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])

@@ -89,7 +89,7 @@ class TestSandbox(MarketplaceCase):
     def pull(self):
         """One pull, then the jobs it queued, as the job runner would run them."""
         with trap_jobs() as trap:
-            stats = self.api._pull_and_process_orders()
+            stats = self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
             perform_jobs(trap)
         return stats
 
@@ -155,46 +155,48 @@ class TestSandbox(MarketplaceCase):
         hashed_id = self.sandbox.new_order()["hashed_id"]
         self.sandbox.orders[hashed_id]["otp"] = "4321"
         with self.raises(MarketplacePermanentError) as caught:
-            self.api._update_single_order_status(hashed_id, "delivered", retailer_otp="0000")
+            self.api._update_single_order_status(self.config, hashed_id, "delivered", retailer_otp="0000")
         self.assertEqual(caught.exception.status_code, 422)
         self.assertIn("Invalid OTP", str(caught.exception))
         # Through the bulk endpoint an OTP order is refused item by item.
-        answer = self.api._bulk_update_order_status([{"hashed_id": hashed_id, "status": "delivered"}])
+        answer = self.api._bulk_update_order_status(self.config, [{"hashed_id": hashed_id, "status": "delivered"}])
         self.assertFalse(answer["data"][0]["success"])
-        self.api._update_single_order_status(hashed_id, "delivered", retailer_otp="4321")
+        self.api._update_single_order_status(self.config, hashed_id, "delivered", retailer_otp="4321")
         self.assertEqual(self.sandbox.orders[hashed_id]["order"]["status"], "delivered")
 
     def test_prices_and_stock_are_published_in_cartona_units(self):
         mapped = self.products.filtered("cartona_id")
-        self.api._sync_products(mapped, ["price", "stock"])
+        self.env["marketplace.product.sync"]._sync_products(self.config, mapped, ["price", "stock"])
         published = self.sandbox.published
         self.assertEqual(set(published), set(mapped.mapped("cartona_id")))
         oil = published["311001"]  # boxes of 12
         self.assertEqual((oil["selling_price"], oil["available_stock_quantity"]), (474.0, 10000 // 12))
         self.assertEqual(set(mapped.mapped("marketplace_sync_status")), {"synced"})
-        answer = self.api._bulk_update_products([{"supplier_product_id": "311001", "available_stock_quantity": -1}])
+        answer = self.api._bulk_update_products(
+            self.config, [{"supplier_product_id": "311001", "available_stock_quantity": -1}]
+        )
         self.assertFalse(answer[0]["data"][0]["success"])
         self.assertEqual(published["311001"]["available_stock_quantity"], 10000 // 12)
 
     def test_untracked_stock_is_unlimited_and_a_withdrawn_product_is_not_sold(self):
         untracked = self.env["product.product"].create({"name": "Delivery bags", "cartona_id": UNMAPPED})
-        self.api._sync_products(untracked, ["stock"])
-        row = self.api._get_products(supplier_product_id=UNMAPPED)["data"][0]
+        self.env["marketplace.product.sync"]._sync_products(self.config, untracked, ["stock"])
+        row = self.api._get_products(self.config, supplier_product_id=UNMAPPED)["data"][0]
         self.assertEqual((row["is_unlimited_stock"], row["in_stock"]), (True, True))
-        self.api._withdraw_products(["311001"])
+        self.env["marketplace.product.sync"]._withdraw_products(self.config, ["311001"])
         oil = next(entry for entry in self.module.CATALOGUE if entry["supplier_product_id"] == "311001")
         self.assertFalse(self.sandbox._sellable(oil))
-        answer = self.api._bulk_update_products([{"supplier_product_id": "311001", "in_stock": "yes"}])
+        answer = self.api._bulk_update_products(self.config, [{"supplier_product_id": "311001", "in_stock": "yes"}])
         self.assertFalse(answer[0]["data"][0]["success"])
 
     def test_token_and_outages(self):
         self.sandbox.token = "another"
         with self.raises(MarketplaceAuthError):
-            self.api._pull_orders()
+            self.api._pull_orders(self.config)
         self.sandbox.token = TOKEN
         self.sandbox.fail_rate = 1.0
         with self.raises(MarketplaceRetryableError) as caught:
-            self.api._pull_orders()
+            self.api._pull_orders(self.config)
         self.assertEqual((caught.exception.status_code, caught.exception.seconds), (503, 5))
 
     def test_order_details_edited_with_cartona_s_rules(self):
@@ -207,7 +209,7 @@ class TestSandbox(MarketplaceCase):
             {"supplier_product_id": "518001", "amount": 2, "price": 29.5},
             {"supplier_product_id": "000000", "amount": 1},
         ]
-        answer = self.api._update_order_details([{"hashed_id": hashed_id, "order_details": edit}])
+        answer = self.api._update_order_details(self.config, [{"hashed_id": hashed_id, "order_details": edit}])
         results = answer["data"][0]["order_details"]
         self.assertEqual([result["success"] for result in results], [True, False, False, True, False])
         self.assertIn("not found", results[1]["message"])
@@ -220,7 +222,7 @@ class TestSandbox(MarketplaceCase):
         self.assertEqual((edited["total_price"], answer["data"][0]["total_price"]), (total, total))
         # Out for delivery: no edit any more.
         self.sandbox.advance(hashed_id, "assigned_to_salesman")
-        answer = self.api._update_order_details([{"hashed_id": hashed_id, "order_details": edit[:1]}])
+        answer = self.api._update_order_details(self.config, [{"hashed_id": hashed_id, "order_details": edit[:1]}])
         self.assertFalse(answer["data"][0]["success"])
 
     def test_supplier_edit_reaches_cartona_and_comes_back_as_is(self):
@@ -247,7 +249,7 @@ class TestSandbox(MarketplaceCase):
         self.sandbox.advance(hashed_id)
         lines = sale.order_line.read(["cartona_line_id", "product_uom_qty", "price_unit", "write_date"])
         with trap_jobs() as trap:
-            self.assertEqual(self.api._pull_and_process_orders()["updated"], 1)
+            self.assertEqual(self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)["updated"], 1)
             self.env.cr.precommit.run()
             trap.assert_jobs_count(0, only=self.env["marketplace.order.edit"]._push_order_edits)
             perform_jobs(trap)

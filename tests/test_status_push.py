@@ -328,10 +328,8 @@ class TestNoEcho(StatusPushCase):
         messages = len(order.message_ids)
         with trap_jobs() as trap:
             stats = self.pull([self.order_data("Lr4tN8wQ", status="approved")])
-            trap.assert_jobs_count(1, only=self.env["marketplace.api"]._acknowledge_orders)
-            trap.assert_enqueued_job(
-                self.env["marketplace.api"]._acknowledge_orders, args=(self.config.id, ["Lr4tN8wQ"], ANY)
-            )
+            trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
+            trap.assert_enqueued_job(self.config._acknowledge_orders, args=(["Lr4tN8wQ"], ANY, ANY))
         self.assertEqual(stats["updated"], 1)
         self.assertEqual((order.state, order.marketplace_status), ("sale", "approved"))
         self.assertEqual(len(order.message_ids), messages)

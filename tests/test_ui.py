@@ -57,11 +57,7 @@ class TestDashboardTour(TourCase):
         self.env["marketplace.sync.log"]._log_operation(self.config.id, "order_pull", "error", "Cartona is down")
         soda = self.env["product.product"].create({"name": "Tour soda", "cartona_id": "T-220731"})
         soda.sudo().write({"marketplace_sync_status": "error", "marketplace_error_message": "refused"})
-        job = (
-            self.env["marketplace.api"]
-            .with_delay(description="Tour acknowledgement")
-            ._acknowledge_orders(self.config.id, ["Tour1"])
-        )
+        job = self.config.with_delay(description="Tour acknowledgement")._acknowledge_orders(["Tour1"])
         job.set_failed(exc_name="MarketplacePermanentError", exc_message="Cartona said no")
         job.store()
         self.start_tour("/odoo", "cartona_marketplace_dashboard", login="admin")
@@ -75,7 +71,7 @@ class TestOrderTour(TourCase):
             self.env["product.product"].create({"name": name, "is_storable": True, "cartona_internal_id": internal})
         data = next(o for o in load_json("pull_orders_page.json") if o["hashed_id"] == "Qx7mK2aP")
         data["status"] = "approved"
-        self.config._processor()._process_page([data])
+        self.env["marketplace.order.processor"]._process_page(self.config, [data])
         order = self.env["sale.order"].search([("cartona_id", "=", "Qx7mK2aP")])
         self.assertEqual(order.state, "sale")
         self.start_tour("/odoo", "cartona_marketplace_order_otp", login="admin")

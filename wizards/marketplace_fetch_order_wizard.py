@@ -45,8 +45,9 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
             # Not every page Cartona has, in this request: the last days, shown in the form.
             self.date_from = fields.Datetime.now() - timedelta(days=const.FETCH_ORDER_DAYS)
         try:
-            api = config.with_context(cartona_import_live=self.import_live)._api()
-            fetched = api._fetch_orders(reference, self.date_from, self.date_to)
+            fetched = self.env["marketplace.order.pull"]._fetch_orders(
+                config, reference, self.date_from, self.date_to, live=self.import_live
+            )
         except MarketplaceError as exc:
             fetched, error = None, str(exc)
         else:

@@ -132,10 +132,10 @@ class MarketplaceMappingWizard(models.TransientModel):
                 lambda line: line.product_id.default_code and line.product_id.default_code != line.cartona_internal_id
             ).product_id
             if refs:
-                self.env["marketplace.api"].sudo().with_delay(
+                self.config_id.sudo().with_delay(
                     max_retries=self.config_id.retry_attempts,
                     description=self.env._("Send internal references to %s", self.config_id.name),
-                )._publish_internal_refs(self.config_id.id, refs.ids)
+                )._publish_internal_refs(refs.ids)
         return len(lines), refused
 
     def _check_one_key_per_product(self, lines):

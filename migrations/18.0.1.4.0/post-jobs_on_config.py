@@ -1,0 +1,44 @@
+"""The acknowledgement and the internal references are now jobs of the
+configuration they work for (``config.with_delay()``), and the minute cron
+is the pull's. Their records are ``noupdate``: they are moved here. A job
+queued by the previous version, with the configuration's id first, is moved
+too, as it would have been queued now: nothing queued is lost."""
+
+from odoo import SUPERUSER_ID, api, fields
+
+MOVED_JOBS = ("_acknowledge_orders", "_publish_internal_refs")
+
+
+def migrate(cr, version):
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    config_model = env.ref("cartona_marketplace.model_marketplace_config")
+    for xmlid in ("job_function_acknowledge_orders", "job_function_publish_internal_refs"):
+        function = env.ref(f"cartona_marketplace.{xmlid}", raise_if_not_found=False)
+        if function:
+            function.model_id = config_model
+    cron = env.ref("cartona_marketplace.cron_pull_marketplace_orders", raise_if_not_found=False)
+    if cron:
+        cron.model_id = env.ref("cartona_marketplace.model_marketplace_order_pull")
+    configs = env["marketplace.config"].with_context(active_test=False)
+    jobs = env["queue.job"].search(
+        [("model_name", "=", "marketplace.api"), ("method_name", "in", MOVED_JOBS), ("state", "!=", "done")]
+    )
+    for job in jobs:
+        config_id, *rest = job.args
+        config = configs.browse(config_id).exists()
+        if job.method_name == "_acknowledge_orders":
+            hashed_ids, read = rest[0], rest[1] if len(rest) > 1 else None
+            # Its age still decides whether it may acknowledge (a late one sends nothing).
+            args = (hashed_ids, read, fields.Datetime.to_string(job.date_created))
+        else:
+            args = tuple(rest)
+        # Moving a queued job is the upgrade's business alone: queue_job
+        # protects these fields from any other writer.
+        job.with_context(_job_edit_sentinel=job.EDIT_SENTINEL).write(
+            {
+                "model_name": "marketplace.config",
+                "channel_method_name": f"<marketplace.config>.{job.method_name}",
+                "records": config,
+                "args": args,
+            }
+        )
