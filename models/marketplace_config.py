@@ -4,7 +4,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import plaintext2html
 
 from .. import const
 from ..access import MANAGER_GROUP, USER_GROUP, check_caller
@@ -424,7 +423,7 @@ class MarketplaceConfig(models.Model):
             return self._notify(self.env._("Pull failed"), str(exc), "danger")
         if stats is None:
             return self._notify(self.env._("Pull skipped"), self.env._("A pull is already running."), "warning")
-        summary = ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
+        summary = self.env["marketplace.order.pull"]._summary(stats)
         return self._notify(self.env._("Orders pulled"), summary or self.env._("No new orders."), "success")
 
     def action_view_parked_orders(self):
@@ -487,54 +486,4 @@ class MarketplaceConfig(models.Model):
         self.ensure_one()
         return self.warehouse_id or self.env["stock.warehouse"].search(
             [("company_id", "=", self.company_id.id)], limit=1
-        )
-
-    @api.model
-    def _default_responsible(self):
-        """Who creates the configuration; the administrator when that is
-        OdooBot (a script, the upgrade)."""
-        if self.env.user._is_superuser() or self.env.user.share:
-            return self.env.ref("base.user_admin", raise_if_not_found=False) or self.env.user
-        return self.env.user
-
-    def _activity_user(self, record, sale=None):
-        """The order's salesperson, else the responsible user: a person who
-        may read ``record`` (Odoo refuses an activity to anyone else), never OdooBot."""
-        self.ensure_one()
-        for user in (sale.user_id if sale else self.env["res.users"], self.responsible_id):
-            if user.active and not user.share and not user._is_superuser():
-                as_user = record.with_user(user).with_context(allowed_company_ids=user.company_ids.ids)
-                if as_user.has_access("read"):
-                    return user
-        return self.responsible_id
-
-    def _schedule_activity(self, record, summary, note, sale=None):
-        """One to-do per problem: an open activity with the same summary on
-        the same record is not raised again at the next retry or pull.
-        Returns the new activity, if any."""
-        self.ensure_one()
-        if record.activity_ids.filtered(lambda activity: activity.summary == summary):
-            return None
-        # The note is plain text that may quote Cartona (a product's name): shown as written, never as HTML.
-        return record.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=summary,
-            note=plaintext2html(note),
-            user_id=self._activity_user(record, sale).id,
-        )
-
-    def action_requeue_failed_jobs(self):
-        """Put this marketplace's failed jobs (product sync, acknowledgements,
-        status pushes) back in the queue."""
-        check_caller(self, "write", MANAGER_GROUP)
-        self.ensure_one()
-
-        # Jobs are the connector's plumbing: an administrator of the connector
-        # may requeue them without being a queue_job manager.
-        jobs = self._connector_jobs(["failed"])
-        jobs.requeue()
-        return self._notify(
-            self.env._("Failed jobs requeued"),
-            self.env._("%s failed job(s) of this marketplace are queued again.", len(jobs)),
-            "success",
         )

@@ -451,12 +451,8 @@ class MarketplaceOrderEdit(models.AbstractModel):
         elif not (order.marketplace_push_status and order._marketplace_pushes(order.marketplace_push_status)):
             # An error of a status push still waiting stays in sight.
             order.write({"marketplace_sync_status": "synced", "marketplace_error_message": False})
-        differs = total is not None and order.currency_id.compare_amounts(order.amount_total, total)
-        if differs:
-            warning = (
-                f"The total of {order.name} ({order.amount_total:.2f}) differs from Cartona's "
-                f"total_price ({total:.2f}) after the edit."
-            )
+        warning = order._marketplace_total_warning(total, "after the edit")
+        if warning:
             order.message_post(body=warning)
             message = f"{message}\n{warning}"
         for problem in problems:
@@ -465,7 +461,7 @@ class MarketplaceOrderEdit(models.AbstractModel):
         self.env["marketplace.sync.log"]._log_operation(
             config.id,
             "order_edit",
-            "warning" if refused or differs or problems else "success",
+            "warning" if refused or warning or problems else "success",
             message,
             res_model="sale.order",
             res_id=order.id,

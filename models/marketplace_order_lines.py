@@ -85,13 +85,8 @@ class MarketplaceOrderLines(models.AbstractModel):
 
     @api.model
     def _check_totals(self, sale, order):
-        if order.total_price is None:
-            return
-        if sale.currency_id.compare_amounts(sale.amount_total, order.total_price) != 0:
-            message = (
-                f"The total of {sale.name} ({sale.amount_total:.2f}) differs from Cartona's "
-                f"total_price ({order.total_price:.2f}) for order {order.number}."
-            )
+        message = sale._marketplace_total_warning(order.total_price, f"for order {order.number}")
+        if message:
             sale.message_post(body=message)
             self.env["marketplace.order.processor"]._log(sale.marketplace_config_id, "warning", message, sale)
 

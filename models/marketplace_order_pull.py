@@ -372,6 +372,11 @@ class MarketplaceOrderPull(models.AbstractModel):
         self._record_pull(config, state, stats, watermark)
 
     @api.model
+    def _summary(self, stats):
+        """A pull's outcomes as one line: "2 created, 1 parked"."""
+        return ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
+
+    @api.model
     def _record_pull(self, config, state, stats, watermark=None):
         """Write the pull's outcome on its ``state`` (locked by ``_lock_pull``)."""
         vals = {
@@ -384,7 +389,7 @@ class MarketplaceOrderPull(models.AbstractModel):
             vals["last_pull_date"] = watermark
         state.write(vals)
         if sum(stats.values()):
-            summary = ", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)
+            summary = self._summary(stats)
             self.env["marketplace.sync.log"]._log_operation(
                 config.id,
                 "order_pull",

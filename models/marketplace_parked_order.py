@@ -54,9 +54,8 @@ class MarketplaceParkedOrder(models.Model):
         if not parked:
             return
         # The order is imported: its to-do is done.
-        summaries = set(self._todo_summaries(hashed_id).values())
-        todo = config.sudo().activity_ids.filtered(lambda activity: activity.summary in summaries)
-        todo.action_feedback(feedback=self.env._("Cartona order %s imported.", hashed_id))
+        for summary in self._todo_summaries(hashed_id).values():
+            config._resolve_alert(summary, self.env._("Cartona order %s imported.", hashed_id))
         parked.unlink()
 
     @api.model

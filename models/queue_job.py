@@ -38,6 +38,8 @@ class QueueJob(models.Model):
                 continue
             summary = config._job_alert_summary(job.method_name)
             if state == "failed":
+                if job.method_name == "_push_marketplace_status" and (job.exc_name or "").endswith(".FailedJobError"):
+                    job.records._marketplace_push_given_up()  # queue_job spent its attempts
                 config._raise_alert(
                     summary,
                     self.env._(

@@ -254,6 +254,17 @@ class SaleOrder(models.Model):
             return None
         return "delivered" if self._marketplace_all_delivered() else "approved"
 
+    def _marketplace_total_warning(self, total, when, amount=None):
+        """The one check of a total against Cartona's: the sentence saying
+        that Odoo's ``amount`` (the order's total by default) differs from
+        Cartona's ``total_price`` ``total`` (``when``: "after the edit"), or
+        None when they agree or Cartona gave none."""
+        self.ensure_one()
+        amount = self.amount_total if amount is None else amount
+        if total is None or not self.currency_id.compare_amounts(amount, total):
+            return None
+        return f"The total of {self.name} ({amount:.2f}) differs from Cartona's total_price ({total:.2f}) {when}."
+
     def _marketplace_all_delivered(self):
         """The one rule of a delivered order, for the status push, the
         invoicing and the import's to-dos: every outgoing delivery is done or
@@ -367,19 +378,20 @@ class SaleOrder(models.Model):
 
     def _marketplace_push_failure(self, exc):
         """What the order shows of a failed push: the reason, and whether the
-        job runner tries again by itself (the job's stored attempts say so)."""
+        job runner tries again by itself. When queue_job gives up after the
+        last attempt, ``_marketplace_push_given_up`` says so."""
         if isinstance(exc, MarketplaceRetryableError):
-            uuid = self.env.context.get("job_uuid")
-            job = uuid and self.env["queue.job"].sudo().search([("uuid", "=", uuid)], limit=1)
-            # ``retry`` counts the attempts made before this one.
-            if job and (not job.max_retries or job.retry + 1 < job.max_retries):
-                return self.env._(
-                    "%(error)s\nAttempt %(attempt)s failed: Odoo tries again by itself.",
-                    error=exc,
-                    attempt=job.retry + 1,
-                )
-            return self.env._('%s\nNo attempt left: press "Sync to Cartona" to try again.', exc)
+            return self.env._("%s\nOdoo tries again by itself.", exc)
         return self.env._('%s\nNot retried: correct what Cartona refused, then press "Sync to Cartona".', exc)
+
+    def _marketplace_push_given_up(self):
+        """queue_job failed the status push for good, its attempts spent: the
+        order says what a person does now."""
+        for order in self.sudo().filtered(lambda o: o.marketplace_sync_status == "error"):
+            reason = (order.marketplace_error_message or "").split("\n")[0]
+            order.marketplace_error_message = self.env._(
+                '%s\nNo attempt left: press "Sync to Cartona" to try again.', reason
+            )
 
     def _marketplace_record_push_error(self, message, accepted=None):
         """Shown on the order even though the failing job is rolled back, with

@@ -3,11 +3,11 @@
 # `-u cartona_marketplace` and keeps every record and its pull state.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The landed versions to upgrade from: the last one (60534a9, 18.0.1.2.0), the
-# one before it (a1fa9d8, same schema) and
-# the last one before it of another schema (cd27a88, 18.0.1.1.0), whose data
-# the migrations move. Add each version that lands; PREVIOUS_VERSION picks one.
-PREVIOUS_VERSIONS=${PREVIOUS_VERSION:-cd27a88 a1fa9d8 60534a9}
+# The landed versions to upgrade from: the last one (7d10cd6, 18.0.1.3.0) and
+# the last one of each schema before it (60534a9, 18.0.1.2.0; cd27a88,
+# 18.0.1.1.0), whose data the migrations move. Add each version that lands;
+# PREVIOUS_VERSION picks one.
+PREVIOUS_VERSIONS=${PREVIOUS_VERSION:-cd27a88 60534a9 7d10cd6}
 DB=${UPGRADE_DB:-cartona_upgrade}
 
 bash "$ROOT/scripts/setup.sh"

@@ -85,6 +85,8 @@ def seed(env):
     return {
         "config_id": config.id,
         "pull_state": {name: _plain(config[name]) for name in PULL_STATE},
+        # Since 18.0.1.3.0 the version keeps it itself: the upgrade leaves it as it was.
+        "import_orders_from": _plain(config["import_orders_from"]) if "import_orders_from" in config else None,
         "stats": dict(stats),
         "orders": {s.cartona_id: [s.name, s.state, s.marketplace_status, len(s.order_line)] for s in sales},
         "parked": sorted(env["marketplace.parked.order"].search([]).mapped("cartona_id")),
@@ -92,6 +94,23 @@ def seed(env):
         "jobs": {job.uuid: job.method_name for job in jobs},
         "hand_made_partner": hand_made.id,
     }
+
+
+def _check_jobs(env, jobs, config, expect, problems):
+    """The jobs queued before the upgrade still load, wait and run where this version queues them."""
+    from odoo.addons.queue_job.job import Job
+
+    for uuid in jobs:
+        try:
+            job = Job.load(env, uuid)
+        except AttributeError as exc:
+            problems.append(f"job {uuid} cannot run: {exc}")
+            continue
+        expect(f"job {uuid} channel", job.channel, "root.marketplace")
+        expect(f"job {uuid} state", job.state, "pending")
+        if job.method_name == "_acknowledge_orders":
+            # Queued on the configuration it works for, as this version queues it.
+            expect(f"job {uuid} record", (job.recordset._name, job.recordset.ids), ("marketplace.config", [config.id]))
 
 
 def check(env, snapshot):
@@ -107,8 +126,10 @@ def check(env, snapshot):
     for name, value in snapshot["pull_state"].items():
         expect(f"configuration {name}", _plain(config[name]), value)
     expect("connection status", config.connection_status, "error")
+    if "import_orders_from" in snapshot and snapshot["import_orders_from"] is not None:
+        expect("import orders from", _plain(config.import_orders_from), snapshot["import_orders_from"])
     # Already live: no order it could meet is held back by "Import Orders From".
-    if not config.import_orders_from or config.import_orders_from > config.create_date:
+    elif not config.import_orders_from or config.import_orders_from > config.create_date:
         problems.append(
             f"import orders from: {config.import_orders_from!r}, not before the configuration's creation "
             f"({config.create_date}): orders in flight would be dropped"
@@ -139,16 +160,7 @@ def check(env, snapshot):
     logs = env["marketplace.sync.log"].search_count([])
     if logs < snapshot["logs"]:
         problems.append(f"sync logs: {logs}, fewer than the {snapshot['logs']} before")
-    from odoo.addons.queue_job.job import Job
-
-    for uuid in snapshot["jobs"]:
-        try:
-            job = Job.load(env, uuid)
-        except AttributeError as exc:
-            problems.append(f"job {uuid} cannot run: {exc}")
-            continue
-        expect(f"job {uuid} channel", job.channel, "root.marketplace")
-        expect(f"job {uuid} state", job.state, "pending")
+    _check_jobs(env, snapshot["jobs"], config, expect, problems)
     cleanup = env.ref("cartona_marketplace.cron_cleanup_sync_logs")
     try:
         cleanup.method_direct_trigger()

@@ -396,11 +396,17 @@ class TestPushFailures(StatusPushCase):
             Job.load(self.env, job.uuid).perform()
         self.assertEqual(order.marketplace_sync_status, "error")
         self.assertIn("503", order.marketplace_error_message)
-        self.assertIn("Attempt 1 failed: Odoo tries again by itself.", order.marketplace_error_message)
+        self.assertIn("Odoo tries again by itself.", order.marketplace_error_message)
         job.retry = 1
-        with self.raises(FailedJobError):
-            Job.load(self.env, job.uuid).perform()
+        last = Job.load(self.env, job.uuid)
+        with self.raises(FailedJobError) as failure:
+            last.perform()
+        self.assertNotIn("No attempt left", order.marketplace_error_message, "queue_job has not given up yet")
+        # What the job runner does with a job that failed for good.
+        last.set_failed(exc_name=f"{FailedJobError.__module__}.FailedJobError", exc_message=str(failure.exception))
+        last.store()
         self.assertIn("No attempt left", order.marketplace_error_message)
+        self.assertIn("503", order.marketplace_error_message)
         self.assertEqual(order.marketplace_sync_status, "error")
         # Cartona is back: the job, run again ("Requeue failed jobs"), succeeds.
         self.http.reset()

@@ -59,7 +59,7 @@ class MarketplaceFetchOrderWizard(models.TransientModel):
         orders = self.env["sale.order"].search(
             [("marketplace_config_id", "=", config.id), ("cartona_id", "in", sorted(found))]
         )
-        lines = [", ".join(f"{count} {kind}" for kind, count in sorted(stats.items()) if count)]
+        lines = [self.env["marketplace.order.pull"]._summary(stats)]
         if reference and not found:
             known = self.env["sale.order"].search(
                 [
