@@ -19,7 +19,7 @@ from . import test_answers
 from . import test_stock_access
 from . import test_order_edits
 from . import test_invoicing
-from . import test_soak_findings
+from . import test_push_outcomes
 from . import test_poller
 from . import test_latency
 from . import test_matching

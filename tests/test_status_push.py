@@ -1,4 +1,3 @@
-import json
 from unittest.mock import ANY
 
 from odoo.tests import Form
@@ -9,26 +8,7 @@ from odoo.addons.queue_job.exception import FailedJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
-
-BULK = const.ENDPOINT_ORDER_STATUS
-
-
-class StatusPushCase(ImportCase):
-    def _import(self, source="Lr4tN8wQ", **changes):
-        data = self.order_data(source, **changes)
-        self.pull([data])
-        self.http.reset()
-        return self.sale(data["hashed_id"])
-
-    def _sent(self):
-        return [json.loads(call.request.body) for call in self.http.calls if call.request.method == "POST"]
-
-    def _validate(self, picking):
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.move_ids.picked = True
-        return picking.with_context(skip_backorder=True).button_validate()
+from .common import BULK, StatusPushCase, perform_jobs
 
 
 class TestStatusPush(StatusPushCase):
@@ -133,10 +113,17 @@ class TestStatusPush(StatusPushCase):
     def test_order_with_a_reason_cancels_straight_through(self):
         order = self._import(status="pending")
         order.cartona_cancellation_reason = "delayed_order"
+        self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             self.assertTrue(order.action_cancel())
             trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
+            perform_jobs(trap)
         self.assertEqual(order.state, "cancel")
+        self.assertEqual(
+            self._sent(),
+            [[{"hashed_id": "Lr4tN8wQ", "status": "cancelled_by_supplier", "cancellation_reason": "delayed_order"}]],
+        )
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("cancelled_by_supplier", "synced"))
 
     def test_cartona_delivered_orders_push_only_cancellation(self):
         order = self._import("Pz2cV6yE", status="approved")
@@ -149,6 +136,20 @@ class TestStatusPush(StatusPushCase):
             order.with_context(disable_cancel_warning=True).action_cancel()
             trap.assert_jobs_count(1, only=order._push_marketplace_status)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
+            self.http.post(self.url(BULK), json=[])
+            perform_jobs(trap)
+        self.assertEqual(
+            self._sent(),
+            [
+                [
+                    {
+                        "hashed_id": "Pz2cV6yE",
+                        "status": "cancelled_by_supplier",
+                        "cancellation_reason": "cannot_deliver_the_order",
+                    }
+                ]
+            ],
+        )
 
 
 class TestBackorders(StatusPushCase):
@@ -280,6 +281,7 @@ class TestOtp(StatusPushCase):
             order.action_marketplace_sync_now()
             trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
             perform_jobs(trap)
+        self.assertEqual(self._sent(), [{"hashed_id": "Qx7mK2aP", "status": "delivered", "retailer_otp": "4821"}])
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
 
     def test_otp_refused_after_out_for_delivery_was_accepted(self):

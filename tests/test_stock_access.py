@@ -1,12 +1,11 @@
 import json
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
+from .common import ImportCase, make_user, perform_jobs
 
 
 class TestWarehouseClerk(ImportCase):
@@ -18,9 +17,7 @@ class TestWarehouseClerk(ImportCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.clerk = new_test_user(
-            cls.env, login="wh-clerk", groups="stock.group_stock_user,sales_team.group_sale_salesman"
-        )
+        cls.clerk = make_user(cls.env, "wh-clerk", "warehouse", groups=("sales_team.group_sale_salesman",))
 
     def setUp(self):
         super().setUp()
@@ -127,7 +124,7 @@ class TestWarehouseClerk(ImportCase):
 
     def test_editing_guard_still_stops_the_clerk(self):
         self.order.marketplace_status = "editing"
-        with trap_jobs() as trap, self.assertRaisesRegex(UserError, "editing"):
+        with trap_jobs() as trap, self.raises(UserError, "editing"):
             self.validate_as_clerk()
         trap.assert_jobs_count(0)
         self.assertNotEqual(self.order.picking_ids.state, "done")
@@ -137,7 +134,7 @@ class TestSalesmanWithoutMarketplaceRights(ImportCase):
     def test_confirming_pushes_as_the_connector(self):
         """A salesman who may not read the marketplace configuration confirms
         a Cartona quotation: the push is queued and sent all the same."""
-        salesman = new_test_user(self.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads")
+        salesman = make_user(self.env, "salesman", "salesman")
         data = self.order_data("Lr4tN8wQ", status="pending")
         self.pull([data])
         order = self.sale(data["hashed_id"])
