@@ -64,33 +64,48 @@ def bad_orders(kind):
     return [case for case in load_json("bad_orders.json") if case["kind"] == kind]
 
 
+# The time an order is listed at when the test is not about windows: in every one.
+EVERY_WINDOW = object()
+
+
 class FakeCartona:
     """``pull-orders`` and the acknowledgements as Cartona serves them: the
     orders not acknowledged, oldest change first, within the request's
     ``from``/``to`` (on the time each was listed), ``per_page`` a page, or
     fewer when Cartona caps the page size (``max_per_page``). Listing an
-    order again is a change: it is no longer acknowledged."""
+    order again is a change: it is no longer acknowledged. What the tests
+    send that Cartona would not (an order without a usable id, one order
+    twice in one answer) is listed as it is given. Without ``acknowledging``
+    the test answers the acknowledgements itself, and they change nothing."""
 
-    def __init__(self, http, max_per_page=None):
+    def __init__(self, http, max_per_page=None, acknowledging=True):
         self.max_per_page = max_per_page
         self.listed = {}  # {hashed_id: (when, order)}, oldest change first
         self.requests = []  # the params of each pull-orders request
         self.acknowledged = []  # hashed ids, in the order Cartona was told
         http.add_callback(responses.GET, BASE_URL + const.ENDPOINT_PULL_ORDERS, callback=self._pull)
-        http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_STATUS, callback=self._status)
+        if acknowledging:
+            http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_STATUS, callback=self._status)
 
     def list(self, *orders, when=None):
         when = when or fields.Datetime.now()
+        keys = set()
         for order in orders:
-            self.listed.pop(order["hashed_id"], None)
-            self.listed[order["hashed_id"]] = (when, order)
+            key = order.get("hashed_id") if isinstance(order, dict) else None
+            if not isinstance(key, str) or key in keys:
+                key = object()  # listed as given, beside the rest
+            self.listed.pop(key, None)
+            self.listed[key] = (when, order)
+            keys.add(key)
 
     def _pull(self, request):
         params = dict(request.params)
         self.requests.append(params)
         start, end = (fields.Datetime.to_datetime(params.get(key)) for key in ("from", "to"))
         orders = [
-            order for when, order in self.listed.values() if (not start or when >= start) and (not end or when <= end)
+            order
+            for when, order in self.listed.values()
+            if when is EVERY_WINDOW or ((not start or when >= start) and (not end or when <= end))
         ]
         page, per_page = int(params["page"]), int(params["per_page"])
         per_page = min(per_page, self.max_per_page or per_page)
@@ -250,14 +265,17 @@ class ImportCase(CartonaCase):
         return json.loads(json.dumps(dict(data, **changes)))
 
     def serve_pages(self, *pages):
-        """Cartona answers ``pull-orders`` with these pages, then empty ones."""
-
-        def answer(request):
-            page = int(request.params.get("page", 1))
-            body = pages[page - 1] if page <= len(pages) else []
-            return 200, {}, json.dumps(body)
-
-        self.http.add_callback(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), callback=answer)
+        """Cartona lists the orders of ``pages`` in every window, served as
+        these pages (the pull asks for pages as large as the first); the test
+        answers the acknowledgements. Returns the ``FakeCartona``."""
+        pages = [page for page in pages if page]
+        if any(len(page) != len(pages[0]) for page in pages[:-1]):
+            raise ValueError("Cartona serves pages of one size, the last one shorter")
+        size = max(map(len, pages), default=0)
+        self.config.pull_page_size = max(self.config.pull_page_size, size)
+        cartona = FakeCartona(self.http, max_per_page=size or None, acknowledging=False)
+        cartona.list(*(order for page in pages for order in page), when=EVERY_WINDOW)
+        return cartona
 
     def pull(self, *pages):
         self.serve_pages(*pages)
