@@ -83,6 +83,7 @@ class FakeCartona:
         self.listed = {}  # {hashed_id: (when, order)}, oldest change first
         self.requests = []  # the params of each pull-orders request
         self.acknowledged = []  # hashed ids, in the order Cartona was told
+        self.updates = []  # the items of each update-order-status request
         http.add_callback(responses.GET, BASE_URL + const.ENDPOINT_PULL_ORDERS, callback=self._pull)
         if acknowledging:
             http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_STATUS, callback=self._status)
@@ -112,6 +113,7 @@ class FakeCartona:
         return 200, {}, json.dumps(orders[(page - 1) * per_page : page * per_page])
 
     def _status(self, request):
+        self.updates.append(json.loads(request.body))
         for item in json.loads(request.body):
             if item["status"] == const.STATUS_SYNCED:
                 self.acknowledged.append(item["hashed_id"])
