@@ -130,10 +130,11 @@ class TestSyncState(MarketplaceCase):
         user = make_user(self.env, "writer_user", "mp_user")
         state = self.state("order_pull").with_user(user)
         self.assertEqual(state.last_pull_date, when)
-        with self.assertRaises(AccessError):
+        with self.raises(AccessError):
             state.write({"last_pull_date": False})
-        with self.assertRaises(AccessError):
+        with self.raises(AccessError):
             self.config.with_user(user).last_pull_date = False
+        self.assertEqual(self.config.last_pull_date, when, "refused before anything was written")
         # Another company's user sees neither the configuration nor its state.
         other = self.env["res.company"].create({"name": "Other supplier"})
         stranger = make_user(

@@ -83,12 +83,20 @@ class TestStatusPush(StatusPushCase):
         self.warehouse.delivery_steps = "pick_pack_ship"
         order = self._import(status="approved")
         pick = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pick_type_id)
+        self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             self._validate(pick)
             trap.assert_jobs_count(0, only=order._push_marketplace_status)
             pack = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pack_type_id)
             self._validate(pack)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("assigned_to_salesman",))
+            perform_jobs(trap)
+            self.assertEqual(self._sent(), [[{"hashed_id": "Lr4tN8wQ", "status": "assigned_to_salesman"}]])
+            ship = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.out_type_id)
+            self._validate(ship)
+            perform_jobs(trap)
+        self.assertEqual(self._sent()[-1], [{"hashed_id": "Lr4tN8wQ", "status": "delivered"}])
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
 
     def test_cancellation_asks_for_a_reason_then_pushes_it(self):
         order = self._import(status="approved")

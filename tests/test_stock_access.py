@@ -120,7 +120,18 @@ class TestWarehouseClerk(ImportCase):
         with trap_jobs() as trap:
             self.validate_as_clerk(skip_marketplace_sync=True)
             trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
+            perform_jobs(trap)
         self.assertEqual(self.order.picking_ids.state, "done")
+        hashed_id = self.order.cartona_id
+        self.assertEqual(
+            self.sent(const.ENDPOINT_ORDER_STATUS),
+            [
+                [
+                    {"hashed_id": hashed_id, "status": "assigned_to_salesman"},
+                    {"hashed_id": hashed_id, "status": "delivered"},
+                ]
+            ],
+        )
 
     def test_editing_guard_still_stops_the_clerk(self):
         self.order.marketplace_status = "editing"
