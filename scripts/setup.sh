@@ -36,7 +36,7 @@ odoo_source() {
 
 install_venv() {
     local src=$1 stamp
-    stamp=$( { echo "$VENV_RECIPE"; cat "$ROOT/scripts/odoo_requirements.py" "$ROOT/requirements.txt" "$ROOT/scripts/requirements-dev.txt" \
+    stamp=$( { echo "$VENV_RECIPE"; cat "$ROOT/scripts/odoo_requirements.py" "$ROOT/requirements.txt" "$ROOT/requirements-test.txt" \
                "$src/requirements.txt"; } | sha1sum | cut -c1-12)-$src
     if [ -f "$VENV/.setup-stamp" ] && [ "$(cat "$VENV/.setup-stamp")" = "$stamp" ]; then
         return 0
@@ -56,8 +56,9 @@ install_venv() {
     else
         "$PY" -m pip install -q "odoo-addon-queue_job>=18.0,<18.0.1.7"
     fi
-    # The addon's own dependencies (its manifest's external_dependencies), then the tools.
-    "$PY" -m pip install -q -r "$ROOT/requirements.txt" -r "$ROOT/scripts/requirements-dev.txt"
+    # The addon's own dependencies (its manifest's external_dependencies), then what
+    # the tests and linters need (requirements-test.txt).
+    "$PY" -m pip install -q -r "$ROOT/requirements.txt" -r "$ROOT/requirements-test.txt"
     echo "$stamp" > "$VENV/.setup-stamp"
 }
 

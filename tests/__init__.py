@@ -19,7 +19,7 @@ from . import test_answers
 from . import test_stock_access
 from . import test_order_edits
 from . import test_invoicing
-from . import test_soak_findings
+from . import test_push_outcomes
 from . import test_poller
 from . import test_latency
 from . import test_matching
@@ -32,3 +32,4 @@ from . import test_hostile_input
 from . import test_import_cost
 from . import test_going_live
 from . import test_pull_walk
+from . import test_order_lives

@@ -1,4 +1,6 @@
+import importlib.util
 import json
+import time
 import unittest
 from datetime import timedelta
 from operator import attrgetter
@@ -7,7 +9,8 @@ from pathlib import Path
 import responses
 
 from odoo import SUPERUSER_ID, api, fields, http
-from odoo.tests import HttpCase, TransactionCase
+from odoo.sql_db import db_connect
+from odoo.tests import BaseCase, HttpCase, TransactionCase, new_test_user, tagged
 
 from odoo.addons.cartona_marketplace import const
 
@@ -16,6 +19,25 @@ from odoo.addons.cartona_marketplace import const
 BASE_URL = "http://127.0.0.1:8069/cartona/api/v1/"
 TOKEN = "tok-S3CRET-9f2c1e7a"
 DATA = Path(__file__).parent / "data"
+SANDBOX_PATH = Path(__file__).parents[1] / "scripts" / "cartona_sandbox.py"
+BULK = const.ENDPOINT_ORDER_STATUS
+
+
+# The people of the tests, by their work: the groups each role is given.
+ROLES = {
+    "mp_manager": "cartona_marketplace.group_marketplace_manager",
+    "mp_user": "cartona_marketplace.group_marketplace_user",
+    "sales_manager": "sales_team.group_sale_manager",
+    "salesman": "sales_team.group_sale_salesman_all_leads",
+    "warehouse": "stock.group_stock_user",
+    "employee": "base.group_user",
+    "portal": "base.group_portal",
+}
+
+
+def make_user(env, login, *roles, groups=(), **values):
+    """A user of ``roles`` (keys of ``ROLES``) and of the further ``groups`` (xml ids)."""
+    return new_test_user(env, login=login, groups=",".join([*(ROLES[role] for role in roles), *groups]), **values)
 
 
 def perform_jobs(trap):
@@ -32,39 +54,66 @@ def load_json(name):
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
+def bad_orders(kind):
+    """The cases of one kind of the bad-order corpus (tests/data/bad_orders.json):
+    ``malformed`` (the shape of an order), ``control_character`` (raw control
+    characters in its strings), ``hostile`` (every type and size a field can
+    take). A case names what it tries; ``field`` is the field an order refused
+    names, ``imported`` an order taken all the same, ``left_empty`` the side
+    fields an order imported leaves empty."""
+    return [case for case in load_json("bad_orders.json") if case["kind"] == kind]
+
+
+# The time an order is listed at when the test is not about windows: in every one.
+EVERY_WINDOW = object()
+
+
 class FakeCartona:
     """``pull-orders`` and the acknowledgements as Cartona serves them: the
     orders not acknowledged, oldest change first, within the request's
     ``from``/``to`` (on the time each was listed), ``per_page`` a page, or
     fewer when Cartona caps the page size (``max_per_page``). Listing an
-    order again is a change: it is no longer acknowledged."""
+    order again is a change: it is no longer acknowledged. What the tests
+    send that Cartona would not (an order without a usable id, one order
+    twice in one answer) is listed as it is given. Without ``acknowledging``
+    the test answers the acknowledgements itself, and they change nothing."""
 
-    def __init__(self, http, max_per_page=None):
+    def __init__(self, http, max_per_page=None, acknowledging=True):
         self.max_per_page = max_per_page
         self.listed = {}  # {hashed_id: (when, order)}, oldest change first
         self.requests = []  # the params of each pull-orders request
         self.acknowledged = []  # hashed ids, in the order Cartona was told
+        self.updates = []  # the items of each update-order-status request
         http.add_callback(responses.GET, BASE_URL + const.ENDPOINT_PULL_ORDERS, callback=self._pull)
-        http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_STATUS, callback=self._status)
+        if acknowledging:
+            http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_ORDER_STATUS, callback=self._status)
 
     def list(self, *orders, when=None):
         when = when or fields.Datetime.now()
+        keys = set()
         for order in orders:
-            self.listed.pop(order["hashed_id"], None)
-            self.listed[order["hashed_id"]] = (when, order)
+            key = order.get("hashed_id") if isinstance(order, dict) else None
+            if not isinstance(key, str) or key in keys:
+                key = object()  # listed as given, beside the rest
+            self.listed.pop(key, None)
+            self.listed[key] = (when, order)
+            keys.add(key)
 
     def _pull(self, request):
         params = dict(request.params)
         self.requests.append(params)
         start, end = (fields.Datetime.to_datetime(params.get(key)) for key in ("from", "to"))
         orders = [
-            order for when, order in self.listed.values() if (not start or when >= start) and (not end or when <= end)
+            order
+            for when, order in self.listed.values()
+            if when is EVERY_WINDOW or ((not start or when >= start) and (not end or when <= end))
         ]
         page, per_page = int(params["page"]), int(params["per_page"])
         per_page = min(per_page, self.max_per_page or per_page)
         return 200, {}, json.dumps(orders[(page - 1) * per_page : page * per_page])
 
     def _status(self, request):
+        self.updates.append(json.loads(request.body))
         for item in json.loads(request.body):
             if item["status"] == const.STATUS_SYNCED:
                 self.acknowledged.append(item["hashed_id"])
@@ -72,7 +121,26 @@ class FakeCartona:
         return 200, {}, "[]"
 
 
-class MarketplaceCase(TransactionCase):
+def load_sandbox_module():
+    """The Cartona sandbox of ``make run`` (scripts/cartona_sandbox.py), quiet."""
+    spec = importlib.util.spec_from_file_location("cartona_sandbox", SANDBOX_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.log = lambda message: None  # its request log would only clutter the test output
+    return module
+
+
+@tagged("post_install", "-at_install")
+class PlainCase(BaseCase):
+    """No database: the plain-Python rooms (``cartona/``), run as Odoo's suites run tests."""
+
+
+@tagged("post_install", "-at_install")
+class DatabaseCase(TransactionCase):
+    """A test in a transaction, run as Odoo's suites run tests: after every module is installed."""
+
+
+class MarketplaceCase(DatabaseCase):
     """A configuration, with no stand-in for Cartona behind its URL."""
 
     @classmethod
@@ -96,12 +164,17 @@ class MarketplaceCase(TransactionCase):
         cls.config.last_pull_date = fields.Datetime.now() - timedelta(days=1)
         cls.api = cls.env["marketplace.api"]
 
-    def raises(self, exception):
-        """``assertRaises`` without Odoo's savepoint rollback.
+    def raises(self, exception, regex=None):
+        """``assertRaises`` (``assertRaisesRegex`` given ``regex``) without
+        Odoo's savepoint rollback.
 
         In test mode the log cursor shares the test's transaction, so Odoo's
         ``assertRaises`` would roll back the log the failure wrote. (That the
-        log survives a real rollback is tested with a real second cursor.)"""
+        log survives a real rollback is tested with a real second cursor.)
+        And what is checked after it is what the code left, not what Odoo's
+        rollback left."""
+        if regex is not None:
+            return unittest.TestCase.assertRaisesRegex(self, exception, regex)
         return unittest.TestCase.assertRaises(self, exception)
 
     def logs(self, *domain):
@@ -127,6 +200,16 @@ class CartonaCase(MarketplaceCase):
         cartona = FakeCartona(self.http, max_per_page)
         cartona.list(*orders)
         return cartona
+
+    # The connector's internals, reached from one place.
+
+    def pull_now(self):
+        """The pull of one transaction (the button, the poller)."""
+        return self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
+
+    def pull_next_page(self):
+        """One run of the cron's walk: ``(pages remain, outcomes)``."""
+        return self.env["marketplace.order.pull"]._pull_next_page(self.config)
 
 
 class ImportCase(CartonaCase):
@@ -184,18 +267,31 @@ class ImportCase(CartonaCase):
         return json.loads(json.dumps(dict(data, **changes)))
 
     def serve_pages(self, *pages):
-        """Cartona answers ``pull-orders`` with these pages, then empty ones."""
-
-        def answer(request):
-            page = int(request.params.get("page", 1))
-            body = pages[page - 1] if page <= len(pages) else []
-            return 200, {}, json.dumps(body)
-
-        self.http.add_callback(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), callback=answer)
+        """Cartona lists the orders of ``pages`` in every window, served as
+        these pages (the pull asks for pages as large as the first); the test
+        answers the acknowledgements. Returns the ``FakeCartona``."""
+        pages = [page for page in pages if page]
+        if any(len(page) != len(pages[0]) for page in pages[:-1]):
+            raise ValueError("Cartona serves pages of one size, the last one shorter")
+        size = max(map(len, pages), default=0)
+        self.config.pull_page_size = max(self.config.pull_page_size, size)
+        cartona = FakeCartona(self.http, max_per_page=size or None, acknowledging=False)
+        cartona.list(*(order for page in pages for order in page), when=EVERY_WINDOW)
+        return cartona
 
     def pull(self, *pages):
         self.serve_pages(*pages)
         return self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
+
+    def acknowledged(self):
+        """The Cartona orders told ``synced`` in the requests so far, sorted."""
+        return sorted(
+            item["hashed_id"]
+            for call in self.http.calls
+            if call.request.url == self.url(const.ENDPOINT_ORDER_STATUS)
+            for item in json.loads(call.request.body)
+            if item["status"] == const.STATUS_SYNCED
+        )
 
     def sale(self, hashed_id):
         return self.env["sale.order"].search(
@@ -203,7 +299,26 @@ class ImportCase(CartonaCase):
         )
 
 
-class CommittedCase(TransactionCase):
+class StatusPushCase(ImportCase):
+    """An imported order, the requests Cartona is sent, a delivery validated in full."""
+
+    def _import(self, source="Lr4tN8wQ", **changes):
+        data = self.order_data(source, **changes)
+        self.pull([data])
+        self.http.reset()
+        return self.sale(data["hashed_id"])
+
+    def _sent(self):
+        return [json.loads(call.request.body) for call in self.http.calls if call.request.method == "POST"]
+
+    def _validate(self, picking):
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.move_ids.picked = True
+        return picking.with_context(skip_backorder=True).button_validate()
+
+
+class CommittedCase(DatabaseCase):
     """Real transactions side by side (no test mode: ``registry.cursor()`` is a
     second connection). A configuration and a product named ``KEY`` are
     committed for the class, and everything is removed after it."""
@@ -233,6 +348,21 @@ class CommittedCase(TransactionCase):
             env["marketplace.config"].browse(cls.config_id).unlink()
             env.flush_all()
 
+    def assert_waits_on_a_lock(self, thread):
+        """``thread``'s transaction waits on a lock another transaction holds,
+        as PostgreSQL shows it (``pg_locks``), not as a clock would guess it."""
+        with db_connect(self.env.cr.dbname).cursor() as cr:
+            while thread.is_alive():
+                cr.execute(
+                    """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                        WHERE NOT l.granted AND a.datname = current_database()"""
+                )
+                if cr.fetchone()[0]:
+                    return
+                cr.rollback()  # pg_stat_activity is read once a transaction
+                time.sleep(0.05)
+        self.fail("it ended without waiting on a lock")
+
     def _order(self):
         """A new pending order of the example page naming the committed product."""
         data = next(o for o in load_json("pull_orders_page.json") if o["hashed_id"] == "Mn9bH3kT")
@@ -242,6 +372,7 @@ class CommittedCase(TransactionCase):
         return data
 
 
+@tagged("post_install", "-at_install")
 class BrowserCase(HttpCase):
     """A test in Chromium. The server reads every module's manifest on its
     first static file (``Application.statics``, parsed lazily with ``ast``);

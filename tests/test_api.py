@@ -8,7 +8,6 @@ import responses
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import ValidationError
-from odoo.tests import TransactionCase
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.cartona.client import _session, parse_retry_after
@@ -18,7 +17,7 @@ from odoo.addons.cartona_marketplace.exceptions import (
     MarketplaceRetryableError,
 )
 
-from .common import BASE_URL, TOKEN, CartonaCase
+from .common import BASE_URL, TOKEN, CartonaCase, DatabaseCase
 
 PRODUCTS = const.ENDPOINT_PRODUCTS
 PULL = const.ENDPOINT_PULL_ORDERS
@@ -345,7 +344,7 @@ class TestSyncLog(CartonaCase):
         cron.method_direct_trigger()
 
 
-class TestSyncLogSurvivesRollback(TransactionCase):
+class TestSyncLogSurvivesRollback(DatabaseCase):
     """No test mode here: the log's cursor is a real second connection."""
 
     @classmethod

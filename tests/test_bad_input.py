@@ -12,7 +12,7 @@ from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceDataError, MarketplacePermanentError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import CartonaCase, ImportCase, load_json, perform_jobs
+from .common import CartonaCase, ImportCase, bad_orders, perform_jobs
 
 # What no stored or logged text may carry (tab and newlines aside).
 RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -25,7 +25,7 @@ class TestBadStrings(ImportCase):
     def setUpClass(cls):
         super().setUpClass()
         # What fails an order; the side fields left empty are tested with the hostile corpus.
-        cls.cases = [case for case in load_json("bad_input_orders.json") if "field" in case]
+        cls.cases = [case for case in bad_orders("control_character") if "field" in case]
 
     def processor(self):
         return self.env["marketplace.order.processor"]

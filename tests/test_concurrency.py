@@ -57,7 +57,8 @@ class TestConcurrentImport(CommittedCase):
             self.assertTrue(first_done.wait(60))
             second.start()
             # The second waits on the first's uncommitted key.
-            self.assertFalse(second_done.wait(2))
+            self.assert_waits_on_a_lock(second)
+            self.assertFalse(second_done.is_set())
             release_first.set()
             first.join(60)
             second.join(60)
@@ -140,8 +141,7 @@ class TestEditLock(CommittedCase):
             with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
                 http.add(responses.POST, BASE_URL + const.ENDPOINT_ORDER_DETAILS, json=[])
                 job.start()
-                job.join(2)
-                self.assertTrue(job.is_alive(), "the second job waits")
+                self.assert_waits_on_a_lock(job)  # the second job waits
                 # The first records what Cartona accepted.
                 with self.registry.cursor() as cr:
                     cr.execute(
@@ -228,7 +228,8 @@ class TestConcurrentPage(CommittedCase):
             first.start()
             self.assertTrue(first_done.wait(60))
             second.start()
-            self.assertFalse(second_done.wait(2), "the second waits on the first's uncommitted key")
+            self.assert_waits_on_a_lock(second)  # on the first's uncommitted key
+            self.assertFalse(second_done.is_set())
             release_first.set()
             first.join(60)
             second.join(60)

@@ -1,7 +1,6 @@
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user
 
-from .common import ImportCase
+from .common import ImportCase, make_user
 
 
 class TestWaitingOrderAccess(ImportCase):
@@ -16,15 +15,15 @@ class TestWaitingOrderAccess(ImportCase):
             {"name": "Cartona (B)", "company_id": cls.company_b.id, "auth_token": "other"}
         )
         company_a = cls.config.company_id
-        cls.mp_user = new_test_user(
+        cls.mp_user = make_user(
             cls.env,
-            login="mp-user-a",
-            groups="cartona_marketplace.group_marketplace_user",
+            "mp-user-a",
+            "mp_user",
             company_id=company_a.id,
             company_ids=[company_a.id],
         )
-        cls.employee = new_test_user(cls.env, login="employee", groups="base.group_user")
-        cls.salesman = new_test_user(cls.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads")
+        cls.employee = make_user(cls.env, "employee", "employee")
+        cls.salesman = make_user(cls.env, "salesman", "salesman")
 
     def setUp(self):
         super().setUp()

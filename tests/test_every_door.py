@@ -6,11 +6,10 @@ import base64
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import BASE_URL, TOKEN, BrowserCase
+from .common import BASE_URL, TOKEN, BrowserCase, make_user
 from .test_rpc_security import RpcCase
 
 # Per model: what a user would give to create a record, and the connector's
@@ -41,14 +40,12 @@ class TestEveryDoor(RpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.salesman = new_test_user(
-            cls.env,
-            login="door-salesman",
-            groups="sales_team.group_sale_salesman_all_leads,base.group_partner_manager,account.group_account_invoice",
+        cls.salesman = make_user(
+            cls.env, "door-salesman", "salesman", groups=("base.group_partner_manager", "account.group_account_invoice")
         )
-        cls.pricer = new_test_user(cls.env, login="door-pricer", groups="sales_team.group_sale_manager")
-        cls.warehouse_user = new_test_user(cls.env, login="door-warehouse", groups="stock.group_stock_user")
-        cls.portal = new_test_user(cls.env, login="door-portal", groups="base.group_portal")
+        cls.pricer = make_user(cls.env, "door-pricer", "sales_manager")
+        cls.warehouse_user = make_user(cls.env, "door-warehouse", "warehouse")
+        cls.portal = make_user(cls.env, "door-portal", "portal")
         cls.walk_in = cls.env["res.partner"].create({"name": "Walk-in customer"})
 
     def setUp(self):
@@ -164,7 +161,6 @@ class TestEveryDoor(RpcCase):
         self.assertEqual(other.cartona_id, "C0OTHER")
 
 
-@tagged("post_install", "-at_install")
 class TestPortal(BrowserCase):
     """Odoo's portal routes confirm and cancel with ``sudo()``: a retailer
     following an imported quotation neither signs, pays nor declines it there."""
@@ -175,7 +171,7 @@ class TestPortal(BrowserCase):
         config = cls.env["marketplace.config"].create(
             {"name": "Cartona (portal)", "api_base_url": BASE_URL, "auth_token": TOKEN}
         )
-        cls.retailer_user = new_test_user(cls.env, login="portal-retailer", groups="base.group_portal")
+        cls.retailer_user = make_user(cls.env, "portal-retailer", "portal")
         product = cls.env["product.product"].create({"name": "Tea", "list_price": 10.0})
         cls.env.company.portal_confirmation_sign = True
         # As the import leaves a pending order: a quotation with Cartona's id.
@@ -219,11 +215,7 @@ class TestOdooOwnCodeUnderSudo(RpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.salesman = new_test_user(
-            cls.env,
-            login="sudo-salesman",
-            groups="sales_team.group_sale_salesman_all_leads,account.group_account_invoice",
-        )
+        cls.salesman = make_user(cls.env, "sudo-salesman", "salesman", groups=("account.group_account_invoice",))
 
     def test_an_invoice_made_from_a_salesman_s_order_cannot_take_a_cartona_booking(self):
         partner = self.env["res.partner"].create({"name": "Walk-in"})

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import FakeCartona, perform_jobs
+from .common import FakeCartona, make_user, perform_jobs
 from .test_invoicing import InvoicingCase
 
 MIGRATION = Path(__file__).parent.parent / "migrations" / "18.0.1.3.0" / "post-import_orders_from.py"
@@ -23,7 +22,6 @@ def stamp(moment):
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-@tagged("post_install", "-at_install")
 class TestGoingLive(InvoicingCase):
     def setUp(self):
         super().setUp()
@@ -201,7 +199,7 @@ class TestGoingLive(InvoicingCase):
         self.assertEqual(len(logs), 4)
         self.assertTrue(all("recorded as" in log.message for log in logs))
         # Nobody confirms it by mistake: it would be delivered and invoiced a second time.
-        salesman = new_test_user(self.env, login="live-salesman", groups="sales_team.group_sale_salesman_all_leads")
+        salesman = make_user(self.env, "live-salesman", "salesman")
         with self.raises(UserError):
             self.sale("Lr4tN8wQ").with_user(salesman).action_confirm()
         self.assertEqual(self.sale("Lr4tN8wQ").state, "draft")

@@ -3,11 +3,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from odoo import Command, fields
-from odoo.tests import new_test_user
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase
+from .common import ImportCase, make_user
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations" / "18.0.1.1.0"
 
@@ -112,7 +111,7 @@ class TestCustomersEnteredByHand(InboundCase):
         self.assertEqual(shop.cartona_id, "R900")
 
     def test_employees_and_companies_are_never_a_retailer(self):
-        employee = new_test_user(self.env, login="same-phone", groups="base.group_user")
+        employee = make_user(self.env, "same-phone", "employee")
         employee.partner_id.mobile = "01001234567"
         self.env.company.partner_id.phone = "+20 100 123 4567"
         self.pull_one(self._order("Staff1", "01001234567", code="R902"))
@@ -193,9 +192,7 @@ class TestActivities(InboundCase):
     def test_responsible_is_the_creator_never_odoobot(self):
         admin = self.env.ref("base.user_admin")
         self.assertEqual(self.config.responsible_id, admin, "created by OdooBot: the administrator")
-        manager = new_test_user(
-            self.env, login="marketplace_manager", groups="cartona_marketplace.group_marketplace_manager"
-        )
+        manager = make_user(self.env, "marketplace_manager", "mp_manager")
         config = self.env["marketplace.config"].with_user(manager).create({"name": "Mine", "auth_token": "other"})
         self.assertEqual(config.responsible_id, manager)
 
@@ -210,7 +207,7 @@ class TestActivities(InboundCase):
         self.assertEqual(activity.user_id, self.config.responsible_id)
 
     def test_activity_goes_to_the_salesperson(self):
-        salesman = new_test_user(self.env, login="salesman", groups="sales_team.group_sale_salesman")
+        salesman = make_user(self.env, "salesman", groups=("sales_team.group_sale_salesman",))
         self.config.user_id = salesman
         self.pull_one(self.order_data("Lr4tN8wQ"))
         self.pull_one(self._change_confirmed_order(3))

@@ -1,9 +1,8 @@
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 
-from .common import MarketplaceCase
+from .common import MarketplaceCase, make_user
 
 
 class TestInstall(MarketplaceCase):
@@ -12,7 +11,7 @@ class TestInstall(MarketplaceCase):
         super().setUpClass()
         # A configuration with the defaults of the form.
         cls.config = cls.env["marketplace.config"].create({"name": "Cartona", "auth_token": "secret-token"})
-        cls.user = new_test_user(cls.env, login="marketplace_user", groups="cartona_marketplace.group_marketplace_user")
+        cls.user = make_user(cls.env, "marketplace_user", "mp_user")
 
     def test_addon_and_dependencies_installed(self):
         names = ["cartona_marketplace", "sale_management", "sale_stock", "queue_job"]

@@ -4,16 +4,15 @@ import psycopg2
 
 from odoo import api, models
 from odoo.exceptions import AccessError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form
 from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase
+from .common import ImportCase, make_user
 
 
-@tagged("post_install", "-at_install")
 class InvoicingCase(ImportCase, AccountTestInvoicingCommon):
     """Odoo's accounting test chart in a company of its own; the connector's
     tests run as the superuser, as its cron does."""
@@ -30,10 +29,10 @@ class InvoicingCase(ImportCase, AccountTestInvoicingCommon):
         cls.receivable = cls.company_data["default_account_receivable"]
         cls.cartona_payable = cls.cartona.with_company(cls.env.company).property_account_payable_id
         company = cls.env.company
-        cls.clerk = new_test_user(
+        cls.clerk = make_user(
             cls.env,
-            login="clerk",
-            groups="stock.group_stock_user",
+            "clerk",
+            "warehouse",
             company_id=company.id,
             company_ids=[(6, 0, company.ids)],
         )
@@ -425,7 +424,7 @@ class TestSettlement(InvoicingCase):
 
 class TestInvoicingCallers(InvoicingCase):
     def test_plain_user_cannot_book_over_rpc(self):
-        employee = new_test_user(self.env, login="plain", groups="base.group_user")
+        employee = make_user(self.env, "plain", "employee")
         sale = self.import_and_deliver(self.order())
         invoice = self.bookings(sale)["invoice"]
         wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
@@ -439,7 +438,7 @@ class TestInvoicingCallers(InvoicingCase):
             ("marketplace.settlement.wizard", "action_register_settlement", [wizard.ids]),
         ]
         for model, name, args in calls:
-            with self.subTest(name), self.assertRaises(AccessError):
+            with self.subTest(name), self.raises(AccessError):
                 models.check_method_name(name)
                 api.call_kw(self.env[model].with_user(employee), name, args, {})
         self.assertEqual(set(self.bookings(sale)), {"invoice"})

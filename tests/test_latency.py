@@ -5,9 +5,7 @@ import importlib.util
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from odoo.tests import BaseCase
-
-from . import test_sandbox
+from .common import PlainCase, load_sandbox_module
 
 LATENCY_PATH = Path(__file__).parents[1] / "scripts" / "latency.py"
 
@@ -19,11 +17,11 @@ def load_latency_module():
     return module
 
 
-class TestLatency(BaseCase):
+class TestLatency(PlainCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox_module = test_sandbox.load_sandbox_module()
+        cls.sandbox_module = load_sandbox_module()
         cls.latency = load_latency_module()
 
     def test_the_journal_says_what_happened_when(self):

@@ -7,13 +7,11 @@ import threading
 import responses
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import TOKEN, CartonaCase, MarketplaceCase, perform_jobs
-from .test_sandbox import load_sandbox_module
+from .common import TOKEN, CartonaCase, MarketplaceCase, load_sandbox_module, make_user, perform_jobs
 
 CATALOGUE = [
     {
@@ -42,11 +40,8 @@ class MappingCase(CartonaCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.config.write({"batch_size": 2, "supplier_code": "1"})
-        cls.manager = new_test_user(
-            cls.env,
-            login="mp-manager",
-            groups="cartona_marketplace.group_marketplace_manager,sales_team.group_sale_manager,uom.group_uom,"
-            "base.group_allow_export",
+        cls.manager = make_user(
+            cls.env, "mp-manager", "mp_manager", "sales_manager", groups=("uom.group_uom", "base.group_allow_export")
         )
         product = cls.env["product.product"]
         cls.oil = product.create({"name": "زيت عباد الشمس 1 لتر", "default_code": "311#1"})
@@ -141,7 +136,7 @@ class TestProposals(MappingCase):
         self.assertFalse(self.env["marketplace.mapping.wizard"].search([]))
 
     def test_a_marketplace_user_cannot_run_it(self):
-        user = new_test_user(self.env, login="mp-user", groups="cartona_marketplace.group_marketplace_user")
+        user = make_user(self.env, "mp-user", "mp_user")
         with self.raises(AccessError):
             self.config.with_user(user).action_open_mapping_assistant()
         self.assertFalse(self.http.calls)
@@ -252,7 +247,7 @@ class TestApply(MappingCase):
     def test_a_cartona_id_of_another_product_is_refused_naming_both(self):
         lines, context = self.run_assistant()
         self.soap.cartona_internal_id = "311#1"
-        with self.assertRaises(UserError) as caught:
+        with self.raises(UserError) as caught:
             self.apply(lines, context)
         message = str(caught.exception)
         self.assertIn("311#1", message)

@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceAuthError, MarketplacePermanentError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
+from .common import ImportCase, make_user, perform_jobs
 
 SINGLE = const.ENDPOINT_ORDER_STATUS_SINGLE
 
@@ -23,11 +22,7 @@ class MonitoringCase(ImportCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            login="mp-manager",
-            groups="cartona_marketplace.group_marketplace_manager,sales_team.group_sale_manager,stock.group_stock_user",
-        )
+        cls.manager = make_user(cls.env, "mp-manager", "mp_manager", "sales_manager", "warehouse")
 
     def unmapped(self, hashed_id="Wt5unmapped"):
         data = self.order_data("Pz2cV6yE", hashed_id=hashed_id)
@@ -80,7 +75,7 @@ class TestDashboard(MonitoringCase):
         config.action_requeue_failed_jobs()
         self.assertEqual(job.db_record().state, "pending")
 
-    def test_latest_logs_are_read_by_index(self):
+    def test_the_latest_log_lookups_have_their_indexes(self):
         indexes = {
             "marketplace_sync_log_config_operation_id_index",
             "marketplace_sync_log_config_status_id_index",
@@ -305,15 +300,15 @@ class TestDeliveryOtp(MonitoringCase):
     def test_whoever_delivers_enters_the_otp_and_nothing_else_of_the_order(self):
         self.pull([self.order_data("Qx7mK2aP", status="approved")])
         order = self.sale("Qx7mK2aP")
-        clerk = new_test_user(self.env, login="clerk", groups="stock.group_stock_user")
+        clerk = make_user(self.env, "clerk", "warehouse")
         picking = order.picking_ids.with_user(clerk)
         self.assertEqual(picking.marketplace_order_number, "C-2026-118204")
         self.assertEqual(picking.marketplace_status, "approved")
         self.assertTrue(picking.cartona_otp_required)
         picking.retailer_otp = "4821"
         self.assertEqual(order.retailer_otp, "4821")
-        employee = new_test_user(self.env, login="employee", groups="base.group_user")
-        with self.raises(Exception):
+        employee = make_user(self.env, "employee", "employee")
+        with self.raises(AccessError):
             order.picking_ids.with_user(employee).retailer_otp = "0000"
         self.assertEqual(order.retailer_otp, "4821")
 
@@ -322,7 +317,7 @@ class TestDeliveryOtp(MonitoringCase):
         order = self.sale("Qx7mK2aP")
         order.retailer_otp = "4821"
         picking = order.picking_ids
-        portal = new_test_user(self.env, login="retailer-portal", groups="base.group_portal")
+        portal = make_user(self.env, "retailer-portal", "portal")
         picking.message_subscribe(partner_ids=portal.partner_id.ids)
         picking = picking.with_user(portal)
         self.assertEqual(picking.read(["name"])[0]["name"], order.picking_ids.name, "sale_stock shows it to followers")

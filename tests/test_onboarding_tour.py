@@ -1,14 +1,10 @@
 import threading
 
-from odoo.tests import tagged
-
-from .common import BrowserCase
-from .test_sandbox import load_sandbox_module
+from .common import BrowserCase, load_sandbox_module
 
 TOKEN = "sandbox-token"
 
 
-@tagged("post_install", "-at_install")
 class TestOnboardingTour(BrowserCase):
     """In Chromium, against the project's Cartona sandbox served on 127.0.0.1:
     create a marketplace, test its connection, run the catalogue mapping

@@ -7,13 +7,12 @@ import responses
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError
 from odoo.modules.migration import load_script
-from odoo.tests import new_test_user
 from odoo.tools import SQL
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceAuthError
 
-from .common import BASE_URL, CommittedCase, MarketplaceCase
+from .common import BASE_URL, CommittedCase, MarketplaceCase, make_user
 
 PULL_URL = BASE_URL + const.ENDPOINT_PULL_ORDERS
 PRODUCTS_URL = BASE_URL + const.ENDPOINT_PRODUCTS
@@ -127,25 +126,24 @@ class TestSyncState(MarketplaceCase):
 
     def test_manager_moves_the_watermark_users_only_read_the_state(self):
         when = datetime(2026, 11, 1, 8, 0)
-        manager = new_test_user(
-            self.env, login="writer_manager", groups="cartona_marketplace.group_marketplace_manager"
-        )
+        manager = make_user(self.env, "writer_manager", "mp_manager")
         self.config.with_user(manager).last_pull_date = when
         self.assertEqual(self.state("order_pull").last_pull_date, when)
         self.assertEqual(self.config.last_pull_date, when)
-        user = new_test_user(self.env, login="writer_user", groups="cartona_marketplace.group_marketplace_user")
+        user = make_user(self.env, "writer_user", "mp_user")
         state = self.state("order_pull").with_user(user)
         self.assertEqual(state.last_pull_date, when)
-        with self.assertRaises(AccessError):
+        with self.raises(AccessError):
             state.write({"last_pull_date": False})
-        with self.assertRaises(AccessError):
+        with self.raises(AccessError):
             self.config.with_user(user).last_pull_date = False
+        self.assertEqual(self.config.last_pull_date, when, "refused before anything was written")
         # Another company's user sees neither the configuration nor its state.
         other = self.env["res.company"].create({"name": "Other supplier"})
-        stranger = new_test_user(
+        stranger = make_user(
             self.env,
-            login="writer_stranger",
-            groups="cartona_marketplace.group_marketplace_user",
+            "writer_stranger",
+            "mp_user",
             company_id=other.id,
             company_ids=[Command.set(other.ids)],
         )

@@ -4,17 +4,17 @@ no-op."""
 
 import json
 
+import requests
 import responses
 
 from odoo import Command, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
+from .common import ImportCase, make_user, perform_jobs
 
 
 class EditCase(ImportCase):
@@ -22,7 +22,7 @@ class EditCase(ImportCase):
     def setUpClass(cls):
         super().setUpClass()
         # Normal sale rights, nothing of the marketplace's.
-        cls.salesman = new_test_user(cls.env, login="edit-salesman", groups="sales_team.group_sale_salesman_all_leads")
+        cls.salesman = make_user(cls.env, "edit-salesman", "salesman")
 
     def setUp(self):
         super().setUp()
@@ -32,9 +32,10 @@ class EditCase(ImportCase):
         self.sent = []
         self.next_id = 70001
 
-    def serve_edits(self, refuse=None, status=200):
+    def serve_edits(self, refuse=None, status=200, only=None):
         """A Cartona that accepts every line (a new line gets an id), or
-        refuses each with ``refuse``; the requests are kept in ``self.sent``."""
+        refuses each with ``refuse`` (each of the line ids ``only`` when
+        given); the requests are kept in ``self.sent``."""
 
         def answer(request):
             body = json.loads(request.body)
@@ -46,7 +47,7 @@ class EditCase(ImportCase):
                 result = {
                     key: detail[key] for key in ("id", "supplier_product_id", "internal_product_id") if key in detail
                 }
-                if refuse:
+                if refuse and (only is None or detail.get("id") in only):
                     result.update(success=False, message=refuse)
                 else:
                     if "id" not in result:
@@ -224,6 +225,86 @@ class TestOrderEdits(EditCase):
         self.assertIn("503", self.draft.marketplace_error_message)
         self.assertEqual(oil.cartona_amount, 4, "still to send")
 
+    def test_an_edit_partly_refused_keeps_what_cartona_took(self):
+        """Cartona takes the oil and refuses the rice of one request: the oil is
+        Cartona's, the rice is shown refused and goes again, alone, once corrected."""
+        self.serve_edits(refuse="Amount is more than the retailer ordered", only={52002})
+        oil, rice = self.line(self.draft, "52001"), self.line(self.draft, "52002")
+        self.push(
+            self.edit(
+                self.draft,
+                Command.update(oil.id, {"product_uom_qty": 3}),
+                Command.update(rice.id, {"product_uom_qty": 25}),
+            )
+        )
+        self.assertEqual(self.details(), [{"id": 52001, "amount": 3}, {"id": 52002, "amount": 25}])
+        self.assertEqual((oil.cartona_amount, rice.cartona_amount), (3, 20), "Cartona has the oil, not the rice")
+        self.assertEqual(self.draft.marketplace_sync_status, "error")
+        message = self.draft.marketplace_error_message
+        self.assertIn(f"{rice.product_id.display_name} to 25: Amount is more than the retailer ordered", message)
+        self.assertNotIn(oil.product_id.display_name, message)
+        self.http.reset()
+        self.serve_edits()
+        self.push(self.edit(self.draft, Command.update(rice.id, {"product_uom_qty": 18})))
+        self.assertEqual(self.details(), [{"id": 52002, "amount": 18}], "the oil is not sent again")
+        self.assertEqual((oil.cartona_amount, rice.cartona_amount), (3, 18))
+        self.assertEqual(self.draft.marketplace_sync_status, "synced")
+
+    def test_an_edit_whose_answer_is_lost_is_sent_again_as_it_was(self):
+        """Cartona applies the edit but its answer never arrives: the retry
+        sends the same amounts (not a difference), which Cartona has already."""
+        self.serve_edits()
+        answer = self.http.registered()[-1].callback
+
+        def applied_then_lost(request):
+            answer(request)
+            raise requests.Timeout("read timed out")
+
+        self.http.reset()
+        self.http.add_callback(responses.POST, self.url(const.ENDPOINT_ORDER_DETAILS), callback=applied_then_lost)
+        oil, rice = self.line(self.draft, "52001"), self.line(self.draft, "52002")
+        trap = self.edit(self.draft, Command.update(oil.id, {"product_uom_qty": 3}), Command.delete(rice.id))
+        (job,) = trap.enqueued_jobs
+        with self.raises(MarketplaceRetryableError):
+            self.push(trap)
+        self.assertEqual(self.draft.marketplace_sync_status, "error")
+        self.assertEqual(oil.cartona_amount, 4, "not known to be Cartona's")
+        self.assertEqual(self.draft.cartona_removed_lines, {"52002": self.rice.display_name})
+        # The job's retry, and this time the answer arrives.
+        self.http.reset()
+        self.serve_edits()
+        self.env.invalidate_all()
+        job.perform()
+        self.assertEqual(self.sent[0], self.sent[1])
+        self.assertEqual(self.details(), [{"id": 52002, "cancelled": True}, {"id": 52001, "amount": 3}])
+        self.assertEqual((oil.cartona_amount, self.draft.marketplace_sync_status), (3, "synced"))
+        self.assertFalse(self.draft.cartona_removed_lines)
+
+    def test_two_lines_of_one_product_added_at_once(self):
+        """Two new lines of sugar in one edit: Cartona answers two lines of one
+        product key, each kept on its own line, in order."""
+        self.serve_edits()
+        trap = self.edit(
+            self.draft,
+            Command.create({"product_id": self.sugar.id, "product_uom_qty": 5}),
+            Command.create({"product_id": self.sugar.id, "product_uom_qty": 3}),
+        )
+        self.push(trap)
+        self.assertEqual(
+            self.details(),
+            [
+                {"supplier_product_id": "220790", "amount": 5, "price": 1.15},
+                {"supplier_product_id": "220790", "amount": 3, "price": 1.15},
+            ],
+        )
+        first, second = self.line(self.draft, "70001"), self.line(self.draft, "70002")
+        self.assertEqual((first.product_uom_qty, first.cartona_amount), (5, 5))
+        self.assertEqual((second.product_uom_qty, second.cartona_amount), (3, 3))
+        self.assertEqual(self.draft.marketplace_sync_status, "synced")
+        # Nothing is left to send: a second run sends nothing.
+        self.assertEqual(len(self.sent), 1)
+        self.assertFalse(self.draft.order_line.filtered(lambda line: not line.cartona_imported))
+
     def test_refused_request_shown(self):
         self.serve_edits(refuse="Order is locked", status=422)
         rice = self.line(self.draft, "52002")
@@ -238,9 +319,9 @@ class TestOrderEdits(EditCase):
         self.confirmed.action_out_for_delivery()
         normal = self.line(self.confirmed, "52102")
         with trap_jobs() as trap:
-            with self.assertRaisesRegex(UserError, "assigned to a salesman"):
+            with self.raises(UserError, "assigned to a salesman"):
                 normal.with_user(self.salesman).product_uom_qty = 3
-            with self.assertRaisesRegex(UserError, "assigned to a salesman"):
+            with self.raises(UserError, "assigned to a salesman"):
                 self.confirmed.with_user(self.salesman).write(
                     {"order_line": [Command.create({"product_id": self.rice.id, "product_uom_qty": 1})]}
                 )
@@ -341,14 +422,14 @@ class TestOrderEdits(EditCase):
         self.assertEqual(self.details(), [{"id": 52001, "amount": 3}])
 
     def test_callers_without_sale_rights_trigger_nothing(self):
-        portal = new_test_user(self.env, login="edit-portal", groups="base.group_portal")
-        employee = new_test_user(self.env, login="edit-employee", groups="base.group_user")
+        portal = make_user(self.env, "edit-portal", "portal")
+        employee = make_user(self.env, "edit-employee", "employee")
         oil = self.line(self.draft, "52001")
         for user in (portal, employee):
             with self.subTest(user=user.login), trap_jobs() as trap:
-                with self.assertRaises(AccessError):
+                with self.raises(AccessError):
                     oil.with_user(user).write({"product_uom_qty": 1})
-                with self.assertRaises(AccessError):
+                with self.raises(AccessError):
                     oil.with_user(user).unlink()
                 self.commit()
                 trap.assert_jobs_count(0)

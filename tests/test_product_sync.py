@@ -34,7 +34,7 @@ class TestPricePublishing(CartonaProductCase):
         log = self.logs(("operation_type", "=", "product_sync"), ("status", "=", "success"))
         self.assertEqual(log.records_processed, 1)
 
-    def test_job_arguments_channel_retries_and_identity(self):
+    def test_job_arguments_channel_and_retries(self):
         product = self.make_products(1)
         self.config.retry_attempts = 5
         with trap_jobs() as trap:

@@ -117,6 +117,42 @@ class TestPullWalk(ImportCase):
         log = self.logs(("operation_type", "=", "order_ack"), ("status", "=", "info"))
         self.assertIn("W1", log.message)
 
+    def others(self, count):
+        """``count`` orders of another supplier account on the token: read, and ignored."""
+        self.config.supplier_code = "3"
+        return [dict(order, supplier_code="1") for order in orders(count, prefix="Other")]
+
+    def test_a_pull_stopped_by_the_page_cap_keeps_its_window(self):
+        """Cartona lists a page more than the cap: the pull reads up to the cap
+        and, not having read the whole window, keeps it."""
+        self.config.pull_page_size = 1
+        window = self.state.last_pull_date
+        cartona = self.serve_cartona(*self.others(const.MAX_PULL_PAGES + 1))
+        with trap_jobs():
+            stats = self.pull_now()
+        self.assertEqual(stats["ignored"], const.MAX_PULL_PAGES)
+        self.assertEqual([int(params["page"]) for params in cartona.requests], list(range(1, const.MAX_PULL_PAGES + 1)))
+        self.assertEqual(self.state.last_pull_date, window)
+        # A page shorter, and the empty page before the cap ends the walk: the window moves.
+        cartona.listed.popitem()
+        cartona.listed.popitem()
+        with trap_jobs():
+            self.pull_now()
+        self.assertGreater(self.state.last_pull_date, window)
+
+    def test_the_cron_walk_stops_at_the_page_cap(self):
+        self.config.pull_page_size = 1
+        window = self.state.last_pull_date
+        cartona = self.serve_cartona(*self.others(const.MAX_PULL_PAGES + 1))
+        with trap_jobs():
+            runs = 1
+            while self.pull_next_page()[0]:
+                runs += 1
+        self.assertEqual(runs, const.MAX_PULL_PAGES)
+        self.assertEqual(len(cartona.requests), const.MAX_PULL_PAGES)
+        self.assertEqual(self.state.last_pull_date, window, "the walk did not read the whole window")
+        self.assertEqual(self.state.pull_next_page, 1, "the next run starts a new walk")
+
     def test_the_hash_is_of_what_the_import_uses(self):
         """Cartona adds a field, or writes the keys in another order: the order
         is unchanged, and acknowledged."""

@@ -10,11 +10,8 @@ import inspect
 import json
 import re
 
-import responses
-
 from odoo import Command, api, models
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.models import (
@@ -27,10 +24,9 @@ from odoo.addons.cartona_marketplace.models import (
 )
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
+from .common import ImportCase, make_user, perform_jobs
 
 ADDON_MODULE = "odoo.addons.cartona_marketplace."
-HTTP_METHODS = (responses.GET, responses.POST, responses.PUT, responses.PATCH, responses.DELETE)
 
 # Every public method the addon defines, with the arguments an attacker would
 # pass: ``(model, method) -> lambda case: (args, kwargs)``. A public method
@@ -164,10 +160,15 @@ class RpcCase(ImportCase):
         self._settle()
         self.job = self.env["queue.job"].search([("method_name", "=", "_acknowledge_orders")], limit=1)
         self.assertTrue(self.job)
-        # From here on Cartona accepts anything, and every request is recorded.
+        # From here on Cartona's endpoints accept what they are sent, as Cartona
+        # answers them; a request anywhere else fails. Every request is recorded.
         self.http.reset()
-        for method in HTTP_METHODS:
-            self.http.add(method, re.compile(r".*"), json=[])
+        self.serve_cartona()
+        self.http.get(self.url(const.ENDPOINT_PRODUCTS), json=[])
+        self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
+        self.http.post(self.url(const.ENDPOINT_ORDER_DETAILS), json=[])
+        single = re.escape(self.url(const.ENDPOINT_ORDER_STATUS_SINGLE.format(hashed_id=""))) + r"[^/?#]+$"
+        self.http.post(re.compile(single), json={"success": True})
 
     def _unmapped(self):
         data = self.order_data("Pz2cV6yE", hashed_id="Wt5unmapped")
@@ -191,8 +192,8 @@ class TestRemoteCallers(RpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.portal = new_test_user(cls.env, login="retailer-portal", groups="base.group_portal")
-        cls.employee = new_test_user(cls.env, login="plain-employee", groups="base.group_user")
+        cls.portal = make_user(cls.env, "retailer-portal", "portal")
+        cls.employee = make_user(cls.env, "plain-employee", "employee")
 
     def snapshot(self):
         env = self.env
@@ -266,24 +267,10 @@ class TestTrustedCallers(RpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            login="mp-manager",
-            groups="cartona_marketplace.group_marketplace_manager,sales_team.group_sale_manager,stock.group_stock_user",
-        )
-        cls.mp_salesman = new_test_user(
-            cls.env,
-            login="mp-salesman",
-            groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_salesman_all_leads",
-        )
-        cls.mp_pricer = new_test_user(
-            cls.env,
-            login="mp-pricer",
-            groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_manager",
-        )
-        cls.salesman = new_test_user(
-            cls.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads,base.group_partner_manager"
-        )
+        cls.manager = make_user(cls.env, "mp-manager", "mp_manager", "sales_manager", "warehouse")
+        cls.mp_salesman = make_user(cls.env, "mp-salesman", "mp_user", "salesman")
+        cls.mp_pricer = make_user(cls.env, "mp-pricer", "mp_user", "sales_manager")
+        cls.salesman = make_user(cls.env, "salesman", "salesman", groups=("base.group_partner_manager",))
 
     def call(self, user, model, name, args=None):
         args, kwargs = (args, {}) if args is not None else CALLS[model, name](self)
@@ -416,15 +403,9 @@ class TestConnectorFields(RpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.salesman = new_test_user(
-            cls.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads,base.group_partner_manager"
-        )
-        cls.pricer = new_test_user(cls.env, login="pricer", groups="sales_team.group_sale_manager")
-        cls.mp_salesman = new_test_user(
-            cls.env,
-            login="mp-salesman",
-            groups="cartona_marketplace.group_marketplace_user,sales_team.group_sale_salesman_all_leads",
-        )
+        cls.salesman = make_user(cls.env, "salesman", "salesman", groups=("base.group_partner_manager",))
+        cls.pricer = make_user(cls.env, "pricer", "sales_manager")
+        cls.mp_salesman = make_user(cls.env, "mp-salesman", "mp_user", "salesman")
 
     def test_every_field_of_the_addon_is_classified(self):
         for model, (connector, users) in USER_FIELDS.items():

@@ -1,11 +1,7 @@
 """The connector against the Cartona sandbox of ``make run`` (scripts/cartona_sandbox.py),
 served for real on 127.0.0.1: pull, acknowledgement, status push, OTP, publishing, order edits."""
 
-import importlib.util
 import threading
-from pathlib import Path
-
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace.exceptions import (
     MarketplaceAuthError,
@@ -14,18 +10,9 @@ from odoo.addons.cartona_marketplace.exceptions import (
 )
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import TOKEN, MarketplaceCase, perform_jobs
+from .common import TOKEN, MarketplaceCase, load_sandbox_module, make_user, perform_jobs
 
-SANDBOX_PATH = Path(__file__).parents[1] / "scripts" / "cartona_sandbox.py"
 UNMAPPED = "550123"
-
-
-def load_sandbox_module():
-    spec = importlib.util.spec_from_file_location("cartona_sandbox", SANDBOX_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.log = lambda message: None  # its request log would only clutter the test output
-    return module
 
 
 class TestSandbox(MarketplaceCase):
@@ -226,7 +213,7 @@ class TestSandbox(MarketplaceCase):
         self.assertFalse(answer["data"][0]["success"])
 
     def test_supplier_edit_reaches_cartona_and_comes_back_as_is(self):
-        salesman = new_test_user(self.env, login="sandbox-salesman", groups="sales_team.group_sale_salesman_all_leads")
+        salesman = make_user(self.env, "sandbox-salesman", "salesman")
         hashed_id = next(
             order["hashed_id"]
             for order in iter(self.sandbox.new_order, None)

@@ -1,4 +1,3 @@
-import json
 from unittest.mock import ANY
 
 from odoo.tests import Form
@@ -9,26 +8,7 @@ from odoo.addons.queue_job.exception import FailedJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
-
-BULK = const.ENDPOINT_ORDER_STATUS
-
-
-class StatusPushCase(ImportCase):
-    def _import(self, source="Lr4tN8wQ", **changes):
-        data = self.order_data(source, **changes)
-        self.pull([data])
-        self.http.reset()
-        return self.sale(data["hashed_id"])
-
-    def _sent(self):
-        return [json.loads(call.request.body) for call in self.http.calls if call.request.method == "POST"]
-
-    def _validate(self, picking):
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.move_ids.picked = True
-        return picking.with_context(skip_backorder=True).button_validate()
+from .common import BULK, StatusPushCase, perform_jobs
 
 
 class TestStatusPush(StatusPushCase):
@@ -103,12 +83,20 @@ class TestStatusPush(StatusPushCase):
         self.warehouse.delivery_steps = "pick_pack_ship"
         order = self._import(status="approved")
         pick = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pick_type_id)
+        self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             self._validate(pick)
             trap.assert_jobs_count(0, only=order._push_marketplace_status)
             pack = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.pack_type_id)
             self._validate(pack)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("assigned_to_salesman",))
+            perform_jobs(trap)
+            self.assertEqual(self._sent(), [[{"hashed_id": "Lr4tN8wQ", "status": "assigned_to_salesman"}]])
+            ship = order.picking_ids.filtered(lambda p: p.picking_type_id == self.warehouse.out_type_id)
+            self._validate(ship)
+            perform_jobs(trap)
+        self.assertEqual(self._sent()[-1], [{"hashed_id": "Lr4tN8wQ", "status": "delivered"}])
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
 
     def test_cancellation_asks_for_a_reason_then_pushes_it(self):
         order = self._import(status="approved")
@@ -133,10 +121,17 @@ class TestStatusPush(StatusPushCase):
     def test_order_with_a_reason_cancels_straight_through(self):
         order = self._import(status="pending")
         order.cartona_cancellation_reason = "delayed_order"
+        self.http.post(self.url(BULK), json=[])
         with trap_jobs() as trap:
             self.assertTrue(order.action_cancel())
             trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
+            perform_jobs(trap)
         self.assertEqual(order.state, "cancel")
+        self.assertEqual(
+            self._sent(),
+            [[{"hashed_id": "Lr4tN8wQ", "status": "cancelled_by_supplier", "cancellation_reason": "delayed_order"}]],
+        )
+        self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("cancelled_by_supplier", "synced"))
 
     def test_cartona_delivered_orders_push_only_cancellation(self):
         order = self._import("Pz2cV6yE", status="approved")
@@ -149,6 +144,20 @@ class TestStatusPush(StatusPushCase):
             order.with_context(disable_cancel_warning=True).action_cancel()
             trap.assert_jobs_count(1, only=order._push_marketplace_status)
             trap.assert_enqueued_job(order._push_marketplace_status, args=("cancelled_by_supplier",))
+            self.http.post(self.url(BULK), json=[])
+            perform_jobs(trap)
+        self.assertEqual(
+            self._sent(),
+            [
+                [
+                    {
+                        "hashed_id": "Pz2cV6yE",
+                        "status": "cancelled_by_supplier",
+                        "cancellation_reason": "cannot_deliver_the_order",
+                    }
+                ]
+            ],
+        )
 
 
 class TestBackorders(StatusPushCase):
@@ -280,6 +289,7 @@ class TestOtp(StatusPushCase):
             order.action_marketplace_sync_now()
             trap.assert_enqueued_job(order._push_marketplace_status, args=("delivered",))
             perform_jobs(trap)
+        self.assertEqual(self._sent(), [{"hashed_id": "Qx7mK2aP", "status": "delivered", "retailer_otp": "4821"}])
         self.assertEqual((order.marketplace_status, order.marketplace_sync_status), ("delivered", "synced"))
 
     def test_otp_refused_after_out_for_delivery_was_accepted(self):

@@ -1,12 +1,11 @@
 import json
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
+from .common import ImportCase, make_user, perform_jobs
 
 
 class TestWarehouseClerk(ImportCase):
@@ -18,9 +17,7 @@ class TestWarehouseClerk(ImportCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.clerk = new_test_user(
-            cls.env, login="wh-clerk", groups="stock.group_stock_user,sales_team.group_sale_salesman"
-        )
+        cls.clerk = make_user(cls.env, "wh-clerk", "warehouse", groups=("sales_team.group_sale_salesman",))
 
     def setUp(self):
         super().setUp()
@@ -123,11 +120,22 @@ class TestWarehouseClerk(ImportCase):
         with trap_jobs() as trap:
             self.validate_as_clerk(skip_marketplace_sync=True)
             trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
+            perform_jobs(trap)
         self.assertEqual(self.order.picking_ids.state, "done")
+        hashed_id = self.order.cartona_id
+        self.assertEqual(
+            self.sent(const.ENDPOINT_ORDER_STATUS),
+            [
+                [
+                    {"hashed_id": hashed_id, "status": "assigned_to_salesman"},
+                    {"hashed_id": hashed_id, "status": "delivered"},
+                ]
+            ],
+        )
 
     def test_editing_guard_still_stops_the_clerk(self):
         self.order.marketplace_status = "editing"
-        with trap_jobs() as trap, self.assertRaisesRegex(UserError, "editing"):
+        with trap_jobs() as trap, self.raises(UserError, "editing"):
             self.validate_as_clerk()
         trap.assert_jobs_count(0)
         self.assertNotEqual(self.order.picking_ids.state, "done")
@@ -137,7 +145,7 @@ class TestSalesmanWithoutMarketplaceRights(ImportCase):
     def test_confirming_pushes_as_the_connector(self):
         """A salesman who may not read the marketplace configuration confirms
         a Cartona quotation: the push is queued and sent all the same."""
-        salesman = new_test_user(self.env, login="salesman", groups="sales_team.group_sale_salesman_all_leads")
+        salesman = make_user(self.env, "salesman", "salesman")
         data = self.order_data("Lr4tN8wQ", status="pending")
         self.pull([data])
         order = self.sale(data["hashed_id"])

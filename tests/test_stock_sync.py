@@ -1,10 +1,8 @@
 import math
 
-from odoo.tests import new_test_user
-
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import perform_jobs
+from .common import make_user, perform_jobs
 from .products_common import CartonaProductCase
 
 
@@ -102,7 +100,7 @@ class TestStockPublishing(CartonaProductCase):
         self.assertEqual(self.published_qty(), [7])
 
     def test_plain_warehouse_user_validating_a_move_still_publishes(self):
-        user = new_test_user(self.env, login="wh-clerk", groups="stock.group_stock_user")
+        user = make_user(self.env, "wh-clerk", "warehouse")
         picking = self.delivery({self.product: 4})
         self.forget_pending()
         with trap_jobs() as trap:

@@ -1,10 +1,8 @@
 from odoo import http
-from odoo.tests import tagged
 
 from .common import BASE_URL, TOKEN, BrowserCase, load_json
 
 
-@tagged("post_install", "-at_install")
 class TestMarketplaceUi(BrowserCase):
     """In Chromium: after login the Marketplace app shows its menus and opens
     the configuration list."""
@@ -51,7 +49,6 @@ class TourCase(BrowserCase):
         )
 
 
-@tagged("post_install", "-at_install")
 class TestDashboardTour(TourCase):
     def test_dashboard_follow_an_error_and_requeue(self):
         self.env["marketplace.sync.log"]._log_operation(self.config.id, "order_pull", "error", "Cartona is down")
@@ -64,7 +61,6 @@ class TestDashboardTour(TourCase):
         self.assertEqual(job.db_record().state, "pending")
 
 
-@tagged("post_install", "-at_install")
 class TestOrderTour(TourCase):
     def test_order_cartona_tab_and_delivery_otp(self):
         for name, internal in (("Tour oil", "311#1"), ("Tour rice", "518#1")):

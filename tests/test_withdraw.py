@@ -3,13 +3,12 @@ remapped or no longer published is sent once as out of stock under the ID
 Cartona knows."""
 
 from odoo import Command
-from odoo.tests import new_test_user
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import perform_jobs
+from .common import make_user, perform_jobs
 from .products_common import CartonaProductCase
 
 
@@ -55,7 +54,7 @@ class TestWithdraw(WithdrawCase):
 
     def test_product_manager_without_marketplace_rights_archives(self):
         # Archiving is the user's act; what it makes the connector record is the connector's.
-        manager = new_test_user(self.env, login="stock-manager", groups="stock.group_stock_manager")
+        manager = make_user(self.env, "stock-manager", groups=("stock.group_stock_manager",))
         self.product.with_user(manager).action_archive()
         self.assertEqual(len(self.withdraw_jobs(self.publish())), 1)
         self.assertEqual(self.sent(), [[withdrawn("SP1")]])

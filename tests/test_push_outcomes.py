@@ -1,14 +1,15 @@
-"""What the soak (scripts/soak.py) found on a real server, kept as tests."""
+"""What a status push's caller and Cartona's answers leave on the order: a
+button's answer XML-RPC can carry, a refusal made moot, a retry of a push that
+had applied. (Found by the soak, scripts/soak.py, on a real server.)"""
 
 from odoo.addons.base.controllers.rpc import dumps
 from odoo.addons.cartona_marketplace.exceptions import MarketplacePermanentError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import perform_jobs
-from .test_status_push import BULK, StatusPushCase
+from .common import BULK, StatusPushCase, perform_jobs
 
 
-class TestSoakFindings(StatusPushCase):
+class TestPushOutcomes(StatusPushCase):
     def test_order_buttons_answer_what_xmlrpc_carries(self):
         """Buttons pressed over XML-RPC (a delivery app, a script): its answer
         cannot carry None, and a button returning it reports a failure to its
