@@ -264,27 +264,28 @@ class MarketplaceOrderEdit(models.AbstractModel):
             config = order.marketplace_config_id
             if not config or not self._changes(order):
                 continue
-            # Queued as the connector: the salesman may not read the configuration.
-            # As the status pushes: an edit is not overtaken by a later status.
-            self.sudo().with_delay(
+            # Queued on the order, as the connector: the salesman may not read the
+            # configuration. As the status pushes: an edit is not overtaken by a later status.
+            order.with_delay(
                 priority=const.ORDER_JOB_PRIORITY,
                 max_retries=config.retry_attempts,
                 identity_key=identity_exact,
                 description=self.env._("Cartona edit of %s", order.name),
-            )._push_order_edits(config.id, order.id)
+            )._push_order_edits()
         # Precommit runs after the ORM's flush: flush the jobs written here.
         self.env.flush_all()
 
     # The job --------------------------------------------------------------
 
     @api.model
-    def _push_order_edits(self, config_id, order_id):
-        """Job: send Cartona what ``order_id`` has and Cartona has not; record
-        what Cartona accepted, and show on the order what it refused and why."""
-        order = self.env["sale.order"].sudo().browse(order_id).exists()
+    def _push(self, order):
+        """Send Cartona what ``order`` has and Cartona has not (the order's job
+        ``_push_order_edits``); record what Cartona accepted, and show on the
+        order what it refused and why."""
+        order = order.sudo()
         config = order.marketplace_config_id
-        if config.id != config_id:
-            return "The order is no longer a Cartona order of this marketplace."
+        if not config:
+            return "The order is no longer a Cartona order."
         self._lock(order)
         reason = self._refusal(order)
         if reason:

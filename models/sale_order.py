@@ -376,6 +376,11 @@ class SaleOrder(models.Model):
         if refusals and refusals[-1]:
             raise MarketplacePermanentError(refusals[-1])
 
+    def _push_order_edits(self):
+        """Job: send Cartona the supplier's edits of this order's lines."""
+        self.ensure_one()
+        return self.env["marketplace.order.edit"]._push(self)
+
     def _marketplace_push_failure(self, exc):
         """What the order shows of a failed push: the reason, and whether the
         job runner tries again by itself. When queue_job gives up after the

@@ -67,6 +67,8 @@ def seed(env):
         env["marketplace.api"].with_delay()._acknowledge_orders(config.id, sorted(ack)),
         confirmed.with_delay()._push_marketplace_status("assigned_to_salesman"),
     ]
+    if "marketplace.order.edit" in env:  # since 18.0.1.2.0
+        jobs.append(env["marketplace.order.edit"].with_delay()._push_order_edits(config.id, confirmed.id))
     states = env["marketplace.sync.state"]
     states._of(config, "order_pull").write(
         {
@@ -108,9 +110,11 @@ def _check_jobs(env, jobs, config, expect, problems):
             continue
         expect(f"job {uuid} channel", job.channel, "root.marketplace")
         expect(f"job {uuid} state", job.state, "pending")
+        # Queued on the record it works for, as this version queues it.
         if job.method_name == "_acknowledge_orders":
-            # Queued on the configuration it works for, as this version queues it.
             expect(f"job {uuid} record", (job.recordset._name, job.recordset.ids), ("marketplace.config", [config.id]))
+        if job.method_name == "_push_order_edits":
+            expect(f"job {uuid} record", job.recordset._name, "sale.order")
 
 
 def check(env, snapshot):

@@ -50,6 +50,12 @@ def perform_jobs(trap):
         job.perform()
 
 
+def jobs_of(trap, method_name):
+    """The trapped jobs of ``method_name``, whatever record each is queued on
+    (queue_job's ``only=`` wants the very record)."""
+    return [job for job in trap.enqueued_jobs if job.method_name == method_name]
+
+
 def load_json(name):
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 

@@ -87,7 +87,7 @@ class TestEditLock(CommittedCase):
         try:
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                results["message"] = env["marketplace.order.edit"]._push_order_edits(self.config_id, order_id)
+                results["message"] = env["sale.order"].browse(order_id)._push_order_edits()
         except Exception as exc:  # reported to the test's thread
             results["error"] = exc
 

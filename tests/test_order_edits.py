@@ -14,7 +14,7 @@ from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, make_user, perform_jobs
+from .common import ImportCase, jobs_of, make_user, perform_jobs
 
 
 class EditCase(ImportCase):
@@ -76,7 +76,7 @@ class EditCase(ImportCase):
         return trap
 
     def push(self, trap, jobs=1):
-        trap.assert_jobs_count(jobs, only=self.env["marketplace.order.edit"]._push_order_edits)
+        self.assertEqual(len(jobs_of(trap, "_push_order_edits")), jobs)
         perform_jobs(trap)
 
     def details(self, index=-1):
@@ -90,7 +90,7 @@ class TestOrderEdits(EditCase):
         trap = self.edit(self.draft, Command.update(oil.id, {"product_uom_qty": 3}))
         job = trap.enqueued_jobs[0]
         self.assertTrue(job.recordset.env.su, "the push runs as the connector")
-        self.assertEqual(job.args, (self.config.id, self.draft.id))
+        self.assertEqual((job.recordset, job.args), (self.draft, ()), "queued on the order it sends")
         self.assertEqual(job.priority, const.ORDER_JOB_PRIORITY, "as the status pushes of the order")
         self.push(trap)
         self.assertEqual(self.sent, [[{"hashed_id": "Qx7mK2aP", "order_details": [{"id": 52001, "amount": 3}]}]])
@@ -98,9 +98,7 @@ class TestOrderEdits(EditCase):
         self.assertEqual(self.draft.marketplace_sync_status, "synced")
         self.assertEqual(self.draft.amount_total, 3 * 470 + 20 * 30)
         # Run again, the job finds nothing to send.
-        self.assertIn(
-            "already has", self.env["marketplace.order.edit"]._push_order_edits(self.config.id, self.draft.id)
-        )
+        self.assertIn("already has", self.draft._push_order_edits())
         self.assertEqual(len(self.sent), 1)
 
     def test_one_job_per_order_and_transaction(self):
@@ -326,7 +324,7 @@ class TestOrderEdits(EditCase):
                     {"order_line": [Command.create({"product_id": self.rice.id, "product_uom_qty": 1})]}
                 )
             self.commit()
-        trap.assert_jobs_count(0, only=self.env["marketplace.order.edit"]._push_order_edits)
+        self.assertEqual(len(jobs_of(trap, "_push_order_edits")), 0)
         self.assertEqual(normal.product_uom_qty, 5)
         self.confirmed.sudo().marketplace_status = "delivered"
         with self.assertRaisesRegex(UserError, "delivered"):
@@ -371,7 +369,7 @@ class TestOrderEdits(EditCase):
         with trap_jobs() as trap:
             self.assertEqual(self.pull([data])["updated"], 1)
             self.commit()
-        trap.assert_jobs_count(0, only=self.env["marketplace.order.edit"]._push_order_edits)
+        self.assertEqual(len(jobs_of(trap, "_push_order_edits")), 0)
         self.assertEqual(self.draft.order_line, lines)
         self.assertEqual(lines.read(["cartona_line_id", "product_uom_qty", "price_unit", "write_date"]), before)
         self.assertEqual(self.draft.amount_total, data["total_price"])

@@ -1,8 +1,9 @@
 """The acknowledgement and the internal references are now jobs of the
-configuration they work for (``config.with_delay()``), and the minute cron
-is the pull's. Their records are ``noupdate``: they are moved here. A job
-queued by the previous version, with the configuration's id first, is moved
-too, as it would have been queued now: nothing queued is lost."""
+configuration they work for (``config.with_delay()``), an order's edits a job
+of the order, and the minute cron is the pull's. Their records are
+``noupdate``: they are moved here. A job queued by the previous version, with
+the configuration's id first, is moved too, as it would have been queued
+now: nothing queued is lost."""
 
 from odoo import SUPERUSER_ID, api, fields
 
@@ -12,33 +13,51 @@ MOVED_JOBS = ("_acknowledge_orders", "_publish_internal_refs")
 def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
     config_model = env.ref("cartona_marketplace.model_marketplace_config")
-    for xmlid in ("job_function_acknowledge_orders", "job_function_publish_internal_refs"):
+    moved = {
+        "job_function_acknowledge_orders": config_model,
+        "job_function_publish_internal_refs": config_model,
+        "job_function_push_order_edits": env.ref("sale.model_sale_order"),
+    }
+    for xmlid, model in moved.items():
         function = env.ref(f"cartona_marketplace.{xmlid}", raise_if_not_found=False)
         if function:
-            function.model_id = config_model
+            function.model_id = model
     cron = env.ref("cartona_marketplace.cron_pull_marketplace_orders", raise_if_not_found=False)
     if cron:
         cron.model_id = env.ref("cartona_marketplace.model_marketplace_order_pull")
     configs = env["marketplace.config"].with_context(active_test=False)
     jobs = env["queue.job"].search(
-        [("model_name", "=", "marketplace.api"), ("method_name", "in", MOVED_JOBS), ("state", "!=", "done")]
+        [
+            "|",
+            "&",
+            ("model_name", "=", "marketplace.api"),
+            ("method_name", "in", MOVED_JOBS),
+            "&",
+            ("model_name", "=", "marketplace.order.edit"),
+            ("method_name", "=", "_push_order_edits"),
+            ("state", "!=", "done"),
+        ]
     )
     for job in jobs:
         config_id, *rest = job.args
-        config = configs.browse(config_id).exists()
-        if job.method_name == "_acknowledge_orders":
+        if job.method_name == "_push_order_edits":
+            records, args = env["sale.order"].browse(rest[0]).exists(), ()
+        elif job.method_name == "_acknowledge_orders":
             hashed_ids, read = rest[0], rest[1] if len(rest) > 1 else None
             # Its age still decides whether it may acknowledge (a late one sends nothing).
-            args = (hashed_ids, read, fields.Datetime.to_string(job.date_created))
+            records, args = (
+                configs.browse(config_id).exists(),
+                (hashed_ids, read, fields.Datetime.to_string(job.date_created)),
+            )
         else:
-            args = tuple(rest)
+            records, args = configs.browse(config_id).exists(), tuple(rest)
         # Moving a queued job is the upgrade's business alone: queue_job
         # protects these fields from any other writer.
         job.with_context(_job_edit_sentinel=job.EDIT_SENTINEL).write(
             {
-                "model_name": "marketplace.config",
-                "channel_method_name": f"<marketplace.config>.{job.method_name}",
-                "records": config,
+                "model_name": records._name,
+                "channel_method_name": f"<{records._name}>.{job.method_name}",
+                "records": records,
                 "args": args,
             }
         )
