@@ -273,24 +273,15 @@ class MarketplaceOrderProcessor(models.AbstractModel):
 
     @api.model
     def _record_failure(self, config, hashed_id, data, message):
-        """Keep a failed order among the waiting ones, logged when its payload is
-        new or changed, not at every pull. Returns False when it could not be
-        kept: counted as unidentified, it holds the pull window back."""
-
-        def record():
-            parked, changed = self._keep_failed(config, hashed_id, data, payloads.escaped(message))
-            if changed:
-                self._log(
-                    config,
-                    "error",
-                    message,
-                    res_model=parked._name,
-                    res_id=parked.id,
-                    error_details=payloads.dump(data)[:4000],
-                )
-            return True
-
-        return bool(self._isolated(hashed_id, record))
+        """Keep a failed order among the waiting ones (``_park``). Returns False
+        when it could not be kept: counted as unidentified, it holds the pull
+        window back."""
+        parked = self.env["marketplace.parked.order"]
+        return bool(
+            self._isolated(
+                hashed_id, parked._park, config, hashed_id, data, payloads.escaped(message), "failed", message
+            )
+        )
 
     @api.model
     def _isolated(self, hashed_id, func, *args, **kwargs):
@@ -311,19 +302,6 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         own = config.supplier_code
         # A code that is no string or number tells nothing: the order stays ours.
         return bool(own and isinstance(supplier_code, str | int) and supplier_code and str(supplier_code) != own)
-
-    @api.model
-    def _keep_failed(self, config, hashed_id, data, message):
-        """A failed order is not acknowledged; keeping it among the waiting
-        orders also keeps the pull window open on it until it imports. Returns
-        the waiting order and whether its payload is new or changed."""
-        return self.env["marketplace.parked.order"]._park(
-            config,
-            hashed_id,
-            data,
-            message,
-            summary=self.env["marketplace.parked.order"]._todo_summaries(hashed_id)["failed"],
-        )
 
     @api.model
     def _process_order(self, order, data, page):
@@ -441,15 +419,7 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             f"Cartona order {order.number} is waiting: no product is mapped to {names}. "
             "Set the Cartona ID on these products; the order is imported on the next pull."
         )
-        parked, changed = self.env["marketplace.parked.order"]._park(
-            config,
-            order.hashed_id,
-            data,
-            message,
-            summary=self.env["marketplace.parked.order"]._todo_summaries(order.hashed_id)["unmapped"],
-        )
-        if changed:
-            self._log(config, "error", message, res_model=parked._name, res_id=parked.id)
+        self.env["marketplace.parked.order"]._park(config, order.hashed_id, data, message, "unmapped")
         return Outcome("parked", message=message)
 
     # Sale order -----------------------------------------------------------

@@ -31,22 +31,34 @@ class MarketplaceParkedOrder(models.Model):
     ]
 
     @api.model
-    def _park(self, config, hashed_id, data, reason, summary):
-        """Keep the order's payload; returns the record and whether its payload is
-        new or changed (worth logging: the same payload at every pull is not)."""
+    def _park(self, config, hashed_id, data, reason, kind, log_message=None):
+        """Keep the order's payload, waiting because it ``kind`` ("failed",
+        "unmapped": ``_todo_summaries``). Keeping it out of the acknowledgement
+        keeps the pull window open on it until it imports. It is logged
+        (``log_message``, else the reason) and a person told once, when its
+        payload is new or changed: the same payload at every pull is not."""
         parked = self._of(config, hashed_id)
         payload = payloads.dump(data)
         vals = {"payload": payload, "reason": reason, "last_seen": fields.Datetime.now()}
         if parked:
             changed = parked.payload != payload
             parked.write(vals)
-            return parked, changed
-        parked = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id))
-        # Tell a person once, not at every pull: the salesperson of the order
-        # when it was imported before, else the configuration's responsible.
-        sale = self.env["marketplace.order.processor"]._find_existing_order(config, hashed_id)
-        config._raise_alert(summary, reason, sale=sale)
-        return parked, True
+        else:
+            parked, changed = self.create(dict(vals, marketplace_config_id=config.id, cartona_id=hashed_id)), True
+            # Tell a person once, not at every pull: the salesperson of the order
+            # when it was imported before, else the configuration's responsible.
+            sale = self.env["marketplace.order.processor"]._find_existing_order(config, hashed_id)
+            config._raise_alert(self._todo_summaries(hashed_id)[kind], reason, sale=sale)
+        if changed:
+            self.env["marketplace.order.processor"]._log(
+                config,
+                "error",
+                log_message or reason,
+                res_model=self._name,
+                res_id=parked.id,
+                error_details=payload[:4000] if kind == "failed" else None,
+            )
+        return parked
 
     @api.model
     def _release(self, config, hashed_id):
