@@ -48,6 +48,36 @@ psql_q() { "$(pg_bindir)/psql" -h 127.0.0.1 -p "$(pg_port)" -U "$DB_USER" -d pos
 
 port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# wait_for_url URL [TRIES]: until URL answers, 0.2 s apart; fails after TRIES.
+wait_for_url() {
+    local url=$1 tries=${2:-150}
+    until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 0.2
+    done
+}
+
+# The servers a script starts (the sandbox, Odoo, a follower): `PIDS+=($!)`
+# after each. At exit they stop last started first (Odoo's jobs never meet a
+# sandbox already gone), each given a moment to stop by itself (a Ctrl-C
+# reached it too; a second signal would force Odoo's shutdown), then asked.
+PIDS=()
+stop_children() {
+    local i tries
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        tries=10
+        while kill -0 "${PIDS[i]}" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.2; tries=$((tries - 1)); done
+        kill -TERM "${PIDS[i]}" 2>/dev/null || true
+        wait "${PIDS[i]}" 2>/dev/null || true
+    done
+}
+stop_children_at_exit() {
+    trap stop_children EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
 # What listens on 127.0.0.1:PORT, in words: one of the project's clusters tells
 # where its data is; else the process, as far as this user may see it.
 port_holder() {

@@ -11,15 +11,6 @@ SANDBOX_TOKEN=${SANDBOX_TOKEN:-sandbox-token}
 SANDBOX_ORDER_EVERY=${SANDBOX_ORDER_EVERY:-20}
 SANDBOX_FAIL_RATE=${SANDBOX_FAIL_RATE:-0}
 
-wait_for_url() {
-    local url=$1 tries=${2:-50}
-    until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
-        tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || return 1
-        sleep 0.2
-    done
-}
-
 bash "$ROOT/scripts/setup.sh"
 sync_addon
 HTTP_PORT=${HTTP_PORT:-$(checkout_port 8069)}
@@ -35,21 +26,7 @@ else
     rm -f "$STATE/sandbox-$DB.json"  # the sandbox's orders belonged to the database gone
 fi
 
-PIDS=()
-# On Ctrl-C the children got the signal too (a second one would force Odoo's
-# shutdown): give them a moment to stop by themselves, then ask.
-stop_children() {
-    local pid tries
-    for pid in "${PIDS[@]}"; do
-        tries=10
-        while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.2; tries=$((tries - 1)); done
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap stop_children EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_children_at_exit
 
 say "Starting the Cartona sandbox on $SANDBOX_URL (log: $STATE/sandbox.log)"
 sandbox_args=(--port "$SANDBOX_PORT" --token "$SANDBOX_TOKEN" --order-every "$SANDBOX_ORDER_EVERY"
@@ -79,9 +56,9 @@ cat >&2 <<BANNER
 
 BANNER
 
-# Started first, stopped last: it prints the run's p50 and p95 when stopped.
+# Stopped after Odoo: it prints the run's p50 and p95 when stopped.
 "$PY" -u "$ROOT/scripts/latency.py" --config "$(odoo_conf)" --database "$DB" --sandbox "$SANDBOX_URL" --follow &
-PIDS=($! "${PIDS[@]}")
+PIDS+=($!)
 "$VENV/bin/odoo" -c "$(odoo_conf)" -d "$DB" --db-filter="^$DB\$" --http-interface=0.0.0.0 --http-port="$HTTP_PORT" &
-PIDS=($! "${PIDS[@]}")
-wait "${PIDS[0]}"
+PIDS+=($!)
+wait "$!"

@@ -18,15 +18,6 @@ TOKEN=soak-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 RUN=$STATE/soak
 SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
 
-port_busy() { "$PY" -c 'import socket, sys; s = socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"; }
-wait_for_url() {
-    local url=$1 tries=${2:-150}
-    until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
-        tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || return 1
-        sleep 0.2
-    done
-}
 
 for port in "$HTTP_PORT" "$((HTTP_PORT + 1))" "$SANDBOX_PORT"; do
     port_busy "$port" && die "port $port is in use: stop what listens there (or set HTTP_PORT / SANDBOX_PORT)"
@@ -34,18 +25,7 @@ done
 set_up_fresh_db "$DB"
 rm -rf "$RUN" && mkdir -p "$RUN"
 
-PIDS=()
-stop_children() {
-    local i
-    # Odoo first: its jobs must not meet a sandbox already gone.
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${PIDS[i]}" 2>/dev/null || true
-        wait "${PIDS[i]}" 2>/dev/null || true
-    done
-}
-trap stop_children EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_children_at_exit
 
 say "Cartona sandbox on $SANDBOX_URL (seed $SEED, log $RUN/sandbox.log)"
 "$PY" -u "$ROOT/scripts/cartona_sandbox.py" --port "$SANDBOX_PORT" --token "$TOKEN" --seed "$SEED" \
