@@ -7,6 +7,7 @@ from . import marketplace_order_pull
 from . import marketplace_product_sync
 from . import marketplace_poller
 from . import marketplace_order_processor
+from . import marketplace_order_lines
 from . import marketplace_customer
 from . import marketplace_order_status
 from . import marketplace_invoicing

@@ -1,8 +1,13 @@
+import re
+from pathlib import Path
+
 from odoo.exceptions import AccessError
 
 from odoo.addons.cartona_marketplace import const
 
 from .common import MarketplaceCase, make_user
+
+ADDON = Path(__file__).resolve().parent.parent
 
 
 class TestInstall(MarketplaceCase):
@@ -18,6 +23,16 @@ class TestInstall(MarketplaceCase):
         modules = self.env["ir.module.module"].search([("name", "in", names)])
         self.assertEqual(sorted(modules.mapped("name")), sorted(names))
         self.assertEqual(set(modules.mapped("state")), {"installed"})
+
+    def test_every_model_file_is_loaded_by_its_package(self):
+        # A file no ``__init__`` imports is loaded only when a test happens to
+        # import it: the tests would pass and the server would miss the model.
+        for package in ("models", "wizards"):
+            folder = ADDON / package
+            loaded = set(re.findall(r"^from \. import (\w+)$", (folder / "__init__.py").read_text(), re.M))
+            files = {path.stem for path in folder.glob("*.py") if path.stem != "__init__"}
+            with self.subTest(package=package):
+                self.assertEqual(files - loaded, set())
 
     def test_config_fields_types_and_defaults(self):
         fields = self.env["marketplace.config"]._fields
