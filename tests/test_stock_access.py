@@ -89,7 +89,7 @@ class TestWarehouseClerk(ImportCase):
             self.env.cr.precommit.run()
             trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
             trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
-            trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
+            trap.assert_jobs_count(1, only=self.config._publish_pending)
             # Queued by the clerk, not on OdooBot's name; the push with the connector's rights.
             self.assertEqual({job.user_id for job in trap.enqueued_jobs}, {self.clerk.id})
             push = next(job for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status")

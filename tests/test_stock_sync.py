@@ -7,6 +7,10 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from .common import perform_jobs
 from .products_common import CartonaProductCase
 
+# Queries of a commit that queued a page's stock: a new drain, or one waiting already.
+QUEUE_QUERIES = 0
+WAITING_QUERIES = 0
+
 
 class TestStockPublishing(CartonaProductCase):
     @classmethod
@@ -142,3 +146,21 @@ class TestCoalescing(CartonaProductCase):
 
         queries_to_collect(1, "WARM")  # caches (job functions, configs) filled once
         self.assertEqual(queries_to_collect(3, "A"), queries_to_collect(60, "B"))
+
+    def test_queuing_a_page_s_stock_costs_a_few_queries(self):
+        """At commit: the products, the configurations, one insert of every
+        row, and the drain (or, when one waits already, its identity)."""
+        # Real jobs: their identity is looked up in the database.
+        for count, prefix, queries in ((1, "WARM", None), (40, "A", QUEUE_QUERIES), (40, "B", WAITING_QUERIES)):
+            products = self.make_products(count, prefix=prefix)
+            self.forget_pending()
+            for product in products:
+                self.set_stock(product, 5)
+            self.env.flush_all()
+            if queries is None:
+                self.env.cr.precommit.run()
+                self.env["queue.job"].search([("method_name", "=", "_publish_pending")]).unlink()
+                continue
+            with self.assertQueryCount(queries):
+                self.env.cr.precommit.run()
+        self.assertEqual(len(self.env["marketplace.publication"].search([("product_id.cartona_id", "=like", "A%")])), 40)
