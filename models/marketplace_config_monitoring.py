@@ -88,11 +88,7 @@ class MarketplaceConfig(models.Model):
         """``{config id: queue.job}`` of the connector's jobs in ``states``.
         Jobs are the connector's plumbing, read as superuser; who sees them is
         decided by the actions below."""
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search([("state", "in", list(states)), ("channel", "=", const.JOB_CHANNEL)])
-        )
+        jobs = self.env["queue.job"].sudo().search([("state", "in", list(states)), ("channel", "=", const.JOB_CHANNEL)])
         by_config = defaultdict(lambda: self.env["queue.job"].sudo())
         for job in jobs:
             by_config[job._marketplace_config_id()] |= job

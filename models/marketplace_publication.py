@@ -163,7 +163,8 @@ class MarketplacePublication(models.Model):
         """Queue the drain of each of ``configs`` that has rows left."""
         self.env.cr.execute(
             SQL(
-                "SELECT DISTINCT marketplace_config_id FROM marketplace_publication WHERE marketplace_config_id = ANY(%s)",
+                """SELECT DISTINCT marketplace_config_id FROM marketplace_publication
+                    WHERE marketplace_config_id = ANY(%s)""",
                 configs.ids,
             )
         )

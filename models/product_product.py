@@ -249,7 +249,9 @@ class ProductProduct(models.Model):
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Sync queued"),
-                "message": self.env._("The price and stock of %s product(s) will be published to Cartona.", len(products)),
+                "message": self.env._(
+                    "The price and stock of %s product(s) will be published to Cartona.", len(products)
+                ),
                 "type": "success",
             },
         }

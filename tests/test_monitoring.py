@@ -176,8 +176,8 @@ class TestPublishAll(MonitoringCase):
             self.config.with_user(self.manager).action_publish_all_products()
             trap.assert_jobs_count(1, only=self.config._publish_pending)
             job = trap.enqueued_jobs[0]
-            rows = self.env["marketplace.publication"].search([])
-            self.assertEqual(set(rows.mapped("force")), {True}, "forced")
+            forced = self.env["marketplace.publication"].search([("force", "=", True)])
+            self.assertEqual(set(forced.product_id.mapped("cartona_id")), {"220731", "220790", "110774"}, "forced")
             self.assertTrue(job.recordset.env.su, "queued as the connector")
             perform_jobs(trap)
         sent = json.loads(self.http.calls[0].request.body)

@@ -31,10 +31,11 @@ class TestWarehouseClerk(ImportCase):
         self.http.reset()
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
-        # The import was committed, with the jobs it queued.
+        # The import was committed, with the jobs it queued, and its publications sent.
         self.env.flush_all()
         self.env.cr.precommit.clear()
         self.env.cr.postcommit.clear()
+        self.env["marketplace.publication"].search([]).unlink()
 
     def validate_as_clerk(self, **context):
         # A request of the clerk starts with nothing read yet: values cached

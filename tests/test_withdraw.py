@@ -31,20 +31,21 @@ class WithdrawCase(CartonaProductCase):
         self.publish()
         self.http.calls.reset()
 
-    def withdrawals(self):
-        """Commit: the Cartona IDs left to withdraw (the drain is trapped, not run)."""
-        with trap_jobs():
+    def publish_and_withdrawals(self):
+        """Commit and run the drains; returns the jobs that ran and the Cartona
+        IDs the commit left to withdraw."""
+        with trap_jobs() as trap:
             self.commit()
-        return [cartona_id for _product, cartona_id, _parts, _force in self.pending() if cartona_id]
+            withdrawals = [cartona_id for _product, cartona_id, _parts, _force in self.pending() if cartona_id]
+            return self.drain(trap), withdrawals
 
 
 class TestWithdraw(WithdrawCase):
     def test_archived_product_is_withdrawn_once(self):
         self.config.supplier_code = "RETAIL"
         self.product.action_archive()
-        self.assertEqual(self.withdrawals(), ["SP1"])
-        self.assertEqual(self.pending(), [(self.env["product.product"], "SP1", ["stock"], False)])
-        jobs = self.publish()
+        jobs, withdrawals = self.publish_and_withdrawals()
+        self.assertEqual(withdrawals, ["SP1"])
         self.assertEqual(self.sent(), [[withdrawn("SP1", supplier_code="RETAIL")]])
         self.assertEqual(len(jobs), 1, "no publication of an archived product")
         # Once: nothing more goes out for it, whatever happens to its stock.
@@ -59,8 +60,7 @@ class TestWithdraw(WithdrawCase):
         # Archiving is the user's act; what it makes the connector record is the connector's.
         manager = new_test_user(self.env, login="stock-manager", groups="stock.group_stock_manager")
         self.product.with_user(manager).action_archive()
-        self.assertEqual(self.withdrawals(), ["SP1"])
-        self.publish()
+        self.assertEqual(self.publish_and_withdrawals()[1], ["SP1"])
         self.assertEqual(self.sent(), [[withdrawn("SP1")]])
         self.assertEqual(self.product.marketplace_sync_status, "not_synced")
 
@@ -130,8 +130,7 @@ class TestWithdraw(WithdrawCase):
         self.product.cartona_id = False
         self.env.flush_all()  # the unique key holds at every statement
         other.cartona_id = "SP1"
-        self.assertEqual(self.withdrawals(), [])
-        self.publish()
+        self.assertEqual(self.publish_and_withdrawals()[1], [])
         self.assertEqual(
             self.sent(),
             [[{"supplier_product_id": "SP1", "selling_price": 10.0, "available_stock_quantity": 4, "in_stock": True}]],
@@ -154,8 +153,7 @@ class TestWithdraw(WithdrawCase):
     def test_archived_and_reactivated_in_one_transaction_is_not_withdrawn(self):
         self.product.action_archive()
         self.product.action_unarchive()
-        self.assertEqual(self.withdrawals(), [])
-        self.publish()
+        self.assertEqual(self.publish_and_withdrawals()[1], [])
         self.assertNotIn(withdrawn("SP1"), [item for items in self.sent() for item in items])
 
     def test_unpublished_product_is_not_withdrawn(self):
