@@ -133,15 +133,22 @@ ITEM_FAILED_STATUSES = ("error", "failed", "failure", "fail", "rejected", "inval
 # jobs' default priority is 10), so a large inventory never delays them.
 ORDER_JOB_PRIORITY = 5
 
-# The connector's job methods, found again by "Requeue failed jobs" and read
-# by marketplace managers (security/queue_job_security.xml lists them too),
-# with what a person reads of one that failed.
+# A job is the connector's when its job function is on this channel
+# (data/queue_job_data.xml): marketplace managers read it
+# (security/queue_job_security.xml), the dashboard counts it, "Requeue failed
+# jobs" finds it, and one that fails for good raises an alert. The order poller
+# has a channel of its own.
+JOB_CHANNEL = "root.marketplace"
+# What a person reads of a connector job that failed for good, by method (the
+# method's name when none is given here).
 JOB_LABELS = {
-    "_marketplace_sync_job": "product publication",
-    "_marketplace_withdraw_job": "product withdrawal",
+    "_publish_pending": "product publication",
     "_acknowledge_orders": "order acknowledgement",
     "_push_marketplace_status": "order status",
     "_push_order_edits": "order edits",
     "_publish_internal_refs": "internal references",
 }
-JOB_METHODS = tuple(JOB_LABELS)
+# A drain of pending publications reads at most this many rows per item of
+# its request: rows of one product are merged, and an inventory of thousands
+# is sent over several runs.
+PUBLICATION_ROWS_PER_ITEM = 10

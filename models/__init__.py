@@ -5,6 +5,7 @@ from . import marketplace_config
 from . import marketplace_api
 from . import marketplace_order_pull
 from . import marketplace_product_sync
+from . import marketplace_publication
 from . import marketplace_poller
 from . import marketplace_order_processor
 from . import marketplace_order_lines

@@ -16,3 +16,7 @@ class MarketplaceConfig(models.Model):
     def _publish_internal_refs(self, product_ids):
         """Job: Cartona's internal product IDs become the products' internal references."""
         return self.env["marketplace.product.sync"]._publish_internal_refs(self, product_ids)
+
+    def _publish_pending(self):
+        """Job: the next chunk of this configuration's pending product publications goes to Cartona."""
+        return self.env["marketplace.product.sync"]._publish_pending(self)

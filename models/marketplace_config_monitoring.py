@@ -89,11 +89,7 @@ class MarketplaceConfig(models.Model):
         """``{config id: queue.job}`` of the connector's jobs in ``states``.
         Jobs are the connector's plumbing, read as superuser; who sees them is
         decided by the actions below."""
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search([("state", "in", list(states)), ("method_name", "in", list(const.JOB_METHODS))])
-        )
+        jobs = self.env["queue.job"].sudo().search([("state", "in", list(states)), ("channel", "=", const.JOB_CHANNEL)])
         by_config = defaultdict(lambda: self.env["queue.job"].sudo())
         for job in jobs:
             by_config[job._marketplace_config_id()] |= job
@@ -168,7 +164,7 @@ class MarketplaceConfig(models.Model):
 
     def action_publish_all_products(self):
         """Send every mapped, published product's price and stock to this
-        marketplace now, changed or not, through the product sync jobs."""
+        marketplace now, changed or not, through its pending publications."""
         check_caller(self, "write", MANAGER_GROUP)
         self.ensure_one()
         products = (
@@ -176,10 +172,10 @@ class MarketplaceConfig(models.Model):
             .sudo()
             .search([("cartona_id", "!=", False), ("marketplace_sync_enabled", "=", True)])
         )
-        jobs = self.env["product.product"]._marketplace_enqueue(self, products, const.SYNC_PARTS, force=True)
+        count = self.env["marketplace.publication"]._add(self, products, const.SYNC_PARTS, force=True)
         return self._notify(
             self.env._("Publication queued"),
-            self.env._("%(jobs)s job(s) will publish %(count)s products to Cartona.", jobs=jobs, count=len(products)),
+            self.env._("%s products will be published to Cartona.", count),
             "success",
         )
 

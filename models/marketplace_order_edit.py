@@ -22,8 +22,9 @@ from ..access import skips_marketplace_sync
 from ..cartona import payloads, statuses
 from ..cartona.answers import item_refusal, order_edit_results
 from ..exceptions import MarketplaceDataError, MarketplaceError, MarketplacePermanentError
+from ..transaction import collect_at_commit
 
-# Orders whose lines changed in this transaction, in ``cr.precommit.data``.
+# Orders whose lines changed in this transaction, collected for the commit.
 EDITS_KEY = "cartona_marketplace.orders_edited"
 # Writes of a line that change what Cartona should have.
 EDIT_FIELDS = {"product_id", "product_uom", "product_uom_qty"}
@@ -246,20 +247,14 @@ class MarketplaceOrderEdit(models.AbstractModel):
     def _push_later(self, orders):
         """Queue the edit of ``orders`` when the transaction commits: one job per
         order, however many lines changed."""
-        precommit = self.env.cr.precommit
-        collected = precommit.data.get(EDITS_KEY)
-        if collected is None:
-            collected = precommit.data[EDITS_KEY] = set()
-            precommit.add(self.env["marketplace.order.edit"]._enqueue_collected)
-        collected.update(orders.ids)
+        collect_at_commit(self.env, EDITS_KEY, set, self.env["marketplace.order.edit"]._enqueue_collected).update(
+            orders.ids
+        )
 
-    def _enqueue_collected(self):
-        """Precommit (also run at each savepoint): a job per order with
+    def _enqueue_collected(self, ids):
+        """At commit (and at each savepoint): a job per order of ``ids`` with
         something to send, unless one is waiting already (its identity key):
         the job reads the order when it runs."""
-        ids = self.env.cr.precommit.data.pop(EDITS_KEY, None)
-        if not ids:
-            return
         for order in self.env["sale.order"].sudo().browse(sorted(ids)).exists():
             config = order.marketplace_config_id
             if not config or not self._changes(order):
@@ -272,8 +267,6 @@ class MarketplaceOrderEdit(models.AbstractModel):
                 identity_key=identity_exact,
                 description=self.env._("Cartona edit of %s", order.name),
             )._push_order_edits()
-        # Precommit runs after the ORM's flush: flush the jobs written here.
-        self.env.flush_all()
 
     # The job --------------------------------------------------------------
 

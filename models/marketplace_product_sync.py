@@ -2,7 +2,7 @@ from odoo import api, fields, models
 
 from .. import const
 from ..cartona.answers import item_refusal, refusal_scope
-from ..exceptions import MarketplacePermanentError
+from ..exceptions import MarketplaceError, MarketplacePermanentError
 
 
 class MarketplaceProductSync(models.AbstractModel):
@@ -55,6 +55,47 @@ class MarketplaceProductSync(models.AbstractModel):
         return message
 
     # Product sync ---------------------------------------------------------
+
+    @api.model
+    def _publish_pending(self, config):
+        """Job (one waiting per configuration): send the oldest chunk of its
+        pending publications (``marketplace.publication``) in one request,
+        delete their rows, and queue the next drain while rows are left.
+
+        The figures sent are those the products have now: a late drain never
+        sends a stale one, and a product archived or unmapped since is not
+        published. A refused item is marked ``error`` and the drain goes on; a
+        failure of the whole request (retryable, or a refused token) marks the
+        products ``error`` in a transaction of its own and fails the job: its
+        rows stay, and queue_job retries it (or keeps it failed, for the
+        "Requeue failed jobs" button).
+        """
+        if not config.exists():
+            return self.env._("The marketplace configuration no longer exists.")
+        publications = self.env["marketplace.publication"]
+        chunk = publications._next_chunk(config)
+        if not chunk:
+            return self.env._("Nothing left to publish.")
+        Product = self.env["product.product"]
+        if chunk.cartona_ids:
+            # An ID a product sells again by now is left to that product's publication.
+            sold_again = set(Product._marketplace_selling(chunk.cartona_ids).mapped("cartona_id"))
+            message = self._withdraw_products(
+                config, [cartona_id for cartona_id in chunk.cartona_ids if cartona_id not in sold_again]
+            )
+        else:
+            products = (
+                Product.browse(chunk.product_ids)
+                .exists()
+                .filtered(lambda p: p.active and p.cartona_id and p.marketplace_sync_enabled)
+            )
+            try:
+                message = self._sync_products(config, products, chunk.parts, force=chunk.force)
+            except MarketplaceError as exc:
+                products._marketplace_set_error_detached(str(exc))
+                raise
+        publications._done(config, chunk)
+        return message
 
     @api.model
     def _sync_products(self, config, products, parts, force=False):

@@ -1,18 +1,14 @@
-import math
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_round
 
 from .. import const
 from ..access import USER_GROUP, check_caller
-from ..exceptions import MarketplaceError
+from ..transaction import collect_at_commit
 
-# Key of the products to republish in ``cr.precommit.data``.
+# Key of the products to republish, collected for the commit.
 COLLECTED_KEY = "cartona_marketplace.products_to_sync"
-# Jobs this transaction queued, in ``cr.postcommit.data``.
-OPEN_JOBS_KEY = "cartona_marketplace.open_sync_jobs"
-# Key of the Cartona IDs that may no longer be for sale, in ``cr.precommit.data``.
+# Key of the Cartona IDs that may no longer be for sale, collected for the commit.
 WITHDRAW_KEY = "cartona_marketplace.ids_to_withdraw"
 # Writes that change what Cartona should show for the product, price and stock alike.
 REPUBLISH_FIELDS = {
@@ -165,18 +161,16 @@ class ProductProduct(models.Model):
     # Collecting what changed ------------------------------------------------
 
     def _trigger_marketplace_sync(self, parts):
-        """Republish ``parts`` of these products when the transaction commits.
-
-        Costs no query: the ids are kept on the transaction, filtered and
-        queued once, at commit, however many times they were touched.
-        """
+        """Republish ``parts`` of these products when the transaction commits
+        (``marketplace.publication``): costs no query here."""
         if not self:
             return
-        precommit = self.env.cr.precommit
-        collected = precommit.data.get(COLLECTED_KEY)
-        if collected is None:
-            collected = precommit.data[COLLECTED_KEY] = {part: set() for part in const.SYNC_PARTS}
-            precommit.add(self.env["product.product"]._marketplace_enqueue_collected)
+        collected = collect_at_commit(
+            self.env,
+            COLLECTED_KEY,
+            lambda: {part: set() for part in const.SYNC_PARTS},
+            self.env["marketplace.publication"]._add_collected,
+        )
         for part in parts:
             collected[part].update(self.ids)
 
@@ -202,39 +196,11 @@ class ProductProduct(models.Model):
         (an ID moved to another product, a product re-activated)."""
         if not sold:
             return
-        precommit = self.env.cr.precommit
-        pending = precommit.data.get(WITHDRAW_KEY)
-        if pending is None:
-            pending = precommit.data[WITHDRAW_KEY] = {}
-            precommit.add(self.env["product.product"]._marketplace_enqueue_withdrawals)
+        pending = collect_at_commit(
+            self.env, WITHDRAW_KEY, dict, self.env["marketplace.publication"]._withdraw_collected
+        )
         for pid, cartona_id in sold.items():
             pending.setdefault(cartona_id, pid)
-
-    def _marketplace_enqueue_withdrawals(self):
-        """Precommit: one withdrawal job per chunk of Cartona IDs, per marketplace."""
-        pending = self.env.cr.precommit.data.pop(WITHDRAW_KEY, None)
-        if not pending:
-            return
-        sold_again = set(self._marketplace_selling(list(pending)).mapped("cartona_id"))
-        pending = {cartona_id: pid for cartona_id, pid in pending.items() if cartona_id not in sold_again}
-        if not pending:
-            return
-        companies = {product.id: product.company_id for product in self.browse(pending.values()).exists()}
-        for config in self.env["marketplace.config"].sudo().search([("active", "=", True)]):
-            ids = sorted(
-                cartona_id
-                for cartona_id, pid in pending.items()
-                if not companies.get(pid) or companies[pid] == config.company_id
-            )
-            for start in range(0, len(ids), config.batch_size):
-                # Queued as the connector: the user who archived the product may
-                # not read the configuration the job needs (the job keeps its user).
-                self.sudo().with_delay(
-                    max_retries=config.retry_attempts,
-                    description=self.env._("Withdraw from %s products Odoo no longer sells", config.name),
-                )._marketplace_withdraw_job(config.id, ids[start : start + config.batch_size])
-        # Precommit runs after the ORM's flush: flush the jobs written here.
-        self.env.flush_all()
 
     @api.model
     def _marketplace_selling(self, cartona_ids):
@@ -243,120 +209,6 @@ class ProductProduct(models.Model):
             self.sudo()
             .with_context(active_test=True)
             .search([("cartona_id", "in", cartona_ids), ("marketplace_sync_enabled", "=", True)])
-        )
-
-    def _marketplace_enqueue_collected(self):
-        """Precommit: one job per chunk of products, per marketplace."""
-        collected = self.env.cr.precommit.data.pop(COLLECTED_KEY, None)
-        if not collected:
-            return
-        products = self.with_context(active_test=True).search(
-            [
-                ("id", "in", list(set().union(*collected.values()))),
-                ("cartona_id", "!=", False),
-                ("marketplace_sync_enabled", "=", True),
-            ]
-        )
-        if not products:
-            return
-        configs = self.env["marketplace.config"].sudo().search([("active", "=", True)])
-        # The last published figures are kept per product, not per marketplace:
-        # with several marketplaces (supplier accounts), each gets every figure.
-        force = len(configs) > 1
-        for config in configs:
-            wanted = {
-                const.SYNC_PART_PRICE: config.auto_sync_prices,
-                const.SYNC_PART_STOCK: config.auto_sync_stock,
-            }
-            by_parts = {}
-            for product in products:
-                parts = tuple(part for part in const.SYNC_PARTS if wanted[part] and product.id in collected[part])
-                if parts:
-                    by_parts.setdefault(parts, []).append(product.id)
-            for parts, ids in by_parts.items():
-                self._marketplace_enqueue(config, self.browse(ids), parts, force=force)
-        # Precommit runs after the ORM's flush: flush the jobs written here.
-        self.env.flush_all()
-
-    @api.model
-    def _marketplace_enqueue(self, config, products, parts, force=False):
-        """Queue ``parts`` of ``products`` for ``config``, one job per batch; return the count of new jobs.
-
-        Odoo runs the precommit hooks at every savepoint too (an order pull
-        has one per page, or per order), so one transaction may come here several times:
-        the jobs it queued already are filled up before new ones are made.
-        They are kept on ``postcommit.data``, which savepoints leave alone and
-        the end of the transaction clears.
-        """
-        ids = sorted(products.filtered(lambda p: not p.company_id or p.company_id == config.company_id).ids)
-        size = config.batch_size
-        open_jobs = self.env.cr.postcommit.data.setdefault(OPEN_JOBS_KEY, {})
-        open_jobs = open_jobs.setdefault((config.id, tuple(parts), force), [])
-        for job in list(open_jobs):
-            record = job.db_record()
-            if record.state != "pending":  # rolled back with a savepoint, or already taken
-                open_jobs.remove(job)
-                continue
-            queued = list(record.args[1])
-            ids = [pid for pid in ids if pid not in queued]
-            room = size - len(queued)
-            if ids and room > 0:
-                args = (config.id, sorted(queued + ids[:room]), list(parts), force)
-                record.with_context(_job_edit_sentinel=record.EDIT_SENTINEL).write({"args": args})
-                ids = ids[room:]
-        for start in range(0, len(ids), size):
-            job = (
-                # Queued as the connector, as above: a warehouse clerk's move publishes too.
-                self.env["product.product"]
-                .sudo()
-                .with_delay(
-                    # No identity key: a duplicate finds nothing changed and sends
-                    # nothing, while a job already started may have read stale figures.
-                    max_retries=config.retry_attempts,
-                    description=self.env._(
-                        "Publish %(parts)s to %(config)s", parts=" + ".join(parts), config=config.name
-                    ),
-                )
-                ._marketplace_sync_job(config.id, ids[start : start + size], list(parts), force)
-            )
-            open_jobs.append(job)
-        return math.ceil(len(ids) / size)
-
-    # The job ------------------------------------------------------------------
-
-    @api.model
-    def _marketplace_sync_job(self, config_id, product_ids, parts, force=False):
-        """Publish the figures these products have now (a late job never sends a stale one).
-
-        A refused item is marked ``error`` and the job goes on; a failure of
-        the whole request (retryable, or a refused token) marks the products
-        ``error`` in a transaction of its own and fails the job, which queue_job
-        retries (or keeps failed, for the "Requeue failed jobs" button).
-        """
-        config = self.env["marketplace.config"].browse(config_id).exists()
-        if not config:
-            return "The marketplace configuration no longer exists."
-        products = (
-            self.browse(product_ids)
-            .exists()
-            .filtered(lambda p: p.active and p.cartona_id and p.marketplace_sync_enabled)
-        )
-        try:
-            return self.env["marketplace.product.sync"]._sync_products(config, products, parts, force=force)
-        except MarketplaceError as exc:
-            products._marketplace_set_error_detached(str(exc))
-            raise
-
-    @api.model
-    def _marketplace_withdraw_job(self, config_id, cartona_ids):
-        """Tell Cartona these IDs are out of stock. An ID that a product sells
-        again by now is left alone: that product's publication tells Cartona."""
-        config = self.env["marketplace.config"].browse(config_id).exists()
-        if not config:
-            return "The marketplace configuration no longer exists."
-        sold_again = set(self._marketplace_selling(cartona_ids).mapped("cartona_id"))
-        return self.env["marketplace.product.sync"]._withdraw_products(
-            config, [cartona_id for cartona_id in cartona_ids if cartona_id not in sold_again]
         )
 
     def _marketplace_set_error_detached(self, message):
@@ -390,16 +242,16 @@ class ProductProduct(models.Model):
         products = self.filtered(lambda p: p.cartona_id and p.marketplace_sync_enabled)
         if not products:
             raise UserError(self.env._("Only products with a Cartona ID and publishing enabled can be synced."))
-        jobs = sum(
-            self._marketplace_enqueue(config, products, const.SYNC_PARTS, force=True)
-            for config in self.env["marketplace.config"].sudo().search([("active", "=", True)])
-        )
+        for config in self.env["marketplace.config"].sudo().search([("active", "=", True)]):
+            self.env["marketplace.publication"]._add(config, products, const.SYNC_PARTS, force=True)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Sync queued"),
-                "message": self.env._("%s job(s) will publish the price and stock to Cartona.", jobs),
+                "message": self.env._(
+                    "The price and stock of %s product(s) will be published to Cartona.", len(products)
+                ),
                 "type": "success",
             },
         }
@@ -421,16 +273,16 @@ class ProductProduct(models.Model):
 
     @api.model
     def _marketplace_cron_config(self, config):
-        parts = [
-            part
-            for part, wanted in (
-                (const.SYNC_PART_PRICE, config.auto_sync_prices),
-                (const.SYNC_PART_STOCK, config.auto_sync_stock),
-            )
-            if wanted
-        ]
-        if not parts:
-            return
+        publications = self.env["marketplace.publication"]
+        parts = publications._parts_of(config)
+        if parts:
+            self._marketplace_cron_publish(config, parts)
+        # Rows no drain is waiting for: committed by a transaction that saw a
+        # drain waiting (its identity key), which had read its rows by then.
+        publications._queue_drains(config)
+
+    @api.model
+    def _marketplace_cron_publish(self, config, parts):
         now = fields.Datetime.now()
         # Written by this cron alone: the configuration row is the users'.
         state = self.env["marketplace.sync.state"]._of(config, "product_sync")
@@ -438,15 +290,15 @@ class ProductProduct(models.Model):
         domain = [("cartona_id", "!=", False), ("marketplace_sync_enabled", "=", True)]
         if not reconcile:
             domain.append(("marketplace_sync_status", "in", ("not_synced", "error")))
-        jobs = self._marketplace_enqueue(config, self.search(domain), parts, force=reconcile)
+        count = self.env["marketplace.publication"]._add(config, self.search(domain), parts, force=reconcile)
         if reconcile:
             state.last_reconciliation_date = now
-        if jobs:
+        if count:
             self.env["marketplace.sync.log"]._log_operation(
                 config.id,
                 "product_sync",
                 "info",
-                self.env._("Daily reconciliation: %s job(s) queued", jobs)
+                self.env._("Daily reconciliation: %s products queued", count)
                 if reconcile
-                else self.env._("%s job(s) queued for products not synced or in error", jobs),
+                else self.env._("%s products not synced or in error queued", count),
             )

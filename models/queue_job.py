@@ -7,19 +7,18 @@ class QueueJob(models.Model):
     _inherit = "queue.job"
 
     def _marketplace_config_id(self):
-        """The configuration a job of the connector works for: the job's
-        record (the configuration itself, or the order of a status push or an
-        edit); a product publication takes the configuration's id first
-        (decisions.md section 7). None for other jobs."""
+        """The configuration a job of the connector (``const.JOB_CHANNEL``)
+        works for: the job's record, the configuration itself or the order of
+        a status push or an edit. None for other jobs."""
         self.ensure_one()
-        if self.method_name not in const.JOB_METHODS:
+        if self.channel != const.JOB_CHANNEL:
             return None
         records = self.records.sudo()
         if records._name == "marketplace.config":
             return records.id or None
         if "marketplace_config_id" in records._fields:
-            return records.marketplace_config_id.id or None
-        return self.args[0] if self.args and isinstance(self.args[0], int) else None
+            return records.marketplace_config_id[:1].id or None
+        return None
 
     def write(self, vals):
         result = super().write(vals)

@@ -7,6 +7,9 @@
 - A push (a status, or a product's stock or price): committed in Odoo → Cartona
   has it. The commit is when the transaction queued the push job; Cartona has
   it when the sandbox's journal records the first item of that job's request.
+  A product's job is its configuration's drain of pending publications, queued
+  by the first change it sends: a change that joined a waiting drain is
+  counted from the drain's queueing, so its latency is an upper bound.
 
     python scripts/latency.py --config .state/odoo.conf --database cartona \\
         --sandbox http://127.0.0.1:8070 --follow
@@ -32,8 +35,7 @@ ACK_METHOD = "_acknowledge_orders"
 # Push job method → the journal event its request leaves.
 PUSH_METHODS = {
     "_push_marketplace_status": "status",
-    "_marketplace_sync_job": "product",
-    "_marketplace_withdraw_job": "product",
+    "_publish_pending": "product",
 }
 
 

@@ -165,6 +165,7 @@ def check(env, snapshot):
     if logs < snapshot["logs"]:
         problems.append(f"sync logs: {logs}, fewer than the {snapshot['logs']} before")
     _check_jobs(env, snapshot["jobs"], config, expect, problems)
+    problems += check_publications(env, config)
     cleanup = env.ref("cartona_marketplace.cron_cleanup_sync_logs")
     try:
         cleanup.method_direct_trigger()
@@ -173,6 +174,39 @@ def check(env, snapshot):
     admin = env.ref("base.user_admin")
     if not admin.has_group("cartona_marketplace.group_marketplace_manager"):
         problems.append("the administrator is not a marketplace manager")
+    return problems
+
+
+def check_publications(env, config):
+    """The products the seed mapped queued publications of the previous version, jobs of their
+    own: they are the configuration's pending rows now, sent by its drain job."""
+    from odoo.addons.queue_job.job import Job
+
+    problems = []
+    old = env["queue.job"].search(
+        [
+            ("model_name", "=", "product.product"),
+            ("method_name", "in", ["_marketplace_sync_job", "_marketplace_withdraw_job"]),
+        ]
+    )
+    if not old:
+        problems.append("no publication job of the previous version to move: the seed queues some")
+    left = old.filtered(lambda job: job.state not in ("done", "cancelled"))
+    if left:
+        problems.append(f"publication jobs of the previous version left to run: {left.mapped('uuid')}")
+    wanted = {pid for job in old - left if job.method_name == "_marketplace_sync_job" for pid in job.args[1]}
+    rows = env["marketplace.publication"].search([("marketplace_config_id", "=", config.id)])
+    if not wanted <= set(rows.product_id.ids):
+        problems.append(
+            f"products of moved publication jobs without a pending row: {wanted - set(rows.product_id.ids)}"
+        )
+    drain = env["queue.job"].search([("identity_key", "=", f"cartona-publish-{config.id}"), ("state", "=", "pending")])
+    if rows and len(drain) != 1:
+        problems.append(f"pending publications without one drain job waiting: {len(drain)} jobs")
+    for job in drain:
+        loaded = Job.load(env, job.uuid)
+        if (loaded.channel, loaded.method_name) != ("root.marketplace", "_publish_pending"):
+            problems.append(f"drain job {job.uuid}: {loaded.channel} {loaded.method_name}")
     return problems
 
 

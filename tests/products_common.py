@@ -115,12 +115,26 @@ class CartonaProductCase(CartonaCase):
         self.env.cr.precommit.clear()
 
     def publish(self):
-        """Commit, then run the queued jobs; returns the jobs that ran."""
+        """Commit, then run the queued jobs and those they queue; returns the jobs that ran."""
         with trap_jobs() as trap:
             self.commit()
-            jobs = list(trap.enqueued_jobs)
+            return self.drain(trap)
+
+    @staticmethod
+    def drain(trap):
+        """Run the trapped jobs, and the next drains they queue, until none is left."""
+        jobs = []
+        while trap.enqueued_jobs:
+            jobs += trap.enqueued_jobs
             perform_jobs(trap)
         return jobs
+
+    def pending(self):
+        """The pending publications, oldest first: ``(product, Cartona ID, parts, force)``."""
+        return [
+            (row.product_id, row.cartona_id, [part for part in const.SYNC_PARTS if row[part]], row.force)
+            for row in self.env["marketplace.publication"].search([])
+        ]
 
     def sent(self, since=0):
         """The items of every bulk-update request sent, one list per request."""

@@ -63,7 +63,7 @@ class TestLatency(PlainCase):
         self.assertEqual(latency.order_latencies(journal, acks), {"A": 3.0, "B": 2.0})
         jobs = [
             ("push", "_push_marketplace_status", at(10), at(10.2), at(10.6)),
-            ("stock", "_marketplace_sync_job", at(10.5), at(10.9), at(11.2)),
+            ("stock", "_publish_pending", at(10.5), at(10.9), at(11.2)),
             # A job that sent nothing (Cartona had it already) has no latency.
             ("noop", "_push_marketplace_status", at(20), at(20.1), at(20.2)),
         ]

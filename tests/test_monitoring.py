@@ -169,9 +169,10 @@ class TestPublishAll(MonitoringCase):
         self.soda.sudo().write({"marketplace_sync_status": "synced"})  # unchanged figures are sent too
         with trap_jobs() as trap:
             self.config.with_user(self.manager).action_publish_all_products()
-            trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
+            trap.assert_jobs_count(1, only=self.config._publish_pending)
             job = trap.enqueued_jobs[0]
-            self.assertTrue(job.args[3], "forced")
+            forced = self.env["marketplace.publication"].search([("force", "=", True)])
+            self.assertEqual(set(forced.product_id.mapped("cartona_id")), {"220731", "220790", "110774"}, "forced")
             self.assertTrue(job.recordset.env.su, "queued as the connector")
             perform_jobs(trap)
         sent = json.loads(self.http.calls[0].request.body)
@@ -214,13 +215,36 @@ class TestAlerts(MonitoringCase):
                 self.assertTrue(self.alerts(summary), "another job of the kind is still failed")
         self.assertFalse(self.alerts(summary))
 
-    def test_every_connector_job_is_labelled_and_read_by_managers(self):
+    def test_a_job_function_on_the_channel_is_all_a_connector_job_needs(self):
+        """The connector's jobs are declared once, as job functions on its
+        channel: managers read their jobs, the dashboard counts them, and one
+        failed for good raises an alert. Nothing else lists them."""
         rule = self.env.ref("cartona_marketplace.queue_job_marketplace_manager_rule")
-        [(field, operator, methods)] = ast.literal_eval(rule.domain_force)
-        self.assertEqual((field, operator), ("method_name", "in"))
-        self.assertCountEqual(methods, const.JOB_METHODS)
-        for method in const.JOB_METHODS:
+        self.assertEqual(ast.literal_eval(rule.domain_force), [("channel", "=", const.JOB_CHANNEL)])
+        functions = self.env["queue.job.function"].search([("channel", "=", const.JOB_CHANNEL)])
+        self.assertEqual(set(functions.mapped("method")), set(const.JOB_LABELS), "each one has a label")
+        for method in functions.mapped("method"):
             self.assertNotIn(method, self.config._job_alert_summary(method), "a person reads a label")
+        # A job function added on the channel, and nothing else.
+        self.env["queue.job.function"].create(
+            {
+                "model_id": self.env.ref("cartona_marketplace.model_marketplace_config").id,
+                "method": "_ensure_invoicing_setup",
+                "channel_id": self.env.ref("cartona_marketplace.channel_marketplace").id,
+            }
+        )
+        pending = self.config.pending_job_count
+        job = self.config.with_delay()._ensure_invoicing_setup()
+        record = job.db_record()
+        self.assertEqual(self.env["queue.job"].with_user(self.manager).search([("id", "=", record.id)]), record)
+        self.config.invalidate_recordset()
+        self.assertEqual(self.config.with_user(self.manager).pending_job_count, pending + 1)
+        job.set_failed(exc_name="MarketplaceError", exc_message="Cartona said no")
+        job.store()
+        self.assertTrue(self.alerts(self.config._job_alert_summary("_ensure_invoicing_setup")))
+        # A job of another channel is not the connector's.
+        other = self.env["res.partner"].with_delay().exists()
+        self.assertFalse(self.env["queue.job"].with_user(self.manager).search([("id", "=", other.db_record().id)]))
 
     def test_a_job_done_looks_for_failed_jobs_only_while_an_alert_is_open(self):
         """Most jobs that succeed have no alert to close: they do not read

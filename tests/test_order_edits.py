@@ -58,6 +58,8 @@ class EditCase(ImportCase):
             return 200, {}, json.dumps([{"hashed_id": body[0]["hashed_id"], "success": True, "order_details": results}])
 
         self.http.add_callback(responses.POST, self.url(const.ENDPOINT_ORDER_DETAILS), callback=answer)
+        # The stock the orders reserve is published too.
+        self.http.add(responses.POST, self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
 
     def line(self, order, line_id):
         return order.order_line.filtered(lambda line: line.cartona_line_id == line_id)

@@ -3,6 +3,7 @@ from datetime import timedelta
 from unittest.mock import ANY, patch
 
 import psycopg2
+import responses
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -123,14 +124,16 @@ class TestImportPage(ImportCase):
         log = self.env["marketplace.sync.log"].search([("operation_type", "=", "order_ack")], limit=1)
         self.assertIn("queued 600 s ago", log.message)
 
-    def test_stock_of_a_whole_page_goes_out_in_one_job(self):
+    def test_stock_of_a_whole_page_goes_out_in_one_request(self):
         # A failing order makes the page run again with a savepoint per
-        # order, and Odoo runs the precommit hooks at each: the jobs of the
-        # transaction are filled up first. (Real jobs here: trapped ones are
-        # not stored, so cannot be filled.)
+        # order, and Odoo runs the precommit hooks at each: each adds its
+        # rows, and one drain sends them. (Real jobs here: the drain's
+        # identity is looked up in the database.)
         self.env.flush_all()
         self.env.cr.precommit.run()  # publish the products the set-up mapped
-        jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
+        # ... which the set-up's drain did.
+        self.env["marketplace.publication"].search([]).unlink()
+        self.env["queue.job"].search([("method_name", "=", "_publish_pending")]).unlink()
         # A product of another company: Odoo refuses the order once created.
         other_company = self.env["res.company"].create({"name": "Other company"})
         self.env["product.product"].create(
@@ -142,9 +145,21 @@ class TestImportPage(ImportCase):
         self.assertEqual((stats["created"], stats["failed"]), (4, 1))
         self.env.flush_all()
         self.env.cr.precommit.run()  # what the commit does
-        new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
+        new = self.env["queue.job"].search([("method_name", "=", "_publish_pending")])
         self.assertEqual(len(new), 1)
-        self.assertTrue({self.soda.id, self.sugar.id, self.tea.id} <= set(new.args[1]))
+        rows = self.env["marketplace.publication"].search([])
+        self.assertTrue({self.soda, self.sugar, self.tea} <= set(rows.product_id))
+        from odoo.addons.queue_job.job import Job
+
+        self.http.add(responses.POST, self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
+        calls = len(self.http.calls)
+        Job.load(self.env, new.uuid).perform()
+        [request] = [call.request for call in self.http.calls[calls:]]
+        self.assertEqual(
+            {item["supplier_product_id"] for item in json.loads(request.body)},
+            set(rows.product_id.mapped("cartona_id")),
+        )
+        self.assertFalse(self.env["marketplace.publication"].search([]))
 
     def test_order_keeps_what_a_supplier_needs(self):
         self.pull(self.page)

@@ -222,13 +222,13 @@ class TestPromptPushes(PollerCase):
         and in the marketplace channel (one job at a time) an order's status
         push and acknowledgement pass the product publications waiting there."""
         jobs = self.env["queue.job"]
-        self.env["product.product"]._marketplace_enqueue(self.config, self.oil, ["stock"])
+        self.env["marketplace.publication"]._add(self.config, self.oil, ["stock"])
         self.cartona.list(*self.page[:1])
         self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         self.sale("Qx7mK2aP").action_confirm()
         publish, ack, push = (
             jobs.search([("method_name", "=", name)])
-            for name in ("_marketplace_sync_job", "_acknowledge_orders", "_push_marketplace_status")
+            for name in ("_publish_pending", "_acknowledge_orders", "_push_marketplace_status")
         )
         self.assertEqual((bool(publish), len(ack), len(push)), (True, 1, 1))
         for job in publish | ack | push:

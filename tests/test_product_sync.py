@@ -1,7 +1,11 @@
+import json
 import math
+import threading
 from unittest import mock
 
-from odoo import Command
+import responses
+
+from odoo import SUPERUSER_ID, Command, api, fields
 
 from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import (
@@ -12,7 +16,7 @@ from odoo.addons.cartona_marketplace.exceptions import (
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import perform_jobs
+from .common import BASE_URL, CommittedCase, perform_jobs
 from .products_common import CartonaProductCase
 
 
@@ -34,27 +38,30 @@ class TestPricePublishing(CartonaProductCase):
         log = self.logs(("operation_type", "=", "product_sync"), ("status", "=", "success"))
         self.assertEqual(log.records_processed, 1)
 
-    def test_job_arguments_channel_and_retries(self):
+    def test_rows_and_the_drain_job_channel_retries_and_identity(self):
         product = self.make_products(1)
         self.config.retry_attempts = 5
         with trap_jobs() as trap:
             self.commit()
+            self.assertEqual(self.pending(), [(product, False, ["price", "stock"], False)])
             trap.assert_jobs_count(1)
             trap.assert_enqueued_job(
-                self.env["product.product"]._marketplace_sync_job,
-                args=(self.config.id, product.ids, ["price", "stock"], False),
-                properties={"max_retries": 5},
+                self.config._publish_pending,
+                properties={"max_retries": 5, "identity_key": f"cartona-publish-{self.config.id}"},
             )
-        function = self.env.ref("cartona_marketplace.job_function_product_marketplace_sync")
-        self.assertEqual(function.channel, "root.marketplace")
+            self.assertTrue(trap.enqueued_jobs[0].recordset.env.su, "queued as the connector")
+        function = self.env.ref("cartona_marketplace.job_function_publish_pending")
+        self.assertEqual(function.channel, const.JOB_CHANNEL)
         self.assertEqual(function._parse_retry_pattern(), {1: 60, 2: 300, 3: 1800})
 
     def test_price_change_publishes_the_price_only(self):
         product = self.make_products(1)
         self.publish()
         product.product_tmpl_id.list_price = 12.5
-        jobs = self.publish()
-        self.assertEqual(jobs[0].args[2], ["price"])
+        with trap_jobs() as trap:
+            self.commit()
+            self.assertEqual(self.pending(), [(product, False, ["price"], False)])
+            self.drain(trap)
         self.assertEqual(self.sent(1), [[{"supplier_product_id": "SP1", "selling_price": 12.5}]])
         self.assertEqual(product.marketplace_published_price, 12.5)
 
@@ -115,32 +122,65 @@ class TestPricePublishing(CartonaProductCase):
         self.assertEqual(len(jobs), math.ceil(7 / 3))
         self.assertEqual([len(items) for items in self.sent()], [3, 3, 1])
 
-    def test_repeated_triggers_do_not_pile_up(self):
-        # Real jobs: a transaction fills the job it already queued (trapped
-        # jobs are not stored, so could not be filled).
+    def test_later_changes_add_rows_and_never_touch_the_queued_drain(self):
+        # Real jobs: the transaction's drain is in the database.
         product = self.make_products(1)
         self.forget_pending()
-        jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
-        for price in (11, 12, 13):
-            product.product_tmpl_id.list_price = price
-            self.commit()  # as each savepoint of a transaction does
-        new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
-        self.assertEqual(len(new), 1)
-        self.assertEqual(new.args[1], product.ids)
-        Job.load(self.env, new.uuid).perform()
+        drains = self.env["queue.job"].search([("method_name", "=", "_publish_pending")])
+        product.product_tmpl_id.list_price = 11
+        self.commit()
+        drain = self.env["queue.job"].search([("method_name", "=", "_publish_pending")]) - drains
+        self.assertEqual(len(drain), 1)
+        version = self.row_version(drain)
+        product.product_tmpl_id.list_price = 12
+        self.commit()  # as each savepoint of a transaction does
+        with self.env.cr.savepoint():
+            product.product_tmpl_id.list_price = 13
+        self.assertEqual(self.pending(), [(product, False, ["price"], False)] * 3)
+        self.assertEqual(self.env["queue.job"].search([("method_name", "=", "_publish_pending")]) - drains, drain)
+        self.assertEqual(self.row_version(drain), version, "the queued drain was never written")
+        Job.load(self.env, drain.uuid).perform()
         self.assertEqual(self.sent(), [[{"supplier_product_id": "SP1", "selling_price": 13.0}]])
+        self.assertEqual(self.pending(), [])
 
-    def test_one_transaction_queues_one_job_per_chunk_across_savepoints(self):
+    def row_version(self, job):
+        """Where the job's row is stored: any UPDATE writes a new version elsewhere."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT ctid::text FROM queue_job WHERE id = %s", [job.id])
+        return self.env.cr.fetchone()[0]
+
+    def test_a_transaction_queues_one_drain_that_sends_a_request_per_batch(self):
         self.config.batch_size = 2
         products = self.make_products(3)
         self.forget_pending()
-        jobs = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")])
-        for product in products:
-            product.product_tmpl_id.list_price = 40
-            self.commit()
-        new = self.env["queue.job"].search([("method_name", "=", "_marketplace_sync_job")]) - jobs
-        self.assertEqual(sorted(len(job.args[1]) for job in new), [1, 2])
-        self.assertEqual(sorted(pid for job in new for pid in job.args[1]), sorted(products.ids))
+        with trap_jobs() as trap:
+            for product in products:
+                product.product_tmpl_id.list_price = 40
+                self.commit()  # as each savepoint of a transaction does
+            trap.assert_jobs_count(1)
+            self.assertEqual([product for product, *_rest in self.pending()], list(products))
+            jobs = self.drain(trap)
+        self.assertEqual(len(jobs), 2, "the drain queued the next one for the rows it left")
+        self.assertEqual([len(items) for items in self.sent()], [2, 1])
+        self.assertEqual(self.pending(), [])
+
+    def test_a_failed_request_keeps_the_rows_and_the_retried_drain_sends_them(self):
+        product = self.make_products(1)
+        drains = self.env["queue.job"].search([("method_name", "=", "_publish_pending")])
+        self.commit()
+        drain = self.env["queue.job"].search([("method_name", "=", "_publish_pending")]) - drains
+        self.bulk_answer = lambda items: (503, {"message": "maintenance"})
+        with self.raises(MarketplaceRetryableError):
+            Job.load(self.env, drain.uuid).perform()
+        self.assertEqual(self.pending(), [(product, False, ["price", "stock"], False)])
+        self.assertEqual(product.marketplace_sync_status, "error")
+        # queue_job runs the same job again.
+        self.bulk_answer = lambda items: (200, [])
+        Job.load(self.env, drain.uuid).perform()
+        self.assertEqual(self.pending(), [])
+        self.assertEqual(len(self.sent()), 2)
+        self.assertEqual(self.sent()[1], self.sent()[0])
+        self.assertEqual(product.marketplace_sync_status, "synced")
 
     def test_a_late_job_publishes_the_figures_of_when_it_runs(self):
         product = self.make_products(1)
@@ -315,11 +355,10 @@ class TestBulkFailures(CartonaProductCase):
 class TestRequeueCronAndButtons(CartonaProductCase):
     def test_requeue_failed_jobs_of_this_marketplace(self):
         other = self.config.copy({"name": "Other"})
-        product = self.make_products(1)
+        self.make_products(1)
         self.forget_pending()
-        Product = self.env["product.product"]
-        mine = Product.with_delay()._marketplace_sync_job(self.config.id, product.ids, ["stock"])
-        theirs = Product.with_delay()._marketplace_sync_job(other.id, product.ids, ["stock"])
+        mine = self.config.with_delay()._publish_pending()
+        theirs = other.with_delay()._publish_pending()
         jobs = mine.db_record() | theirs.db_record()
         jobs.write({"state": "failed"})
         self.config.action_requeue_failed_jobs()
@@ -330,11 +369,9 @@ class TestRequeueCronAndButtons(CartonaProductCase):
         self.publish()
         with trap_jobs() as trap:
             product.product_tmpl_id.action_marketplace_sync_now()
-            trap.assert_enqueued_job(
-                self.env["product.product"]._marketplace_sync_job,
-                args=(self.config.id, product.ids, ["price", "stock"], True),
-            )
-            perform_jobs(trap)
+            self.assertEqual(self.pending(), [(product, False, ["price", "stock"], True)])
+            trap.assert_jobs_count(1, only=self.config._publish_pending)
+            self.drain(trap)
         self.assertEqual(len(self.sent(1)), 1, "unchanged, and still sent")
 
     def test_cron_pushes_errors_and_reconciles_daily(self):
@@ -344,21 +381,35 @@ class TestRequeueCronAndButtons(CartonaProductCase):
         self.assertFalse(self.config.last_reconciliation_date)
         with trap_jobs() as trap:
             self.env["product.product"]._cron_sync_product_data()
-            trap.assert_enqueued_job(
-                self.env["product.product"]._marketplace_sync_job,
-                args=(self.config.id, sorted(products.ids), ["price", "stock"], True),
-            )
-            perform_jobs(trap)
+            self.assertEqual(self.pending(), [(product, False, ["price", "stock"], True) for product in products])
+            self.drain(trap)
         self.assertEqual(len(self.sent(1)[0]), 3, "the daily run sends everything")
         self.assertTrue(self.config.last_reconciliation_date)
         products[1].marketplace_sync_status = "error"
         with trap_jobs() as trap:
             self.env["product.product"]._cron_sync_product_data()
             trap.assert_jobs_count(1)
-            trap.assert_enqueued_job(
-                self.env["product.product"]._marketplace_sync_job,
-                args=(self.config.id, products[1].ids, ["price", "stock"], False),
-            )
+            self.assertEqual(self.pending(), [(products[1], False, ["price", "stock"], False)])
+
+    def test_cron_drains_rows_no_drain_waits_for(self):
+        product = self.make_products(1)
+        self.publish()
+        self.env["marketplace.sync.state"]._of(
+            self.config, "product_sync"
+        ).last_reconciliation_date = fields.Datetime.now()
+        # A row committed while the drain it saw waiting had read its rows already: no drain is left for it.
+        with trap_jobs():
+            self.set_stock(product, 4)
+            self.commit()
+        self.assertEqual(self.pending(), [(product, False, ["stock"], False)])
+        with trap_jobs() as trap:
+            self.env["product.product"]._cron_sync_product_data()
+            trap.assert_jobs_count(1, only=self.config._publish_pending)
+            self.drain(trap)
+        self.assertEqual(
+            self.sent(1), [[{"supplier_product_id": "SP1", "available_stock_quantity": 4, "in_stock": True}]]
+        )
+        self.assertEqual(self.pending(), [])
 
     def test_cron_never_raises(self):
         with mock.patch.object(
@@ -403,3 +454,79 @@ class TestTemplateFields(CartonaProductCase):
         )
         template.product_variant_ids[0].cartona_id = "CUP-RED"
         self.assertFalse(template.cartona_id)
+
+
+class TestConcurrentDrains(CommittedCase):
+    """Two drains of one configuration at once, in real transactions: each
+    pending row is sent once."""
+
+    KEY = "Drains"
+    # The drain a drain queues for the rows it left runs at once, in its own
+    # transaction (queue_job's documented key): no job is committed for the
+    # test server's job runner to take.
+    NO_DELAY = {"queue_job__no_delay": True}
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            config = env["marketplace.config"].browse(self.config_id)
+            config.batch_size = 2
+            products = env["product.product"].create(
+                [{"name": f"{self.KEY} {i}", "list_price": 5.0, "cartona_id": f"{self.KEY}{i}"} for i in range(3)]
+            )
+            # Three rows of this configuration, committed; the drain they queue is the test's to run.
+            cr.precommit.clear()
+            env["marketplace.publication"]._add(config, products, const.SYNC_PARTS)
+            env["queue.job"].search([("identity_key", "=", f"cartona-publish-{self.config_id}")]).unlink()
+            self.product_ids = products.ids
+        self.addCleanup(self._remove_products)
+
+    def _remove_products(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["product.product"].browse(self.product_ids).product_tmpl_id.unlink()
+            cr.precommit.clear()
+
+    def _drain(self, results, name):
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, self.NO_DELAY)
+                results[name] = env["marketplace.config"].browse(self.config_id)._publish_pending()
+        except Exception as exc:  # reported to the test's thread
+            results[name] = exc
+
+    def test_two_drains_at_once_send_each_row_once(self):
+        sent, in_call, release, results = [], threading.Event(), threading.Event(), {}
+
+        def answer(request):
+            sent.append([item["supplier_product_id"] for item in json.loads(request.body)])
+            if not in_call.is_set():
+                in_call.set()
+                release.wait(30)
+            return 200, {}, "[]"
+
+        first = threading.Thread(target=self._drain, args=(results, "first"))
+        second = threading.Thread(target=self._drain, args=(results, "second"))
+        with responses.RequestsMock() as http:
+            http.add_callback(responses.POST, BASE_URL + const.ENDPOINT_PRODUCTS_BULK_UPDATE, callback=answer)
+            first.start()
+            try:
+                self.assertTrue(in_call.wait(30))
+                # The first holds its rows while Cartona answers: the second
+                # skips them instead of waiting, and sends none of them.
+                second.start()
+                second.join(30)
+                self.assertFalse(second.is_alive(), "the second drain waited for the first")
+                self.assertEqual(results["second"], "Nothing left to publish.")
+            finally:
+                release.set()
+                first.join(60)
+        self.assertNotIsInstance(results["first"], Exception)
+        # The first sent its chunk, then the drain it queued sent the row left.
+        self.assertEqual(sent, [[f"{self.KEY}0", f"{self.KEY}1"], [f"{self.KEY}2"]])
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM marketplace_publication WHERE marketplace_config_id = %s", [self.config_id]
+            )
+            self.assertEqual(cr.fetchone()[0], 0)

@@ -204,6 +204,7 @@ class TestRemoteCallers(RpcCase):
             "product.product",
             "res.partner",
             "queue.job",
+            "marketplace.publication",
             "marketplace.sync.log",
             "marketplace.parked.order",
             "mail.message",
@@ -355,7 +356,7 @@ class TestTrustedCallers(RpcCase):
         for model, ids in (("product.product", self.soda.ids), ("product.template", self.soda.product_tmpl_id.ids)):
             with self.subTest(model), trap_jobs() as trap:
                 self.call(self.mp_pricer, model, "action_marketplace_sync_now", [ids])
-                trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
+                trap.assert_jobs_count(1, only=self.config._publish_pending)
                 perform_jobs(trap)
         self.assertEqual(len(self.requests("POST")), 2)
         self.assertEqual(self.soda.marketplace_sync_status, "synced")

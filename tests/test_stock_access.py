@@ -28,10 +28,11 @@ class TestWarehouseClerk(ImportCase):
         self.http.reset()
         self.http.post(self.url(const.ENDPOINT_ORDER_STATUS), json=[])
         self.http.post(self.url(const.ENDPOINT_PRODUCTS_BULK_UPDATE), json=[])
-        # The import was committed, with the jobs it queued.
+        # The import was committed, with the jobs it queued, and its publications sent.
         self.env.flush_all()
         self.env.cr.precommit.clear()
         self.env.cr.postcommit.clear()
+        self.env["marketplace.publication"].search([]).unlink()
 
     def validate_as_clerk(self, **context):
         # A request of the clerk starts with nothing read yet: values cached
@@ -86,7 +87,7 @@ class TestWarehouseClerk(ImportCase):
             self.env.cr.precommit.run()
             trap.assert_jobs_count(1, only=self.order._push_marketplace_status)
             trap.assert_enqueued_job(self.order._push_marketplace_status, args=("delivered",))
-            trap.assert_jobs_count(1, only=self.env["product.product"]._marketplace_sync_job)
+            trap.assert_jobs_count(1, only=self.config._publish_pending)
             # Queued by the clerk, not on OdooBot's name; the push with the connector's rights.
             self.assertEqual({job.user_id for job in trap.enqueued_jobs}, {self.clerk.id})
             push = next(job for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status")

@@ -5,6 +5,11 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 from .common import make_user, perform_jobs
 from .products_common import CartonaProductCase
 
+# Queries of a commit that queued a page's stock, whatever its size: with a
+# new drain job (queue_job's own insert and followers), or one waiting already.
+QUEUE_QUERIES = 12
+WAITING_QUERIES = 5
+
 
 class TestStockPublishing(CartonaProductCase):
     @classmethod
@@ -140,3 +145,27 @@ class TestCoalescing(CartonaProductCase):
 
         queries_to_collect(1, "WARM")  # caches (job functions, configs) filled once
         self.assertEqual(queries_to_collect(3, "A"), queries_to_collect(60, "B"))
+
+    def test_queuing_a_page_s_stock_costs_a_few_queries(self):
+        """At commit: the products, the configurations, one insert of every
+        row, the drain's identity and, unless one waits already, the drain."""
+
+        def change_stock(count, prefix):
+            products = self.make_products(count, prefix=prefix)
+            self.forget_pending()
+            for product in products:
+                self.set_stock(product, 5)
+            self.env.flush_all()
+
+        # Real jobs: the drain's identity is looked up in the database.
+        change_stock(1, "WARM")
+        self.env.cr.precommit.run()  # caches (job functions, configurations) filled once
+        self.env["queue.job"].search([("method_name", "=", "_publish_pending")]).unlink()
+        change_stock(40, "A")
+        with self.assertQueryCount(QUEUE_QUERIES, flush=False):
+            self.env.cr.precommit.run()
+        change_stock(40, "B")
+        with self.assertQueryCount(WAITING_QUERIES, flush=False):
+            self.env.cr.precommit.run()
+        self.assertEqual(len(self.env["queue.job"].search([("method_name", "=", "_publish_pending")])), 1)
+        self.assertEqual(len(self.pending()), 81)

@@ -1,5 +1,7 @@
 """A product whose stock Odoo does not track is sold on Cartona as unlimited."""
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from .products_common import CartonaProductCase
 
 
@@ -22,8 +24,10 @@ class TestUnlimitedStock(CartonaProductCase):
         product = self.make_products(1)
         self.publish()
         product.is_storable = False
-        jobs = self.publish()
-        self.assertEqual(jobs[0].args[2], ["stock"])
+        with trap_jobs() as trap:
+            self.commit()
+            self.assertEqual(self.pending(), [(product, False, ["stock"], False)])
+            self.drain(trap)
         self.assertEqual(self.sent(1), [[{"supplier_product_id": "SP1", "is_unlimited_stock": True, "in_stock": True}]])
         product.is_storable = True
         self.publish()

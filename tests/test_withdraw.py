@@ -4,11 +4,10 @@ Cartona knows."""
 
 from odoo import Command
 
-from odoo.addons.cartona_marketplace import const
 from odoo.addons.cartona_marketplace.exceptions import MarketplaceRetryableError
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import make_user, perform_jobs
+from .common import make_user
 from .products_common import CartonaProductCase
 
 
@@ -32,16 +31,21 @@ class WithdrawCase(CartonaProductCase):
         self.publish()
         self.http.calls.reset()
 
-    def withdraw_jobs(self, jobs):
-        return [job for job in jobs if job.method_name == "_marketplace_withdraw_job"]
+    def publish_and_withdrawals(self):
+        """Commit and run the drains; returns the jobs that ran and the Cartona
+        IDs the commit left to withdraw."""
+        with trap_jobs() as trap:
+            self.commit()
+            withdrawals = [cartona_id for _product, cartona_id, _parts, _force in self.pending() if cartona_id]
+            return self.drain(trap), withdrawals
 
 
 class TestWithdraw(WithdrawCase):
     def test_archived_product_is_withdrawn_once(self):
         self.config.supplier_code = "RETAIL"
         self.product.action_archive()
-        jobs = self.publish()
-        self.assertEqual(len(self.withdraw_jobs(jobs)), 1)
+        jobs, withdrawals = self.publish_and_withdrawals()
+        self.assertEqual(withdrawals, ["SP1"])
         self.assertEqual(self.sent(), [[withdrawn("SP1", supplier_code="RETAIL")]])
         self.assertEqual(len(jobs), 1, "no publication of an archived product")
         # Once: nothing more goes out for it, whatever happens to its stock.
@@ -56,7 +60,7 @@ class TestWithdraw(WithdrawCase):
         # Archiving is the user's act; what it makes the connector record is the connector's.
         manager = make_user(self.env, "stock-manager", groups=("stock.group_stock_manager",))
         self.product.with_user(manager).action_archive()
-        self.assertEqual(len(self.withdraw_jobs(self.publish())), 1)
+        self.assertEqual(self.publish_and_withdrawals()[1], ["SP1"])
         self.assertEqual(self.sent(), [[withdrawn("SP1")]])
         self.assertEqual(self.product.marketplace_sync_status, "not_synced")
 
@@ -126,8 +130,7 @@ class TestWithdraw(WithdrawCase):
         self.product.cartona_id = False
         self.env.flush_all()  # the unique key holds at every statement
         other.cartona_id = "SP1"
-        jobs = self.publish()
-        self.assertEqual(self.withdraw_jobs(jobs), [])
+        self.assertEqual(self.publish_and_withdrawals()[1], [])
         self.assertEqual(
             self.sent(),
             [[{"supplier_product_id": "SP1", "selling_price": 10.0, "available_stock_quantity": 4, "in_stock": True}]],
@@ -150,8 +153,7 @@ class TestWithdraw(WithdrawCase):
     def test_archived_and_reactivated_in_one_transaction_is_not_withdrawn(self):
         self.product.action_archive()
         self.product.action_unarchive()
-        jobs = self.publish()
-        self.assertEqual(self.withdraw_jobs(jobs), [])
+        self.assertEqual(self.publish_and_withdrawals()[1], [])
         self.assertNotIn(withdrawn("SP1"), [item for items in self.sent() for item in items])
 
     def test_unpublished_product_is_not_withdrawn(self):
@@ -180,36 +182,35 @@ class TestWithdraw(WithdrawCase):
 
 
 class TestWithdrawJob(WithdrawCase):
-    def test_job_arguments_function_and_requeue(self):
+    def test_rows_the_drain_and_requeue(self):
         self.config.retry_attempts = 4
         self.product.action_archive()
         with trap_jobs() as trap:
             self.commit()
+            self.assertEqual(self.pending(), [(self.env["product.product"], "SP1", ["stock"], False)])
             trap.assert_jobs_count(1)
-            trap.assert_enqueued_job(
-                self.env["product.product"]._marketplace_withdraw_job,
-                args=(self.config.id, ["SP1"]),
-                properties={"max_retries": 4},
-            )
-        function = self.env.ref("cartona_marketplace.job_function_product_marketplace_withdraw")
-        self.assertEqual(function.channel, "root.marketplace")
-        self.assertEqual(function._parse_retry_pattern(), {1: 60, 2: 300, 3: 1800})
-        self.assertIn("_marketplace_withdraw_job", const.JOB_METHODS)
-        job = self.env["product.product"].with_delay()._marketplace_withdraw_job(self.config.id, ["SP1"])
+            trap.assert_enqueued_job(self.config._publish_pending, properties={"max_retries": 4})
+        # Failed for good (every retry refused): its rows wait for "Requeue failed jobs".
+        self.bulk_answer = lambda items: (503, {"message": "maintenance"})
+        job = self.config.with_delay()._publish_pending()
+        with self.raises(MarketplaceRetryableError):
+            job.perform()
         job.db_record().state = "failed"
         self.config.action_requeue_failed_jobs()
         self.assertEqual(job.db_record().state, "pending")
+        self.bulk_answer = lambda items: (200, [])
+        job.perform()
+        self.assertEqual(self.sent(), [[withdrawn("SP1")]] * 2)
+        self.assertEqual(self.pending(), [])
 
     def test_a_product_sold_again_before_the_job_runs_is_left_to_its_publication(self):
         self.product.action_archive()
         with trap_jobs() as trap:
             self.commit()
-            trap.assert_enqueued_job(
-                self.env["product.product"]._marketplace_withdraw_job, args=(self.config.id, ["SP1"])
-            )
+            self.assertEqual(self.pending(), [(self.env["product.product"], "SP1", ["stock"], False)])
             self.product.action_unarchive()
             self.forget_pending()
-            perform_jobs(trap)
+            self.drain(trap)
         self.assertFalse(self.http.calls)
 
     def test_a_late_publication_never_sells_an_archived_product(self):
@@ -218,7 +219,7 @@ class TestWithdrawJob(WithdrawCase):
             self.commit()
             self.product.action_archive()
             self.commit()
-            perform_jobs(trap)
+            self.drain(trap)
         self.assertEqual(self.sent(), [[withdrawn("SP1")]])
 
     def test_retryable_failure_fails_the_job_for_a_retry(self):
@@ -227,7 +228,7 @@ class TestWithdrawJob(WithdrawCase):
         with trap_jobs() as trap:
             self.commit()
             with self.raises(MarketplaceRetryableError):
-                perform_jobs(trap)
+                self.drain(trap)
         self.assertTrue(self.logs(("operation_type", "=", "stock_sync"), ("status", "=", "error")))
 
     def test_refused_item_is_logged_and_the_others_go_out(self):
