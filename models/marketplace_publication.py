@@ -8,12 +8,18 @@ oldest rows, sends them and deletes them. Rows are only ever inserted and
 deleted: a transaction adds its own and touches no job already queued.
 """
 
+import logging
 from dataclasses import dataclass, field
+from functools import partial
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.tools import SQL
 
 from .. import const
+
+_logger = logging.getLogger(__name__)
+# The configurations whose drains are looked at again once the transaction commits.
+LOOK_AGAIN_KEY = "cartona_marketplace.publication_drains"
 
 
 @dataclass
@@ -147,20 +153,47 @@ class MarketplacePublication(models.Model):
     # The drain ----------------------------------------------------------------
 
     @api.model
-    def _queue_drain(self, config):
+    def _queue_drain(self, config, look_again=True):
         """Queue the drain of ``config``, unless one is waiting already: it
         reads the rows when it runs. A drain already running leaves rows
-        added after it started to this one."""
+        added after it started to this one.
+
+        The waiting drain is seen as this transaction began: the job runner
+        may start it, and it read its rows, before these are committed. So
+        once they are (``look_again``), a transaction of its own, which sees
+        every drain as it is then, queues one for rows left without a drain
+        waiting: a stock change never waits for the next change or the cron."""
         # Queued as the connector: whoever changed a product may not read the configuration.
         config.sudo().with_delay(
             max_retries=config.retry_attempts,
             identity_key=f"cartona-publish-{config.id}",
             description=self.env._("Publish products to %s", config.name),
         )._publish_pending()
+        if look_again:
+            postcommit = self.env.cr.postcommit
+            if LOOK_AGAIN_KEY not in postcommit.data:
+                postcommit.data[LOOK_AGAIN_KEY] = set()
+                postcommit.add(partial(self._look_again, self.env.registry, postcommit.data[LOOK_AGAIN_KEY]))
+            postcommit.data[LOOK_AGAIN_KEY].add(config.id)
 
     @api.model
-    def _queue_drains(self, configs):
-        """Queue the drain of each of ``configs`` that has rows left."""
+    def _look_again(self, registry, config_ids):
+        """After the commit: a drain for each of ``config_ids`` that has rows
+        and no drain waiting (pending or taken by the runner, not started)."""
+        try:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["marketplace.publication"]._queue_drains(
+                    env["marketplace.config"].browse(sorted(config_ids)), look_again=False
+                )
+                env.flush_all()
+        except Exception:  # committed already: the 30-minute cron queues what this could not
+            _logger.exception("Could not look for Cartona publications left without a drain")
+
+    @api.model
+    def _queue_drains(self, configs, look_again=True):
+        """Queue the drain of each of ``configs`` that has rows left (from a
+        drain, the cron or ``_look_again``: each sees the drains as they are)."""
         self.env.cr.execute(
             SQL(
                 """SELECT DISTINCT marketplace_config_id FROM marketplace_publication
@@ -169,7 +202,7 @@ class MarketplacePublication(models.Model):
             )
         )
         for (config_id,) in self.env.cr.fetchall():
-            self._queue_drain(configs.browse(config_id))
+            self._queue_drain(configs.browse(config_id), look_again)
 
     @api.model
     def _next_chunk(self, config):

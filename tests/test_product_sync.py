@@ -530,3 +530,40 @@ class TestConcurrentDrains(CommittedCase):
                 "SELECT count(*) FROM marketplace_publication WHERE marketplace_config_id = %s", [self.config_id]
             )
             self.assertEqual(cr.fetchone()[0], 0)
+
+    def test_rows_committed_after_the_waiting_drain_read_its_own_get_a_drain(self):
+        """A transaction sees the drain waiting and adds a row; meanwhile the
+        job runner starts that drain, which reads the rows committed before.
+        Once the row is committed, a drain waits for it: no stock change
+        waits for the next change or the cron."""
+        key = f"cartona-publish-{self.config_id}"
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            uuid = env["marketplace.config"].browse(self.config_id).with_delay(identity_key=key)._publish_pending().uuid
+        self.addCleanup(self._remove_drains, key)
+        with responses.RequestsMock() as http, self.registry.cursor() as late:
+            http.post(BASE_URL + const.ENDPOINT_PRODUCTS_BULK_UPDATE, json=[])
+            env = api.Environment(late, SUPERUSER_ID, {})
+            self.assertEqual(env["queue.job"].search([("identity_key", "=", key)]).state, "pending")
+            # The job runner runs the drain now, in a transaction of its own.
+            with self.registry.cursor() as cr:
+                job = Job.load(api.Environment(cr, SUPERUSER_ID, self.NO_DELAY), uuid)
+                job.set_started()
+                job.store()
+                job.perform()
+                job.set_done()
+                job.store()
+            config = env["marketplace.config"].browse(self.config_id)
+            env["marketplace.publication"]._add(config, env["product.product"].browse(self.product_ids[:1]), ["price"])
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM marketplace_publication WHERE marketplace_config_id = %s", [self.config_id]
+            )
+            self.assertEqual(cr.fetchone()[0], 1, "the row added after the drain read its rows")
+            cr.execute("SELECT count(*) FROM queue_job WHERE identity_key = %s AND state = 'pending'", [key])
+            self.assertEqual(cr.fetchone()[0], 1, "a drain waits for it")
+
+    def _remove_drains(self, key):
+        with self.registry.cursor() as cr:
+            cr.execute("DELETE FROM queue_job WHERE identity_key = %s", [key])
+            cr.execute("DELETE FROM marketplace_publication WHERE marketplace_config_id = %s", [self.config_id])
