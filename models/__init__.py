@@ -6,6 +6,7 @@ from . import marketplace_api
 from . import marketplace_poller
 from . import marketplace_order_processor
 from . import marketplace_invoicing
+from . import marketplace_returns
 from . import marketplace_parked_order
 from . import marketplace_order_edit
 from . import product_product

@@ -10,8 +10,6 @@ from .. import const
 
 _logger = logging.getLogger(__name__)
 
-# Cartona's statuses after which an invoiced order is credited back.
-REVERSING_STATUSES = (*const.CANCELLED_STATUSES, "returned", "return")
 # What reverses each booking (``account.move.cartona_move_kind``).
 REVERSAL_KINDS = {
     "invoice": "refund",
@@ -49,13 +47,16 @@ class MarketplaceInvoicing(models.AbstractModel):
     @api.model
     def _on_cartona_status(self, sale, status):
         """Import: Cartona's ``delivered`` for an order Cartona delivers, its
-        cancellation or return of an invoiced order. Money follows what the
-        import did: a cancellation it refused (the goods are delivered) leaves
-        the invoice standing."""
+        cancellation of an invoiced order, its return (goods and money,
+        models/marketplace_returns.py). Money follows what the import did: a
+        cancellation it refused (the goods are delivered) leaves the invoice
+        standing."""
         sale = sale.sudo()
         if status in const.CANCELLED_STATUSES and sale.state != "cancel":
             return
-        if status in REVERSING_STATUSES:
+        if status in const.RETURNED_STATUSES:
+            self._run_safely(sale, self.env["marketplace.returns"]._on_returned)
+        elif status in const.CANCELLED_STATUSES:
             self._run_safely(sale, self._reverse)
         elif status == "delivered" and sale.delivered_by == "delivered_by_cartona" and self._invoiced_by_config(sale):
             self._run_safely(sale, self._invoice)
@@ -94,7 +95,11 @@ class MarketplaceInvoicing(models.AbstractModel):
     @api.model
     def _bookings(self, sale):
         """``{kind: move}`` of what is booked for the order."""
-        moves = self.env["account.move"].sudo().search([("cartona_sale_order_id", "=", sale.id)])
+        moves = (
+            self.env["account.move"]
+            .sudo()
+            .search([("cartona_sale_order_id", "=", sale.id), ("cartona_move_kind", "!=", False)])
+        )
         return {move.cartona_move_kind: move for move in moves}
 
     @api.model
@@ -102,6 +107,9 @@ class MarketplaceInvoicing(models.AbstractModel):
         """The retailer's invoice, by Odoo's own ``_create_invoices``; posted
         (and Cartona's part booked) when the configuration says so."""
         if "invoice" in self._bookings(sale) or sale.state != "sale":
+            return
+        if self._customer_invoices(sale).filtered(lambda move: move.state != "cancel"):
+            # Invoiced by hand (at confirmation, say): posting it books Cartona's part.
             return
         config = sale.marketplace_config_id
         self._check_setup(config)
@@ -116,6 +124,8 @@ class MarketplaceInvoicing(models.AbstractModel):
                 f"from Cartona's total_price ({sale.cartona_total_price:.2f})."
             )
             invoice.message_post(body=message)
+            # A short delivery, say: the retailer owes what it received, Cartona's figures differ.
+            config._schedule_activity(sale, "Cartona: invoice differs from Cartona's total", message, sale=sale)
             self.env["marketplace.sync.log"]._log_operation(
                 config.id, "invoicing", "warning", message, res_model=sale._name, res_id=sale.id
             )
@@ -133,6 +143,46 @@ class MarketplaceInvoicing(models.AbstractModel):
             )
 
     @api.model
+    def _on_posted(self, moves):
+        """Customer invoices posted, by the connector or by hand (Odoo's
+        "Create invoice", at confirmation or after delivery): Cartona's part is
+        booked on the first posted invoice of each Cartona order, once, and
+        matched with it again when it is posted after a reset to draft."""
+        for invoice in moves.sudo().filtered(lambda move: move.move_type == "out_invoice"):
+            sales = invoice.cartona_sale_order_id or invoice.invoice_line_ids.sale_line_ids.order_id.filtered(
+                "is_marketplace_order"
+            )
+            for sale in sales.filtered(lambda o: self._has_setup(o.marketplace_config_id)):
+                self._run_safely(sale, self._book_cartona_part, invoice)
+
+    @api.model
+    def _has_setup(self, config):
+        return bool(config.cartona_partner_id and config.cartona_journal_id)
+
+    @api.model
+    def _customer_invoices(self, sale):
+        return sale.sudo().invoice_ids.filtered(lambda move: move.move_type == "out_invoice")
+
+    @api.model
+    def _adopt(self, sale, invoice):
+        """The order's invoice, whoever made it. False when another invoice of
+        the order carries Cartona's part already."""
+        if invoice.cartona_move_kind == "invoice":
+            return True
+        if len(invoice.invoice_line_ids.sale_line_ids.order_id) > 1:
+            raise UserError(
+                self.env._(
+                    "%(invoice)s invoices several orders: Cartona's part is booked per order. "
+                    "Invoice each Cartona order on its own.",
+                    invoice=invoice.name,
+                )
+            )
+        if "invoice" in self._bookings(sale):
+            return False
+        invoice.write({"cartona_sale_order_id": sale.id, "cartona_move_kind": "invoice"})
+        return True
+
+    @api.model
     def _book_cartona_part(self, sale, invoice):
         """On the posted invoice: Cartona's part (credit and installment) moved
         from the retailer's receivable to the Cartona partner's and reconciled
@@ -142,15 +192,18 @@ class MarketplaceInvoicing(models.AbstractModel):
         receivable and owed to Cartona on its payable."""
         config = sale.marketplace_config_id
         self._check_setup(config)
+        if not self._adopt(sale, invoice):
+            return
         booked = self._bookings(sale)
         cartona = config.cartona_partner_id.with_company(invoice.company_id)
         retailer = invoice.commercial_partner_id
         receivable = invoice.line_ids.filtered(lambda line: line.account_type == "asset_receivable")
         currency = invoice.company_id.currency_id
         share = currency.round(sale.cartona_share_amount)
-        if currency.compare_amounts(share, 0) > 0 and "cartona_share" not in booked:
+        share_entry = booked.get("cartona_share")
+        if currency.compare_amounts(share, 0) > 0 and not share_entry:
             label = self.env._("Cartona's part of %(invoice)s (%(order)s)", invoice=invoice.name, order=sale.name)
-            entry = self._book(
+            share_entry = self._book(
                 sale,
                 "cartona_share",
                 invoice.date,
@@ -159,7 +212,14 @@ class MarketplaceInvoicing(models.AbstractModel):
                     (receivable.account_id[:1], retailer, -share, label),
                 ],
             )
-            (entry.line_ids.filtered(lambda line: line.partner_id == retailer) | receivable).reconcile()
+        if share_entry and share_entry.state == "posted":
+            # Matched again after a reset to draft, which unreconciles the invoice.
+            retailer_part = share_entry.line_ids.filtered(
+                lambda line: line.partner_id == retailer and line.account_id == receivable.account_id[:1]
+            )
+            to_match = (retailer_part | receivable).filtered(lambda line: not line.reconciled)
+            if to_match & retailer_part and to_match & receivable:
+                to_match.reconcile()
         discount = currency.round(sale.cartona_discount_total)
         # An invoice posted before Cartona's discounts had an entry of their own
         # carries them in its share: posted again, it books them no second time.
@@ -253,9 +313,28 @@ class MarketplaceInvoicing(models.AbstractModel):
         if invoice.state == "draft":
             invoice.button_cancel()
             return
+        self._reverse_bookings(sale, booked, REVERSAL_KINDS)
+        self._log_credited(sale)
+
+    @api.model
+    def _log_credited(self, sale):
+        self.env["marketplace.sync.log"]._log_operation(
+            sale.marketplace_config_id.id,
+            "invoicing",
+            "success",
+            f"{sale.name} credited back: Cartona order {sale.marketplace_status}",
+            res_model=sale._name,
+            res_id=sale.id,
+        )
+
+    @api.model
+    def _reverse_bookings(self, sale, booked, kinds):
+        """Each posted booking of ``kinds`` not reversed yet: reversed today,
+        posted and reconciled with the move it reverses (``cancel=True``),
+        whatever had been matched with that move (a payment) left open."""
         today = fields.Date.context_today(self)
-        for kind, reversal in REVERSAL_KINDS.items():
-            move = booked.get(kind)
+        for kind in kinds:
+            move, reversal = booked.get(kind), REVERSAL_KINDS[kind]
             if move and move.state == "posted" and reversal not in booked:
                 default = {
                     "date": today,
@@ -267,14 +346,60 @@ class MarketplaceInvoicing(models.AbstractModel):
                 }
                 if kind == "invoice":
                     default["invoice_date"] = today
-                # cancel=True: posted and reconciled with the move it reverses,
-                # whatever had been matched with that move (a payment) left open.
-                move._reverse_moves([default], cancel=True)
-        self.env["marketplace.sync.log"]._log_operation(
-            sale.marketplace_config_id.id,
-            "invoicing",
-            "success",
-            f"{sale.name} credited back: Cartona order {sale.marketplace_status}",
-            res_model=sale._name,
-            res_id=sale.id,
-        )
+                booked[reversal] = move._reverse_moves([default], cancel=True)
+
+    @api.model
+    def _reverse_part(self, sale, move, ratio):
+        """``ratio`` of a booking reversed (goods partly returned), each line
+        matched with the line it reverses where the account is reconcilable."""
+        kind = REVERSAL_KINDS[move.cartona_move_kind]
+        currency = move.company_id.currency_id
+        lines = [
+            (line.account_id, line.partner_id, -currency.round(line.balance * ratio), line.name)
+            for line in move.line_ids
+        ]
+        # Rounding ends on the last line: the entry balances.
+        last = lines[-1]
+        lines[-1] = (last[0], last[1], currency.round(-sum(balance for _a, _p, balance, _l in lines[:-1])), last[3])
+        reversal = self._book(sale, kind, fields.Date.context_today(self), lines)
+        for line in move.line_ids.filtered(lambda line: line.account_id.reconcile and not line.reconciled):
+            reversal.line_ids.filtered(
+                lambda other, line=line: other.account_id == line.account_id and other.partner_id == line.partner_id
+            ).union(line).reconcile()
+        return reversal
+
+    @api.model
+    def _on_cancelled(self, invoices):
+        """An invoice of a Cartona order reset to draft and cancelled: what was
+        booked on it is reversed, and the order is free for its next invoice,
+        which books Cartona's part afresh. The cancelled set keeps its order
+        but no kind: it is closed, each booking matched with its reversal."""
+        for invoice in invoices.sudo().filtered(lambda move: move.cartona_move_kind == "invoice"):
+            sale = invoice.cartona_sale_order_id
+            booked = self._bookings(sale)
+            kinds = [kind for kind in REVERSAL_KINDS if kind != "invoice"]
+            self._reverse_bookings(sale, booked, kinds)
+            closed = [invoice, *(booked.get(kind) for kind in kinds), *(booked.get(REVERSAL_KINDS[k]) for k in kinds)]
+            self.env["account.move"].sudo().union(*filter(None, closed)).write({"cartona_move_kind": False})
+            self.env["marketplace.sync.log"]._log_operation(
+                sale.marketplace_config_id.id,
+                "invoicing",
+                "success",
+                f"{invoice.name or invoice.id} of {sale.name} cancelled: Cartona's part booked on it is reversed",
+                res_model=sale._name,
+                res_id=sale.id,
+            )
+
+    @api.model
+    def _set_qty_to_invoice(self, lines):
+        """What the lines of Cartona orders have left to invoice. Once an
+        order's deliveries are over, its goods follow Odoo's "delivered
+        quantities" policy whatever the product's: a driver who delivered 6
+        boxes of 10 bills 6, and goods that came back are credited. Before,
+        the product's policy stands (a supplier may invoice at confirmation)."""
+        for sale in lines.order_id._origin.sudo():
+            if sale._marketplace_all_delivered():
+                for line in lines.filtered(
+                    lambda line, sale=sale: line.order_id._origin == sale and line.qty_delivered_method == "stock_move"
+                ):
+                    line.qty_to_invoice = line.qty_delivered - line.qty_invoiced

@@ -915,7 +915,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             for sale in sales:
                 self._cancel_order(sale, status)
         elif action == "draft":
-            for sale in sales.filtered(lambda sale: sale.state == "sale"):
+            # A return is handled with its money (models/marketplace_returns.py).
+            for sale in sales.filtered(lambda sale: sale.state == "sale" and status not in const.RETURNED_STATUSES):
                 self._schedule_activity(
                     sale,
                     f"Cartona: order {status}",

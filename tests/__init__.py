@@ -32,3 +32,4 @@ from . import test_hostile_input
 from . import test_import_cost
 from . import test_going_live
 from . import test_pull_walk
+from . import test_returns

@@ -63,6 +63,19 @@ class InvoicingCase(ImportCase, AccountTestInvoicingCommon):
     def bookings(self, sale):
         return self.env["marketplace.invoicing"]._bookings(sale)
 
+    def receive_return(self, sale, quantities=None):
+        """The warehouse receives the return the connector prepared: all of
+        it, or ``quantities`` ({product: quantity in the product's unit})."""
+        returns = sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming" and p.state != "done")
+        self.assertEqual(len(returns), 1, "one return prepared")
+        for move in returns.move_ids:
+            move.quantity = move.product_uom_qty if quantities is None else quantities.get(move.product_id, 0.0)
+            move.picked = True
+        with trap_jobs():
+            returns.with_user(self.clerk).with_context(skip_backorder=True, cancel_backorder=True).button_validate()
+        self.assertEqual(returns.state, "done")
+        return returns
+
     def assert_lines(self, move, expected):
         """``expected``: (account, partner, debit, credit, reconciled) per line, in any order."""
 
@@ -295,6 +308,8 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(self.bookings(sale), booked)
         with trap_jobs():
             self.pull([dict(data, status="returned")])
+        self.assertEqual(self.bookings(sale), booked, "the money waits for the goods")
+        self.receive_return(sale)
         booked = self.bookings(sale)
         self.assertEqual(set(booked), {"invoice", "cartona_discount", "refund", "cartona_discount_reversal"})
         reversal = booked["cartona_discount_reversal"]
@@ -358,7 +373,10 @@ class TestInvoicing(InvoicingCase):
         with trap_jobs():
             self.pull([data])
         sale = self.sale(data["hashed_id"])
-        sale._create_invoices()  # invoiced by hand before the delivery: nothing left to invoice
+        # No sales journal: Odoo cannot make the invoice.
+        self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", sale.company_id.id)]
+        ).active = False
         delivered = self.import_and_deliver(data, self.clerk)
         self.assertEqual(delivered, sale)
         self.assertFalse(self.bookings(sale))
@@ -388,6 +406,130 @@ class TestInvoicing(InvoicingCase):
         )
         journal = other.cartona_journal_id
         self.assertEqual((journal.code, journal.type, journal.company_id), ("CRT1", "general", company))
+
+
+class TestInvoicesByHand(InvoicingCase):
+    """Cartona's part follows the invoice, whoever made it and whatever happens to it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        cls.accountant = new_test_user(
+            cls.env,
+            login="accountant",
+            groups="account.group_account_invoice,sales_team.group_sale_salesman_all_leads",
+            company_id=company.id,
+            company_ids=[(6, 0, company.ids)],
+        )
+
+    def invoice_by_hand(self, sale):
+        """Odoo's "Create invoice" on the order, then "Confirm", as an accountant."""
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_user(self.accountant)
+            .with_context(active_model="sale.order", active_ids=sale.ids)
+            .create({"advance_payment_method": "delivered"})
+        )
+        wizard.create_invoices()
+        invoice = sale.invoice_ids.filtered(lambda move: move.state == "draft")
+        invoice.with_user(self.accountant).action_post()
+        return invoice
+
+    def installment_order(self):
+        # Credit 80 + installment 2400: Cartona pays the whole 2480; the retailer the top-up of 50.
+        return self.order_data("Qx7mK2aP", status="approved")
+
+    def test_hand_made_invoice_books_cartona_s_part(self):
+        self.config.invoice_mode = "off"
+        sale = self.import_and_deliver(self.order(cartona_credit=100))
+        self.assertFalse(sale.invoice_ids)
+        invoice = self.invoice_by_hand(sale)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share"})
+        self.assertEqual(booked["invoice"], invoice)
+        self.assertEqual(invoice.amount_residual, 1270.0)
+        self.assert_lines(
+            booked["cartona_share"],
+            [(self.receivable, self.cartona, 100.0, 0.0, False), (self.receivable, sale.partner_id, 0.0, 100.0, True)],
+        )
+
+    def test_invoice_at_confirmation_books_cartona_s_part_once(self):
+        with trap_jobs():
+            self.pull([self.installment_order()])
+        sale = self.sale("Qx7mK2aP")
+        self.assertEqual(sale.state, "sale")
+        invoice = self.invoice_by_hand(sale)
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
+        self.assertEqual(invoice.payment_state, "paid", "Cartona pays the whole invoice")
+        booked = self.bookings(sale)
+        self.import_and_deliver(self.installment_order())
+        self.assertEqual(self.bookings(sale), booked)
+        self.assertEqual(sale.invoice_ids, invoice, "the delivery invoices nothing more")
+        self.assertFalse(sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice by hand"))
+        self.assertEqual(sale.invoice_status, "invoiced")
+
+    def test_reset_to_draft_and_post_again_matches_cartona_s_part_again(self):
+        sale = self.import_and_deliver(self.installment_order())
+        booked = self.bookings(sale)
+        invoice = booked["invoice"]
+        invoice.with_user(self.accountant).button_draft()
+        self.assertEqual(invoice.amount_residual, 2480.0, "Odoo unreconciles on reset")
+        invoice.with_user(self.accountant).action_post()
+        self.assertEqual(self.bookings(sale), booked)
+        self.assertEqual((invoice.payment_state, invoice.amount_residual), ("paid", 0.0))
+        self.assertEqual(sale.partner_id.credit, 50.0, "the retailer owes the top-up only")
+        self.assertEqual(self.cartona.credit, 2480.0)
+
+    def test_reset_to_draft_and_cancel_reverses_what_was_booked_on_it(self):
+        sale = self.import_and_deliver(self.installment_order())
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share", "top_up"})
+        invoice = booked["invoice"]
+        invoice.with_user(self.accountant).button_draft()
+        invoice.with_user(self.accountant).button_cancel()
+        self.assertEqual(invoice.state, "cancel")
+        retailer = sale.partner_id
+        self.assertEqual(
+            (retailer.credit, retailer.debit, self.cartona.credit, self.cartona.debit), (0.0, 0.0, 0.0, 0.0)
+        )
+        entries = self.env["account.move"].search([("cartona_sale_order_id", "=", sale.id), ("state", "=", "posted")])
+        self.assertEqual(len(entries), 4, "Cartona's part and the top-up, each with its reversal")
+        self.assertTrue(all(entries.line_ids.filtered("account_id.reconcile").mapped("reconciled")))
+        self.assertEqual(self.bookings(sale), {}, "closed: the order is free for its next invoice")
+        # Invoiced again by hand: Cartona's part is booked on the new invoice, once.
+        again = self.invoice_by_hand(sale)
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
+        self.assertEqual(self.bookings(sale)["invoice"], again)
+        self.assertEqual(again.payment_state, "paid")
+        self.env.invalidate_all()
+        self.assertEqual((retailer.credit, self.cartona.credit), (50.0, 2480.0))
+
+    def test_short_delivery_bills_what_was_delivered(self):
+        data = self.order()
+        with trap_jobs() as trap:
+            self.pull([data])
+            sale = self.sale(data["hashed_id"])
+            picking = sale.picking_ids
+            for move in picking.move_ids:
+                # The driver delivered 6 of the 10 kg of sugar; no backorder.
+                move.quantity = 6 if move.product_id == self.sugar else move.product_uom_qty
+                move.picked = True
+            action = picking.with_user(self.clerk).button_validate()
+            wizard = Form(self.env[action["res_model"]].with_context(**action["context"])).save()
+            wizard.with_user(self.clerk).process_cancel_backorder()
+            pushed = [job.args for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status"]
+            self.assertIn(("delivered",), pushed, "Cartona is told delivered")
+        invoice = self.bookings(sale)["invoice"]
+        sugar = invoice.invoice_line_ids.filtered(lambda line: line.product_id == self.sugar)
+        self.assertEqual(sugar.quantity, 6.0)
+        self.assertEqual(invoice.amount_total, 1362.0, "1370 less 4 kg at 2")
+        self.assertEqual(sale.partner_id.credit, 1362.0, "the retailer owes what it received")
+        self.assertEqual(sale.invoice_status, "no", "the 4 kg never delivered are not to invoice")
+        differs = sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice differs from Cartona's total")
+        self.assertEqual(len(differs), 1)
+        self.env["marketplace.invoicing"]._invoice_delivered(sale)
+        self.assertEqual(len(sale.activity_ids.filtered(lambda a: a.summary == differs.summary)), 1)
 
 
 class TestSettlement(InvoicingCase):
