@@ -565,6 +565,28 @@ class TestSettlement(InvoicingCase):
         self.assertEqual(sale.partner_id.credit, 1370.0, "the retailer still owes its invoice")
 
 
+    def test_a_payment_left_open_by_a_return_is_in_the_next_statement(self):
+        bank = self.company_data["default_journal_bank"]
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0)
+        returned = self.import_and_deliver(data)  # Cartona funds 10 of discounts
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id, "journal_id": bank.id})
+        self.assertEqual(wizard.amount, 10.0)
+        wizard.action_register_settlement()
+        # Returned: the discounts are reversed, and the 10 Cartona paid is open again, in the bank journal.
+        with trap_jobs():
+            self.pull([dict(data, status="returned")])
+        self.receive_return(returned)
+        self.assertIn("cartona_discount_reversal", self.bookings(returned))
+        sale = self.import_and_deliver(self.order(hashed_id="Nx1", cartona_credit=100))
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id, "journal_id": bank.id})
+        self.assertEqual((wizard.cartona_owes, wizard.net_amount, wizard.amount), (90.0, 90.0, 90.0))
+        self.assertIn(bank, wizard.line_ids.filtered(lambda line: not line.reconciled).journal_id)
+        wizard.action_register_settlement()
+        self.env.invalidate_all()
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+        self.assertEqual(sale.partner_id.credit, 1270.0)
+
+
 class TestInvoicingCallers(InvoicingCase):
     def test_plain_user_cannot_book_over_rpc(self):
         employee = new_test_user(self.env, login="plain", groups="base.group_user")
