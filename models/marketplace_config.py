@@ -141,7 +141,8 @@ class MarketplaceConfig(models.Model):
         string="Taxes",
         check_company=True,
         domain=[("type_tax_use", "=", "sale")],
-        help="Price-included taxes put on imported lines. Cartona's prices are what the retailer pays.",
+        help="Fallback: price-included taxes put on imported lines of products without sales taxes of "
+        "their own. Cartona's prices are what the retailer pays.",
     )
 
     # Status & statistics

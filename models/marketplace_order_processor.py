@@ -417,8 +417,6 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         config = self._get_config()
         hashed_ids = [order.hashed_id for order in orders]
         defaults = {
-            # The config's price-included taxes, never the product's own.
-            "tax_id": [Command.set(config.tax_ids.ids)],
             "discount": 0.0,
         }
         # Read as superuser: a manager pulling now may have no accounting rights.
@@ -690,7 +688,8 @@ class MarketplaceOrderProcessor(models.AbstractModel):
             product_uom=product.cartona_uom_id.id or product.uom_id.id,
             product_uom_qty=line.amount,
             # Written with the quantity: Odoo recomputes a price it did not see set.
-            price_unit=line.price,
+            # Taxes: the product's own; a price-excluded one brings the unit price back.
+            **self.env["marketplace.invoicing"]._line_prices(self._get_config(), product, line.price, line.amount),
             cartona_amount=line.amount,
             cartona_imported=True,
             cartona_line_id=line.line_id,

@@ -219,6 +219,27 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(invoice.amount_tax, 304.56)
         self.assertEqual(invoice.payment_state, "paid")
 
+    def test_each_line_carries_its_product_s_vat_and_the_total_stays_cartona_s(self):
+        vat = self.env["account.tax"].create({"name": "VAT 14%", "amount": 14, "type_tax_use": "sale"})
+        included = self.env["account.tax"].create(
+            {"name": "VAT 5% incl.", "amount": 5, "type_tax_use": "sale", "price_include_override": "tax_included"}
+        )
+        self.soda.taxes_id = vat  # price-excluded: the unit price is brought back
+        self.config.tax_ids = included  # for the sugar, which has no tax of its own
+        sale = self.import_and_deliver(self.order())
+        soda = sale.order_line.filtered(lambda line: line.product_id == self.soda)
+        sugar = sale.order_line.filtered(lambda line: line.product_id == self.sugar)
+        self.assertEqual((soda.tax_id, sugar.tax_id), (vat, included))
+        # 5 boxes at 200: 175.44 before tax is the nearest unit price Odoo keeps, a cent off.
+        self.assertEqual(sorted(soda.mapped("price_total")), [350.0, 1000.01], "Cartona's line totals, to a cent")
+        self.assertEqual(sorted(soda.mapped("price_unit")), [153.51, 175.44])
+        self.assertEqual(sale.amount_total, 1370.01)
+        self.assertEqual(sale.amount_tax, 166.74, "42.98 + 122.81 on the soda, 0.95 on the sugar")
+        # The cent is stated, never silent.
+        self.assertTrue(self.logs(("status", "=", "warning"), ("message", "like", "differs from Cartona's")))
+        invoice = self.bookings(sale)["invoice"]
+        self.assertEqual(invoice.amount_total, 1370.01)
+
     def test_backorder_cancelled_later_invoices_what_was_delivered(self):
         (self.soda | self.sugar).invoice_policy = "delivery"
         data = self.order()
@@ -563,7 +584,6 @@ class TestSettlement(InvoicingCase):
         self.assertTrue(all(wizard.line_ids.mapped("reconciled")))
         self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
         self.assertEqual(sale.partner_id.credit, 1370.0, "the retailer still owes its invoice")
-
 
     def test_a_payment_left_open_by_a_return_is_in_the_next_statement(self):
         bank = self.company_data["default_journal_bank"]
