@@ -199,7 +199,9 @@ class MarketplaceInvoicing(models.AbstractModel):
         retailer = invoice.commercial_partner_id
         receivable = invoice.line_ids.filtered(lambda line: line.account_type == "asset_receivable")
         currency = invoice.company_id.currency_id
-        share = currency.round(sale.cartona_share_amount)
+        collects = self._cartona_collects(sale)
+        # Cartona's courier collects the retailer's cash: Cartona owes the whole invoice.
+        share = currency.round(invoice.amount_total if collects else sale.cartona_share_amount)
         share_entry = booked.get("cartona_share")
         if currency.compare_amounts(share, 0) > 0 and not share_entry:
             label = self.env._("Cartona's part of %(invoice)s (%(order)s)", invoice=invoice.name, order=sale.name)
@@ -239,7 +241,8 @@ class MarketplaceInvoicing(models.AbstractModel):
                     ),
                 ],
             )
-        top_up = currency.round(sale.cartona_wallet_top_up)
+        # A top-up Cartona's courier collects never passes through the supplier.
+        top_up = 0.0 if collects else currency.round(sale.cartona_wallet_top_up)
         if currency.compare_amounts(top_up, 0) > 0 and "top_up" not in booked:
             label = self.env._("Wallet top-up of %s, collected for Cartona", sale.name)
             self._book(
@@ -251,6 +254,10 @@ class MarketplaceInvoicing(models.AbstractModel):
                     (cartona.property_account_payable_id, cartona, -top_up, label),
                 ],
             )
+
+    @api.model
+    def _cartona_collects(self, sale):
+        return sale.delivered_by == "delivered_by_cartona" and sale.marketplace_config_id.cartona_collects_cash
 
     @api.model
     def _discount_income(self, invoice, amount):

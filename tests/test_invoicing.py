@@ -187,6 +187,33 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(booked["top_up"].cartona_sale_order_id, sale)
         self.assertEqual(retailer.credit, 50.0, "the retailer owes the top-up in cash")
 
+    def test_cartona_collects_the_cash_on_the_orders_it_delivers(self):
+        # Credit 80, the retailer's 2400 in cash and a top-up of 50, all to Cartona's courier.
+        data = self.order_data("Qx7mK2aP", status="approved", installment_cost=0, delivered_by="delivered_by_cartona")
+        self.assertTrue(self.config.cartona_collects_cash, "on by default")
+        sale = self.import_and_deliver(data)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share"}, "no top-up: it never passes through us")
+        self.assert_lines(
+            booked["cartona_share"],
+            [
+                (self.receivable, self.cartona, 2480.0, 0.0, False),
+                (self.receivable, sale.partner_id, 0.0, 2480.0, True),
+            ],
+        )
+        self.assertEqual(booked["invoice"].payment_state, "paid")
+        self.assertEqual(sale.partner_id.credit, 0.0)
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
+        self.assertEqual((wizard.cartona_owes, wizard.supplier_owes, wizard.net_amount), (2480.0, 0.0, 2480.0))
+
+    def test_the_retailer_owes_its_cash_when_cartona_does_not_collect_it(self):
+        self.config.cartona_collects_cash = False
+        data = self.order_data("Qx7mK2aP", status="approved", installment_cost=0, delivered_by="delivered_by_cartona")
+        sale = self.import_and_deliver(data)
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
+        self.assertEqual(sale.partner_id.credit, 2450.0, "2400 of goods and the 50 top-up")
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (80.0, 50.0), "owes 80, is owed the top-up")
+
     def test_wallet_top_up_alone(self):
         sale = self.import_and_deliver(self.order(wallet_top_up=30))
         booked = self.bookings(sale)
@@ -263,8 +290,10 @@ class TestInvoicing(InvoicingCase):
     def test_cancellation_after_invoicing_credits_everything_back_once(self):
         # Cartona delivers the order and the supplier leaves its stock to a
         # person: Cartona's "delivered" invoices it with no delivery done, so
-        # Cartona's cancellation afterwards does cancel it.
+        # Cartona's cancellation afterwards does cancel it. The retailer pays
+        # the top-up to the supplier here, not to Cartona's courier.
         self.config.custom_state_mapping = '{"delivered": "sale"}'
+        self.config.cartona_collects_cash = False
         data = self.order_data("Qx7mK2aP", status="approved", delivered_by="delivered_by_cartona")
         with trap_jobs():
             self.pull([data])
@@ -363,7 +392,7 @@ class TestInvoicing(InvoicingCase):
             sale = self.sale("Pz2cV6yE")
             self.assertEqual(sale.picking_ids.mapped("state"), ["done"])
             booked = self.bookings(sale)
-            self.assertEqual(set(booked), {"invoice"})
+            self.assertEqual(set(booked), {"invoice", "cartona_share"}, "Cartona's courier collects the 7800")
             self.assertEqual(booked["invoice"].amount_total, 7800.0)
             self.pull([data])
             self.pull([dict(data, note_message="changed")])
