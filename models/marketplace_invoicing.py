@@ -108,7 +108,7 @@ class MarketplaceInvoicing(models.AbstractModel):
         (and Cartona's part booked) when the configuration says so."""
         if "invoice" in self._bookings(sale) or sale.state != "sale":
             return
-        if self._customer_invoices(sale).filtered(lambda move: move.state != "cancel"):
+        if sale.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state != "cancel"):
             # Invoiced by hand (at confirmation, say): posting it books Cartona's part.
             return
         config = sale.marketplace_config_id
@@ -158,10 +158,6 @@ class MarketplaceInvoicing(models.AbstractModel):
     @api.model
     def _has_setup(self, config):
         return bool(config.cartona_partner_id and config.cartona_journal_id)
-
-    @api.model
-    def _customer_invoices(self, sale):
-        return sale.sudo().invoice_ids.filtered(lambda move: move.move_type == "out_invoice")
 
     @api.model
     def _adopt(self, sale, invoice):
@@ -386,7 +382,11 @@ class MarketplaceInvoicing(models.AbstractModel):
             booked = self._bookings(sale)
             kinds = [kind for kind in REVERSAL_KINDS if kind != "invoice"]
             self._reverse_bookings(sale, booked, kinds)
-            closed = [invoice, *(booked.get(kind) for kind in kinds), *(booked.get(REVERSAL_KINDS[k]) for k in kinds)]
+            closed = [
+                invoice,
+                *(booked.get(kind) for kind in kinds),
+                *(booked.get(REVERSAL_KINDS[kind]) for kind in kinds),
+            ]
             self.env["account.move"].sudo().union(*filter(None, closed)).write({"cartona_move_kind": False})
             self.env["marketplace.sync.log"]._log_operation(
                 sale.marketplace_config_id.id,

@@ -1,4 +1,5 @@
 from odoo import api, models
+from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
 from .. import const
@@ -101,7 +102,10 @@ class MarketplaceReturns(models.AbstractModel):
             return
         refund = sale.with_company(sale.company_id)._create_invoices(final=True)
         if refund.move_type != "out_refund":
-            return  # nothing invoiced came back
+            # Something else is left to invoice with it: a person sorts the two out.
+            raise UserError(
+                self.env._("%s has more to invoice than the goods that came back: credit them by hand.", sale.name)
+            )
         refund.write({"cartona_sale_order_id": sale.id, "cartona_move_kind": "refund"})
         refund.action_post()
         ratio = refund.amount_total / invoice.amount_total if invoice.amount_total else 0.0
