@@ -38,10 +38,12 @@ class MarketplaceReturns(models.AbstractModel):
             # What was not delivered yet is not going either.
             outgoing.filtered(lambda p: p.state not in ("done", "cancel")).action_cancel()
             returns = self._prepare_returns(delivered)
-            names = ", ".join(returns.mapped("name")) or "-"
+            if not returns:
+                return  # everything delivered has its return already (Cartona said it twice)
             message = (
                 f"Cartona returned {sale.name} (reason: {sale.cartona_return_reason or 'none given'}): "
-                f"receive {names} when the goods are back; the credit note follows what is received."
+                f"receive {', '.join(returns.mapped('name'))} when the goods are back; "
+                "the credit note follows what is received."
             )
             config = sale.marketplace_config_id
             config._schedule_activity(sale, RETURN_SUMMARY, message, sale=sale)

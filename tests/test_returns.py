@@ -53,6 +53,10 @@ class TestReturns(InvoicingCase):
         self.assertEqual(sale.activity_ids.mapped("summary"), [RETURN_SUMMARY])
         self.receive_return(sale)
         self.assertEqual(self.oil.qty_available, oil + 48)
+        # Cartona says it again, by its other name: nothing more to return, no new to-do.
+        with trap_jobs():
+            self.pull([dict(data, status="return")])
+        self.assertEqual(len(sale.picking_ids), 2)
         booked = self.bookings(sale)
         self.assertEqual(
             set(booked), {"invoice", "cartona_share", "top_up", "refund", "cartona_share_reversal", "top_up_reversal"}
