@@ -232,8 +232,8 @@ class MarketplaceInvoicing(models.AbstractModel):
                 [
                     (cartona.property_account_receivable_id, cartona, discount, label),
                     *(
-                        (account, cartona, -amount, label)
-                        for account, amount in self._discount_income(invoice, discount).items()
+                        (account, cartona, -self._untaxed(taxes, amount), label, taxes)
+                        for (account, taxes), amount in self._discount_income(invoice, discount).items()
                     ),
                 ],
             )
@@ -257,28 +257,41 @@ class MarketplaceInvoicing(models.AbstractModel):
 
     @api.model
     def _discount_income(self, invoice, amount):
-        """``{income account: share of amount}``: the accounts the invoice
-        books the discounted lines on, weighted by their discounts, so the
-        discount is revenue of the product it was given on; the sales
-        journal's own account when no invoiced line carries one."""
+        """``{(income account, taxes): share of amount}``: the accounts and
+        taxes the invoice books the discounted lines with, weighted by their
+        discounts, so the discount is revenue of the product it was given on,
+        with its VAT (a third party's consideration for the supply is taxed as
+        the price is); the sales journal's own account, untaxed, when no
+        invoiced line carries one."""
         weights = defaultdict(float)
         for line in invoice.invoice_line_ids:
             for sale_line in line.sale_line_ids:
-                weights[line.account_id] += sale_line.cartona_discount * line.quantity
-        weights = {account: weight for account, weight in weights.items() if weight > 0}
+                weights[line.account_id, line.tax_ids] += sale_line.cartona_discount * line.quantity
+        weights = {key: weight for key, weight in weights.items() if weight > 0}
         if not weights:
-            return {invoice.journal_id.default_account_id: amount}
+            return {(invoice.journal_id.default_account_id, self.env["account.tax"]): amount}
         currency, total, left = invoice.company_id.currency_id, sum(weights.values()), amount
         shares = {}
-        for account, weight in list(weights.items())[:-1]:
-            shares[account] = currency.round(amount * weight / total)
-            left -= shares[account]
+        for key, weight in list(weights.items())[:-1]:
+            shares[key] = currency.round(amount * weight / total)
+            left -= shares[key]
         shares[list(weights)[-1]] = currency.round(left)
         return shares
 
     @api.model
+    def _untaxed(self, taxes, amount):
+        """The base of ``amount`` tax included (Odoo adds the tax lines)."""
+        if not taxes:
+            return amount
+        details = taxes._get_tax_details(amount, 1.0, rounding_method="round_per_line", special_mode="total_included")
+        return taxes.company_id[:1].currency_id.round(details["total_excluded"])
+
+    @api.model
     def _book(self, sale, kind, date, lines):
-        """A posted entry in the Cartona journal: ``lines`` are (account, partner, balance, label)."""
+        """A posted entry in the Cartona journal: ``lines`` are (account,
+        partner, balance, label[, taxes]); Odoo adds the tax lines of the
+        taxed ones, and a cent of rounding left ends on a line of its own,
+        on the last line's account."""
         journal = sale.marketplace_config_id.cartona_journal_id
         move = (
             self.env["account.move"]
@@ -294,13 +307,32 @@ class MarketplaceInvoicing(models.AbstractModel):
                     "cartona_move_kind": kind,
                     "line_ids": [
                         Command.create(
-                            {"account_id": account.id, "partner_id": partner.id, "balance": balance, "name": label}
+                            {
+                                "account_id": account.id,
+                                "partner_id": partner.id,
+                                "balance": balance,
+                                "name": label,
+                                "tax_ids": [Command.set(taxes[0].ids)] if taxes else [],
+                            }
                         )
-                        for account, partner, balance, label in lines
+                        for account, partner, balance, label, *taxes in lines
                     ],
                 }
             )
         )
+        left = move.currency_id.round(sum(move.line_ids.mapped("balance")))
+        if left:
+            account, partner = lines[-1][:2]
+            rounding = self.env._("Rounding")
+            move.write(
+                {
+                    "line_ids": [
+                        Command.create(
+                            {"account_id": account.id, "partner_id": partner.id, "balance": -left, "name": rounding}
+                        )
+                    ]
+                }
+            )
         move.action_post()
         return move
 
@@ -357,13 +389,11 @@ class MarketplaceInvoicing(models.AbstractModel):
         matched with the line it reverses where the account is reconcilable."""
         kind = REVERSAL_KINDS[move.cartona_move_kind]
         currency = move.company_id.currency_id
+        # Tax lines are Odoo's, from the taxed lines.
         lines = [
-            (line.account_id, line.partner_id, -currency.round(line.balance * ratio), line.name)
-            for line in move.line_ids
+            (line.account_id, line.partner_id, -currency.round(line.balance * ratio), line.name, line.tax_ids)
+            for line in move.line_ids.filtered(lambda line: not line.tax_repartition_line_id)
         ]
-        # Rounding ends on the last line: the entry balances.
-        last = lines[-1]
-        lines[-1] = (last[0], last[1], currency.round(-sum(balance for _a, _p, balance, _l in lines[:-1])), last[3])
         reversal = self._book(sale, kind, fields.Date.context_today(self), lines)
         for line in move.line_ids.filtered(lambda line: line.account_id.reconcile and not line.reconciled):
             reversal.line_ids.filtered(

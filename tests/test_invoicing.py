@@ -267,6 +267,26 @@ class TestInvoicing(InvoicingCase):
         invoice = self.bookings(sale)["invoice"]
         self.assertEqual(invoice.amount_total, 1370.01)
 
+    def test_cartona_funded_discounts_bear_the_vat_of_their_product(self):
+        vat = self.env["account.tax"].create({"name": "VAT 14%", "amount": 14, "type_tax_use": "sale"})
+        self.soda.taxes_id = vat
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0)
+        sale = self.import_and_deliver(data)  # Cartona funds 10 off the soda
+        discount = self.bookings(sale)["cartona_discount"]
+        self.assert_lines(discount, [(self.receivable, self.cartona, 10.0, 0.0, False)])
+        tax_line = discount.line_ids.filtered("tax_line_id")
+        self.assertEqual((tax_line.tax_line_id, tax_line.credit), (vat, 1.23))
+        income = discount.line_ids.filtered(lambda line: line.tax_ids == vat)
+        self.assertEqual((income.account_id.account_type, income.credit), ("income", 8.77))
+        # Returned and received: the VAT goes back with the discount.
+        with trap_jobs():
+            self.pull([dict(data, status="returned")])
+        self.receive_return(sale)
+        reversal = self.bookings(sale)["cartona_discount_reversal"]
+        self.assertEqual(reversal.line_ids.filtered("tax_line_id").debit, 1.23)
+        self.env.invalidate_all()
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+
     def test_backorder_cancelled_later_invoices_what_was_delivered(self):
         (self.soda | self.sugar).invoice_policy = "delivery"
         data = self.order()
