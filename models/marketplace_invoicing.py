@@ -5,6 +5,7 @@ import psycopg2
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
 from .. import const
 
@@ -116,6 +117,7 @@ class MarketplaceInvoicing(models.AbstractModel):
         sale = sale.sudo().with_company(sale.company_id)
         invoice = sale._create_invoices(final=True)
         invoice.write({"cartona_sale_order_id": sale.id, "cartona_move_kind": "invoice"})
+        self._round_to_cartona(sale, invoice)
         if sale.cartona_total_price and invoice.currency_id.compare_amounts(
             invoice.amount_total, sale.cartona_total_price
         ):
@@ -133,6 +135,42 @@ class MarketplaceInvoicing(models.AbstractModel):
             invoice.action_post()
         self.env["marketplace.sync.log"]._log_operation(
             config.id, "invoicing", "success", f"{sale.name} invoiced", res_model=sale._name, res_id=sale.id
+        )
+
+    @api.model
+    def _round_to_cartona(self, sale, invoice):
+        """Unit prices brought back from a price-excluded tax are kept to
+        Odoo's decimals: the cents that leaves between the invoice of the
+        whole order and Cartona's ``total_price`` end on a stated line."""
+        currency = invoice.currency_id
+        left = currency.round(sale.cartona_total_price - invoice.amount_total)
+        taxed_apart = invoice.invoice_line_ids.tax_ids.filtered(lambda tax: not tax.price_include)
+        whole = all(
+            not line.sale_line_ids
+            or not float_compare(
+                line.quantity,
+                sum(line.sale_line_ids.mapped("product_uom_qty")),
+                precision_rounding=line.product_uom_id.rounding,
+            )
+            for line in invoice.invoice_line_ids
+        )
+        # A cent a line at most: more is no rounding (a short delivery, an edit).
+        if not (taxed_apart and whole and left and abs(left) <= currency.rounding * len(invoice.invoice_line_ids)):
+            return
+        invoice.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": self.env._("Rounding to Cartona's total price"),
+                            "quantity": 1.0,
+                            "price_unit": left,
+                            "tax_ids": [Command.clear()],
+                            "account_id": invoice.journal_id.default_account_id.id,
+                        }
+                    )
+                ]
+            }
         )
 
     @api.model

@@ -262,10 +262,15 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(sorted(soda.mapped("price_unit")), [153.51, 175.44])
         self.assertEqual(sale.amount_total, 1370.01)
         self.assertEqual(sale.amount_tax, 166.74, "42.98 + 122.81 on the soda, 0.95 on the sugar")
-        # The cent is stated, never silent.
+        # The cent is stated on the order, and ends on a line of its own on the invoice.
         self.assertTrue(self.logs(("status", "=", "warning"), ("message", "like", "differs from Cartona's")))
         invoice = self.bookings(sale)["invoice"]
-        self.assertEqual(invoice.amount_total, 1370.01)
+        rounding = invoice.invoice_line_ids.filtered(lambda line: not line.product_id)
+        self.assertEqual((rounding.name, rounding.price_total), ("Rounding to Cartona's total price", -0.01))
+        self.assertEqual(invoice.amount_total, 1370.0, "the retailer owes Cartona's total")
+        self.assertFalse(
+            sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice differs from Cartona's total")
+        )
 
     def test_cartona_funded_discounts_bear_the_vat_of_their_product(self):
         vat = self.env["account.tax"].create({"name": "VAT 14%", "amount": 14, "type_tax_use": "sale"})
