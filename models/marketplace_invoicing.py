@@ -140,8 +140,9 @@ class MarketplaceInvoicing(models.AbstractModel):
     @api.model
     def _round_to_cartona(self, sale, invoice):
         """Unit prices brought back from a price-excluded tax are kept to
-        Odoo's decimals: the cents that leaves between the invoice of the
-        whole order and Cartona's ``total_price`` end on a stated line."""
+        Odoo's decimals (under half a cent a unit, times the tax): the cents
+        that leaves between the invoice of the whole order and Cartona's
+        ``total_price`` end on a stated line."""
         currency = invoice.currency_id
         left = currency.round(sale.cartona_total_price - invoice.amount_total)
         taxed_apart = invoice.invoice_line_ids.tax_ids.filtered(lambda tax: not tax.price_include)
@@ -154,8 +155,9 @@ class MarketplaceInvoicing(models.AbstractModel):
             )
             for line in invoice.invoice_line_ids
         )
-        # A cent a line at most: more is no rounding (a short delivery, an edit).
-        if not (taxed_apart and whole and left and abs(left) <= currency.rounding * len(invoice.invoice_line_ids)):
+        # Less than a cent a unit: more is no rounding.
+        units = sum(invoice.invoice_line_ids.mapped("quantity"))
+        if not (taxed_apart and whole and left and abs(left) <= currency.rounding * units):
             return
         invoice.write(
             {

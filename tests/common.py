@@ -218,7 +218,10 @@ class CommittedCase(TransactionCase):
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             config = env["marketplace.config"].create({"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN})
-            product = env["product.product"].create({"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1"})
+            product = env["product.product"].create(
+                # No sales tax: Cartona's prices stay the lines' prices.
+                {"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1", "taxes_id": [(5, 0, 0)]}
+            )
             env.flush_all()
             cls.config_id, cls.product_id = config.id, product.id
         cls.addClassCleanup(cls._cleanup)
