@@ -55,8 +55,10 @@ ORDER_STATUSES = [
     ("return", "Returned (alias)"),
 ]
 CANCELLED_STATUSES = ("cancelled", "cancelled_by_retailer", "cancelled_by_supplier")
+# The retailer refused the goods at the door (only after assigned_to_salesman).
+RETURNED_STATUSES = ("returned", "return")
 # Statuses an order ends in: one first seen so was dealt with outside Odoo.
-FINAL_STATUSES = ("delivered", "returned", "return", *CANCELLED_STATUSES)
+FINAL_STATUSES = ("delivered", *RETURNED_STATUSES, *CANCELLED_STATUSES)
 
 # Statuses only move forward; a cancellation ends an order (highest rank).
 STATUS_RANK = {

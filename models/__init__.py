@@ -12,6 +12,7 @@ from . import marketplace_order_lines
 from . import marketplace_customer
 from . import marketplace_order_status
 from . import marketplace_invoicing
+from . import marketplace_returns
 from . import marketplace_parked_order
 from . import marketplace_order_edit
 from . import product_product

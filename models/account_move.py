@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..access import check_caller
+
 CARTONA_MOVE_KINDS = [
     ("invoice", "Invoice"),
     ("cartona_share", "Cartona's part"),
@@ -38,8 +40,15 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         posted = super()._post(soft)
-        # A Cartona invoice posted, by the connector or by hand: Cartona's part is booked on it.
-        invoicing = self.env["marketplace.invoicing"]
-        for invoice in posted.sudo().filtered(lambda m: m.cartona_move_kind == "invoice"):
-            invoicing._run_safely(invoice.cartona_sale_order_id, invoicing._book_cartona_part, invoice)
+        # A customer invoice of a Cartona order posted, by the connector or by hand:
+        # Cartona's part is booked on it.
+        self.env["marketplace.invoicing"]._on_posted(posted)
         return posted
+
+    def button_cancel(self):
+        if self:  # Odoo's own code cancels an order's draft invoices, often none
+            check_caller(self, "write")
+        result = super().button_cancel()
+        # Reset to draft and cancelled: what was booked on it goes with it.
+        self.env["marketplace.invoicing"]._on_cancelled(self.filtered(lambda move: move.state == "cancel"))
+        return result

@@ -139,7 +139,8 @@ class MarketplaceConfig(models.Model):
         string="Taxes",
         check_company=True,
         domain=[("type_tax_use", "=", "sale")],
-        help="Price-included taxes put on imported lines. Cartona's prices are what the retailer pays.",
+        help="Fallback: price-included taxes put on imported lines of products without sales taxes of "
+        "their own. Cartona's prices are what the retailer pays.",
     )
 
     # Status & statistics
@@ -170,6 +171,13 @@ class MarketplaceConfig(models.Model):
         required=True,
         default="off",
         help="Invoice each order when it is delivered, with Cartona's part settled on the invoice.",
+    )
+    cartona_collects_cash = fields.Boolean(
+        "Cartona collects the cash on the orders it delivers",
+        default=True,
+        help="On orders Cartona delivers, its courier collects the retailer's cash: Cartona owes the whole "
+        "invoice, and the wallet top-up never passes through the supplier. Off: the retailer owes its cash "
+        "part, as on the supplier's own deliveries.",
     )
     cartona_partner_id = fields.Many2one(
         "res.partner",

@@ -10,7 +10,7 @@ only what is still missing, and an accepted edit leaves nothing to send.
 
 from dataclasses import dataclass
 
-from odoo import Command, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
@@ -390,11 +390,11 @@ class MarketplaceOrderEdit(models.AbstractModel):
     @api.model
     def _apply(self, order, accepted, results):
         """Cartona has these changes now. A line added becomes Cartona's, in its
-        terms (unit, price, the configuration's taxes, as imported lines are):
+        terms (unit, price, taxes, as imported lines are):
         the next pull finds it as it is. Returns what of Cartona's answer
         cannot be kept: an id that breaks the rules of a line id leaves the
         line without one, as an answer that gives none."""
-        taxes = order.marketplace_config_id.tax_ids
+        config = order.marketplace_config_id
         problems = []
         for change in accepted:
             if change.kind == "amount":
@@ -415,9 +415,8 @@ class MarketplaceOrderEdit(models.AbstractModel):
                         "cartona_amount": change.amount,
                         "product_uom": (product.cartona_uom_id or product.uom_id).id,
                         "product_uom_qty": change.amount,
-                        "price_unit": change.price,
+                        **self.env["marketplace.invoicing"]._line_prices(config, product, change.price, change.amount),
                         "discount": 0.0,
-                        "tax_id": [Command.set(taxes.ids)],
                     }
                 )
         return problems

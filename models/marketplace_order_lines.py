@@ -72,7 +72,8 @@ class MarketplaceOrderLines(models.AbstractModel):
             product_uom=product.cartona_uom_id.id or product.uom_id.id,
             product_uom_qty=line.amount,
             # Written with the quantity: Odoo recomputes a price it did not see set.
-            price_unit=line.price,
+            # Taxes: the product's own; a price-excluded one brings the unit price back.
+            **self.env["marketplace.invoicing"]._line_prices(page.config, product, line.price, line.amount),
             cartona_amount=line.amount,
             cartona_imported=True,
             cartona_line_id=line.line_id,

@@ -390,8 +390,6 @@ class MarketplaceOrderProcessor(models.AbstractModel):
         """What the orders of a page share, in a few queries whatever their number."""
         hashed_ids = [order.hashed_id for order in orders]
         defaults = {
-            # The config's price-included taxes, never the product's own.
-            "tax_id": [Command.set(config.tax_ids.ids)],
             "discount": 0.0,
         }
         # Read as superuser: a manager pulling now may have no accounting rights.

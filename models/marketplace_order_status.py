@@ -2,6 +2,8 @@ from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
+from .. import const
+
 
 class MarketplaceOrderStatus(models.AbstractModel):
     """What a Cartona status does to its Odoo orders (decisions.md section 4,
@@ -22,7 +24,8 @@ class MarketplaceOrderStatus(models.AbstractModel):
             for sale in sales:
                 self._cancel(sale, status)
         elif action == "draft":
-            for sale in sales.filtered(lambda sale: sale.state == "sale"):
+            # A return is handled with its money (models/marketplace_returns.py).
+            for sale in sales.filtered(lambda sale: sale.state == "sale" and status not in const.RETURNED_STATUSES):
                 config._schedule_activity(
                     sale,
                     f"Cartona: order {status}",

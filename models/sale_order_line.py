@@ -65,3 +65,12 @@ class SaleOrderLine(models.Model):
 
     def _compute_discount(self):
         return super(SaleOrderLine, self.filtered(lambda line: not line.cartona_imported))._compute_discount()
+
+    def _compute_qty_to_invoice(self):
+        result = super()._compute_qty_to_invoice()
+        # Cartona orders: what was delivered, once the deliveries are over.
+        lines = self.filtered(
+            lambda line: line.state == "sale" and not line.display_type and line.order_id.is_marketplace_order
+        )
+        self.env["marketplace.invoicing"]._set_qty_to_invoice(lines)
+        return result

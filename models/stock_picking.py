@@ -49,6 +49,7 @@ class StockPicking(models.Model):
     def _action_done(self):
         result = super()._action_done()
         self._marketplace_deliveries_moved()
+        self.env["marketplace.returns"]._on_received(self)
         return result
 
     def _marketplace_deliveries_moved(self):

@@ -33,3 +33,4 @@ from . import test_import_cost
 from . import test_going_live
 from . import test_pull_walk
 from . import test_order_lives
+from . import test_returns

@@ -262,6 +262,8 @@ class ImportCase(CartonaCase):
                 "cartona_id": cartona_id,
                 "cartona_internal_id": internal,
                 "cartona_uom_id": cartona_uom.id,
+                # No sales tax unless a test gives one: Cartona's prices stay the lines' prices.
+                "taxes_id": [(5, 0, 0)],
             }
         )
         cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, qty)
@@ -337,7 +339,10 @@ class CommittedCase(DatabaseCase):
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             config = env["marketplace.config"].create({"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN})
-            product = env["product.product"].create({"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1"})
+            product = env["product.product"].create(
+                # No sales tax: Cartona's prices stay the lines' prices.
+                {"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1", "taxes_id": [(5, 0, 0)]}
+            )
             env.flush_all()
             cls.config_id, cls.product_id = config.id, product.id
         cls.addClassCleanup(cls._cleanup)

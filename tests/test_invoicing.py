@@ -62,6 +62,19 @@ class InvoicingCase(ImportCase, AccountTestInvoicingCommon):
     def bookings(self, sale):
         return self.env["marketplace.invoicing"]._bookings(sale)
 
+    def receive_return(self, sale, quantities=None):
+        """The warehouse receives the return the connector prepared: all of
+        it, or ``quantities`` ({product: quantity in the product's unit})."""
+        returns = sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming" and p.state != "done")
+        self.assertEqual(len(returns), 1, "one return prepared")
+        for move in returns.move_ids:
+            move.quantity = move.product_uom_qty if quantities is None else quantities.get(move.product_id, 0.0)
+            move.picked = True
+        with trap_jobs():
+            returns.with_user(self.clerk).with_context(skip_backorder=True, cancel_backorder=True).button_validate()
+        self.assertEqual(returns.state, "done")
+        return returns
+
     def assert_lines(self, move, expected):
         """``expected``: (account, partner, debit, credit, reconciled) per line, in any order."""
 
@@ -173,6 +186,33 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(booked["top_up"].cartona_sale_order_id, sale)
         self.assertEqual(retailer.credit, 50.0, "the retailer owes the top-up in cash")
 
+    def test_cartona_collects_the_cash_on_the_orders_it_delivers(self):
+        # Credit 80, the retailer's 2400 in cash and a top-up of 50, all to Cartona's courier.
+        data = self.order_data("Qx7mK2aP", status="approved", installment_cost=0, delivered_by="delivered_by_cartona")
+        self.assertTrue(self.config.cartona_collects_cash, "on by default")
+        sale = self.import_and_deliver(data)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share"}, "no top-up: it never passes through us")
+        self.assert_lines(
+            booked["cartona_share"],
+            [
+                (self.receivable, self.cartona, 2480.0, 0.0, False),
+                (self.receivable, sale.partner_id, 0.0, 2480.0, True),
+            ],
+        )
+        self.assertEqual(booked["invoice"].payment_state, "paid")
+        self.assertEqual(sale.partner_id.credit, 0.0)
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
+        self.assertEqual((wizard.cartona_owes, wizard.supplier_owes, wizard.net_amount), (2480.0, 0.0, 2480.0))
+
+    def test_the_retailer_owes_its_cash_when_cartona_does_not_collect_it(self):
+        self.config.cartona_collects_cash = False
+        data = self.order_data("Qx7mK2aP", status="approved", installment_cost=0, delivered_by="delivered_by_cartona")
+        sale = self.import_and_deliver(data)
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
+        self.assertEqual(sale.partner_id.credit, 2450.0, "2400 of goods and the 50 top-up")
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (80.0, 50.0), "owes 80, is owed the top-up")
+
     def test_wallet_top_up_alone(self):
         sale = self.import_and_deliver(self.order(wallet_top_up=30))
         booked = self.bookings(sale)
@@ -205,6 +245,52 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(invoice.amount_tax, 304.56)
         self.assertEqual(invoice.payment_state, "paid")
 
+    def test_each_line_carries_its_product_s_vat_and_the_total_stays_cartona_s(self):
+        vat = self.env["account.tax"].create({"name": "VAT 14%", "amount": 14, "type_tax_use": "sale"})
+        included = self.env["account.tax"].create(
+            {"name": "VAT 5% incl.", "amount": 5, "type_tax_use": "sale", "price_include_override": "tax_included"}
+        )
+        self.soda.taxes_id = vat  # price-excluded: the unit price is brought back
+        self.config.tax_ids = included  # for the sugar, which has no tax of its own
+        sale = self.import_and_deliver(self.order())
+        soda = sale.order_line.filtered(lambda line: line.product_id == self.soda)
+        sugar = sale.order_line.filtered(lambda line: line.product_id == self.sugar)
+        self.assertEqual((soda.tax_id, sugar.tax_id), (vat, included))
+        # 5 boxes at 200: 175.44 before tax is the nearest unit price Odoo keeps, a cent off.
+        self.assertEqual(sorted(soda.mapped("price_total")), [350.0, 1000.01], "Cartona's line totals, to a cent")
+        self.assertEqual(sorted(soda.mapped("price_unit")), [153.51, 175.44])
+        self.assertEqual(sale.amount_total, 1370.01)
+        self.assertEqual(sale.amount_tax, 166.74, "42.98 + 122.81 on the soda, 0.95 on the sugar")
+        # The cent is stated on the order, and ends on a line of its own on the invoice.
+        self.assertTrue(self.logs(("status", "=", "warning"), ("message", "like", "differs from Cartona's")))
+        invoice = self.bookings(sale)["invoice"]
+        rounding = invoice.invoice_line_ids.filtered(lambda line: not line.product_id)
+        self.assertEqual((rounding.name, rounding.price_total), ("Rounding to Cartona's total price", -0.01))
+        self.assertEqual(invoice.amount_total, 1370.0, "the retailer owes Cartona's total")
+        self.assertFalse(
+            sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice differs from Cartona's total")
+        )
+
+    def test_cartona_funded_discounts_bear_the_vat_of_their_product(self):
+        vat = self.env["account.tax"].create({"name": "VAT 14%", "amount": 14, "type_tax_use": "sale"})
+        self.soda.taxes_id = vat
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0)
+        sale = self.import_and_deliver(data)  # Cartona funds 10 off the soda
+        discount = self.bookings(sale)["cartona_discount"]
+        self.assert_lines(discount, [(self.receivable, self.cartona, 10.0, 0.0, False)])
+        tax_line = discount.line_ids.filtered("tax_line_id")
+        self.assertEqual((tax_line.tax_line_id, tax_line.credit), (vat, 1.23))
+        income = discount.line_ids.filtered(lambda line: line.tax_ids == vat)
+        self.assertEqual((income.account_id.account_type, income.credit), ("income", 8.77))
+        # Returned and received: the VAT goes back with the discount.
+        with trap_jobs():
+            self.pull([dict(data, status="returned")])
+        self.receive_return(sale)
+        reversal = self.bookings(sale)["cartona_discount_reversal"]
+        self.assertEqual(reversal.line_ids.filtered("tax_line_id").debit, 1.23)
+        self.env.invalidate_all()
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+
     def test_backorder_cancelled_later_invoices_what_was_delivered(self):
         (self.soda | self.sugar).invoice_policy = "delivery"
         data = self.order()
@@ -228,8 +314,10 @@ class TestInvoicing(InvoicingCase):
     def test_cancellation_after_invoicing_credits_everything_back_once(self):
         # Cartona delivers the order and the supplier leaves its stock to a
         # person: Cartona's "delivered" invoices it with no delivery done, so
-        # Cartona's cancellation afterwards does cancel it.
+        # Cartona's cancellation afterwards does cancel it. The retailer pays
+        # the top-up to the supplier here, not to Cartona's courier.
         self.config.custom_state_mapping = '{"delivered": "sale"}'
+        self.config.cartona_collects_cash = False
         data = self.order_data("Qx7mK2aP", status="approved", delivered_by="delivered_by_cartona")
         with trap_jobs():
             self.pull([data])
@@ -294,6 +382,8 @@ class TestInvoicing(InvoicingCase):
         self.assertEqual(self.bookings(sale), booked)
         with trap_jobs():
             self.pull([dict(data, status="returned")])
+        self.assertEqual(self.bookings(sale), booked, "the money waits for the goods")
+        self.receive_return(sale)
         booked = self.bookings(sale)
         self.assertEqual(set(booked), {"invoice", "cartona_discount", "refund", "cartona_discount_reversal"})
         reversal = booked["cartona_discount_reversal"]
@@ -326,7 +416,7 @@ class TestInvoicing(InvoicingCase):
             sale = self.sale("Pz2cV6yE")
             self.assertEqual(sale.picking_ids.mapped("state"), ["done"])
             booked = self.bookings(sale)
-            self.assertEqual(set(booked), {"invoice"})
+            self.assertEqual(set(booked), {"invoice", "cartona_share"}, "Cartona's courier collects the 7800")
             self.assertEqual(booked["invoice"].amount_total, 7800.0)
             self.pull([data])
             self.pull([dict(data, note_message="changed")])
@@ -357,7 +447,10 @@ class TestInvoicing(InvoicingCase):
         with trap_jobs():
             self.pull([data])
         sale = self.sale(data["hashed_id"])
-        sale._create_invoices()  # invoiced by hand before the delivery: nothing left to invoice
+        # No sales journal: Odoo cannot make the invoice.
+        self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", sale.company_id.id)]
+        ).active = False
         delivered = self.import_and_deliver(data, self.clerk)
         self.assertEqual(delivered, sale)
         self.assertFalse(self.bookings(sale))
@@ -387,6 +480,130 @@ class TestInvoicing(InvoicingCase):
         )
         journal = other.cartona_journal_id
         self.assertEqual((journal.code, journal.type, journal.company_id), ("CRT1", "general", company))
+
+
+class TestInvoicesByHand(InvoicingCase):
+    """Cartona's part follows the invoice, whoever made it and whatever happens to it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        cls.accountant = make_user(
+            cls.env,
+            "accountant",
+            groups=("account.group_account_invoice", "sales_team.group_sale_salesman_all_leads"),
+            company_id=company.id,
+            company_ids=[(6, 0, company.ids)],
+        )
+
+    def invoice_by_hand(self, sale):
+        """Odoo's "Create invoice" on the order, then "Confirm", as an accountant."""
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_user(self.accountant)
+            .with_context(active_model="sale.order", active_ids=sale.ids)
+            .create({"advance_payment_method": "delivered"})
+        )
+        wizard.create_invoices()
+        invoice = sale.invoice_ids.filtered(lambda move: move.state == "draft")
+        invoice.with_user(self.accountant).action_post()
+        return invoice
+
+    def installment_order(self):
+        # Credit 80 + installment 2400: Cartona pays the whole 2480; the retailer the top-up of 50.
+        return self.order_data("Qx7mK2aP", status="approved")
+
+    def test_hand_made_invoice_books_cartona_s_part(self):
+        self.config.invoice_mode = "off"
+        sale = self.import_and_deliver(self.order(cartona_credit=100))
+        self.assertFalse(sale.invoice_ids)
+        invoice = self.invoice_by_hand(sale)
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share"})
+        self.assertEqual(booked["invoice"], invoice)
+        self.assertEqual(invoice.amount_residual, 1270.0)
+        self.assert_lines(
+            booked["cartona_share"],
+            [(self.receivable, self.cartona, 100.0, 0.0, False), (self.receivable, sale.partner_id, 0.0, 100.0, True)],
+        )
+
+    def test_invoice_at_confirmation_books_cartona_s_part_once(self):
+        with trap_jobs():
+            self.pull([self.installment_order()])
+        sale = self.sale("Qx7mK2aP")
+        self.assertEqual(sale.state, "sale")
+        invoice = self.invoice_by_hand(sale)
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
+        self.assertEqual(invoice.payment_state, "paid", "Cartona pays the whole invoice")
+        booked = self.bookings(sale)
+        self.import_and_deliver(self.installment_order())
+        self.assertEqual(self.bookings(sale), booked)
+        self.assertEqual(sale.invoice_ids, invoice, "the delivery invoices nothing more")
+        self.assertFalse(sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice by hand"))
+        self.assertEqual(sale.invoice_status, "invoiced")
+
+    def test_reset_to_draft_and_post_again_matches_cartona_s_part_again(self):
+        sale = self.import_and_deliver(self.installment_order())
+        booked = self.bookings(sale)
+        invoice = booked["invoice"]
+        invoice.with_user(self.accountant).button_draft()
+        self.assertEqual(invoice.amount_residual, 2480.0, "Odoo unreconciles on reset")
+        invoice.with_user(self.accountant).action_post()
+        self.assertEqual(self.bookings(sale), booked)
+        self.assertEqual((invoice.payment_state, invoice.amount_residual), ("paid", 0.0))
+        self.assertEqual(sale.partner_id.credit, 50.0, "the retailer owes the top-up only")
+        self.assertEqual(self.cartona.credit, 2480.0)
+
+    def test_reset_to_draft_and_cancel_reverses_what_was_booked_on_it(self):
+        sale = self.import_and_deliver(self.installment_order())
+        booked = self.bookings(sale)
+        self.assertEqual(set(booked), {"invoice", "cartona_share", "top_up"})
+        invoice = booked["invoice"]
+        invoice.with_user(self.accountant).button_draft()
+        invoice.with_user(self.accountant).button_cancel()
+        self.assertEqual(invoice.state, "cancel")
+        retailer = sale.partner_id
+        self.assertEqual(
+            (retailer.credit, retailer.debit, self.cartona.credit, self.cartona.debit), (0.0, 0.0, 0.0, 0.0)
+        )
+        entries = self.env["account.move"].search([("cartona_sale_order_id", "=", sale.id), ("state", "=", "posted")])
+        self.assertEqual(len(entries), 4, "Cartona's part and the top-up, each with its reversal")
+        self.assertTrue(all(entries.line_ids.filtered("account_id.reconcile").mapped("reconciled")))
+        self.assertEqual(self.bookings(sale), {}, "closed: the order is free for its next invoice")
+        # Invoiced again by hand: Cartona's part is booked on the new invoice, once.
+        again = self.invoice_by_hand(sale)
+        self.assertEqual(set(self.bookings(sale)), {"invoice", "cartona_share", "top_up"})
+        self.assertEqual(self.bookings(sale)["invoice"], again)
+        self.assertEqual(again.payment_state, "paid")
+        self.env.invalidate_all()
+        self.assertEqual((retailer.credit, self.cartona.credit), (50.0, 2480.0))
+
+    def test_short_delivery_bills_what_was_delivered(self):
+        data = self.order()
+        with trap_jobs() as trap:
+            self.pull([data])
+            sale = self.sale(data["hashed_id"])
+            picking = sale.picking_ids
+            for move in picking.move_ids:
+                # The driver delivered 6 of the 10 kg of sugar; no backorder.
+                move.quantity = 6 if move.product_id == self.sugar else move.product_uom_qty
+                move.picked = True
+            action = picking.with_user(self.clerk).button_validate()
+            wizard = Form(self.env[action["res_model"]].with_context(**action["context"])).save()
+            wizard.with_user(self.clerk).process_cancel_backorder()
+            pushed = [job.args for job in trap.enqueued_jobs if job.method_name == "_push_marketplace_status"]
+            self.assertIn(("delivered",), pushed, "Cartona is told delivered")
+        invoice = self.bookings(sale)["invoice"]
+        sugar = invoice.invoice_line_ids.filtered(lambda line: line.product_id == self.sugar)
+        self.assertEqual(sugar.quantity, 6.0)
+        self.assertEqual(invoice.amount_total, 1362.0, "1370 less 4 kg at 2")
+        self.assertEqual(sale.partner_id.credit, 1362.0, "the retailer owes what it received")
+        self.assertEqual(sale.invoice_status, "no", "the 4 kg never delivered are not to invoice")
+        differs = sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice differs from Cartona's total")
+        self.assertEqual(len(differs), 1)
+        self.env["marketplace.invoicing"]._invoice_delivered(sale)
+        self.assertEqual(len(sale.activity_ids.filtered(lambda a: a.summary == differs.summary)), 1)
 
 
 class TestSettlement(InvoicingCase):
@@ -420,6 +637,27 @@ class TestSettlement(InvoicingCase):
         self.assertTrue(all(wizard.line_ids.mapped("reconciled")))
         self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
         self.assertEqual(sale.partner_id.credit, 1370.0, "the retailer still owes its invoice")
+
+    def test_a_payment_left_open_by_a_return_is_in_the_next_statement(self):
+        bank = self.company_data["default_journal_bank"]
+        data = self.order_data("Lr4tN8wQ", status="approved", cartona_credit=0)
+        returned = self.import_and_deliver(data)  # Cartona funds 10 of discounts
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id, "journal_id": bank.id})
+        self.assertEqual(wizard.amount, 10.0)
+        wizard.action_register_settlement()
+        # Returned: the discounts are reversed, and the 10 Cartona paid is open again, in the bank journal.
+        with trap_jobs():
+            self.pull([dict(data, status="returned")])
+        self.receive_return(returned)
+        self.assertIn("cartona_discount_reversal", self.bookings(returned))
+        sale = self.import_and_deliver(self.order(hashed_id="Nx1", cartona_credit=100))
+        wizard = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id, "journal_id": bank.id})
+        self.assertEqual((wizard.cartona_owes, wizard.net_amount, wizard.amount), (90.0, 90.0, 90.0))
+        self.assertIn(bank, wizard.line_ids.filtered(lambda line: not line.reconciled).journal_id)
+        wizard.action_register_settlement()
+        self.env.invalidate_all()
+        self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
+        self.assertEqual(sale.partner_id.credit, 1270.0)
 
 
 class TestInvoicingCallers(InvoicingCase):

@@ -104,6 +104,7 @@ class TestOrderEdits(EditCase):
         self.assertEqual(len(self.sent), 1)
 
     def test_one_job_per_order_and_transaction(self):
+        self.sugar.taxes_id = self.env.company.account_sale_tax_id
         self.serve_edits()
         oil, rice = self.line(self.draft, "52001"), self.line(self.draft, "52002")
         with trap_jobs() as trap:
@@ -142,6 +143,7 @@ class TestOrderEdits(EditCase):
         self.assertEqual(self.confirmed.amount_total, 1350)
 
     def test_line_added(self):
+        self.sugar.taxes_id = self.env.company.account_sale_tax_id
         self.serve_edits()
         trap = self.edit(self.draft, Command.create({"product_id": self.sugar.id, "product_uom_qty": 5}))
         total = self.draft.amount_total
@@ -150,9 +152,9 @@ class TestOrderEdits(EditCase):
         self.assertEqual(self.details(), [{"supplier_product_id": "220790", "amount": 5, "price": 1.15}])
         added = self.line(self.draft, "70001")
         self.assertTrue(added.cartona_imported)
-        self.assertEqual((added.product_uom_qty, added.cartona_amount, added.price_unit), (5, 5, 1.15))
-        # Then priced as Cartona's lines are: the configuration's taxes, the same total.
-        self.assertEqual(added.tax_id, self.config.tax_ids)
+        self.assertEqual((added.product_uom_qty, added.cartona_amount, added.price_unit), (5, 5, 1.0))
+        # Then priced as Cartona's lines are: the product's own tax, the same total.
+        self.assertEqual(added.tax_id, self.sugar.taxes_id)
         self.assertAlmostEqual(self.draft.amount_total, total)
 
     def test_a_product_not_on_cartona_cannot_be_added(self):
@@ -161,6 +163,7 @@ class TestOrderEdits(EditCase):
             self.edit(self.draft, Command.create({"product_id": other.id, "product_uom_qty": 1}))
 
     def test_box_of_12_line_converted(self):
+        self.oil.taxes_id = self.env.company.account_sale_tax_id
         self.serve_edits()
         unit = self.env.ref("uom.product_uom_unit")
         # 24 oil bottles at 1.15 (tax included) are 2 boxes of 12 at 13.80 on Cartona.
@@ -170,7 +173,7 @@ class TestOrderEdits(EditCase):
         self.push(trap)
         self.assertEqual(self.details(), [{"internal_product_id": "311#1", "amount": 2, "price": 13.8}])
         added = self.line(self.draft, "70001")
-        self.assertEqual((added.product_uom, added.product_uom_qty, added.price_unit), (self.box12, 2, 13.8))
+        self.assertEqual((added.product_uom, added.product_uom_qty, added.price_unit), (self.box12, 2, 12.0))
         self.assertAlmostEqual(added.price_total, 24 * 1.15)
         # Cartona sells whole boxes.
         with self.assertRaisesRegex(UserError, "whole Box of 12"):
@@ -348,6 +351,7 @@ class TestOrderEdits(EditCase):
         self.assertIn("Not sent to Cartona", self.confirmed.marketplace_error_message)
 
     def test_no_loop_after_the_next_pull(self):
+        self.sugar.taxes_id = self.env.company.account_sale_tax_id
         self.serve_edits()
         oil, rice = self.line(self.draft, "52001"), self.line(self.draft, "52002")
         self.push(

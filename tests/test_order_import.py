@@ -206,12 +206,18 @@ class TestImportPage(ImportCase):
             {"name": "VAT 14% incl.", "amount": 14, "type_tax_use": "sale", "price_include_override": "tax_included"}
         )
         self.config.tax_ids = tax
-        self.soda.taxes_id = self.env["account.tax"].create({"name": "Own 5%", "amount": 5, "type_tax_use": "sale"})
+        own = self.env["account.tax"].create(
+            {"name": "Own 5% incl.", "amount": 5, "type_tax_use": "sale", "price_include_override": "tax_included"}
+        )
+        self.soda.taxes_id = own
         self.pull(self.page)
         for data in self.page:
             order = self.sale(data["hashed_id"])
             self.assertAlmostEqual(order.amount_total, data["total_price"], places=2, msg=data["hashed_id"])
-            self.assertEqual(order.order_line.tax_id, tax)
+            soda = order.order_line.filtered(lambda sol: sol.product_id == self.soda)
+            if soda:
+                self.assertEqual(soda.tax_id, own, "the product's own tax")
+            self.assertEqual((order.order_line - soda).tax_id, tax, "the configuration's, for products with none")
         offer = self.sale("Lr4tN8wQ").order_line.filtered(lambda sol: sol.product_id == self.soda)
         self.assertEqual(sorted(offer.mapped("price_unit")), [175, 200], "offer lines stay separate")
         self.assertFalse(self.logs(("status", "=", "warning"), ("res_model", "=", "sale.order")))

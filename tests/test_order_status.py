@@ -63,11 +63,13 @@ class TestStatusOnImport(ImportCase):
         self.assertEqual(order.picking_ids.state, "done")
         self.assertIn("already delivered", order.activity_ids.note)
 
-    def test_returned_asks_for_manual_handling(self):
+    def test_returned_before_the_delivery_is_validated_cancels_the_order(self):
+        # The goods came back at the door (tests/test_returns.py has the rest).
         self._import("assigned_to_salesman", "Ret1")
         order = self._import("returned", "Ret1")
-        self.assertEqual(order.state, "sale")
-        self.assertEqual(order.activity_ids.summary, "Cartona: order returned")
+        self.assertEqual((order.state, order.marketplace_status), ("cancel", "returned"))
+        self.assertEqual(set(order.picking_ids.mapped("state")), {"cancel"})
+        self.assertFalse(order.activity_ids)
 
     def test_custom_mapping_overrides(self):
         self.config.custom_state_mapping = '{"approved": "draft"}'

@@ -46,6 +46,8 @@ CALLS = {
         {},
     ),
     ("account.move", "write"): lambda t: ([t.entry.ids, {"cartona_move_kind": "invoice"}], {}),
+    # Cancelling an invoice reverses what the connector booked on it.
+    ("account.move", "button_cancel"): lambda t: ([t.entry.ids], {}),
     ("marketplace.config", "action_open_mapping_assistant"): lambda t: ([t.config.ids], {}),
     ("marketplace.mapping.line", "write"): lambda t: ([t.mapping_line.ids, {"product_id": t.soda.id}], {}),
     ("marketplace.mapping.line", "action_apply"): lambda t: ([t.mapping_line.ids], {}),

@@ -58,6 +58,8 @@ class TestSandbox(MarketplaceCase):
                 "cartona_id": mapped and entry["supplier_product_id"],
                 "cartona_internal_id": mapped and entry["internal_product_id"],
                 "cartona_uom_id": unit.id,
+                # No sales tax: Cartona's prices stay the lines' prices.
+                "taxes_id": [(5, 0, 0)],
             }
         )
         cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 10000)

@@ -9,7 +9,8 @@ OPEN_ACCOUNT_TYPES = ("asset_receivable", "liability_payable")
 class MarketplaceSettlementWizard(models.TransientModel):
     """Cartona's statement for a period, per order: what Cartona owes (its part
     of each invoice and the discounts it funds, on the Cartona partner's receivable) and what the
-    supplier owes Cartona (wallet top-ups, on its payable). Registering
+    supplier owes Cartona (wallet top-ups, on its payable), with whatever of the
+    Cartona partner is still open from before. Registering
     Cartona's settlement nets the two and reconciles the payment.
 
     Runs with the user's own accounting rights: nothing here is the connector's."""
@@ -60,18 +61,23 @@ class MarketplaceSettlementWizard(models.TransientModel):
             wizard.amount = wizard.net_amount
 
     def _statement_lines(self):
+        """The Cartona partner's receivable and payable lines of the period,
+        and every one still open from before, whatever its journal: a
+        payment a reversal left open counts as much as a booking."""
         self.ensure_one()
         partner = self.config_id.cartona_partner_id
         if not partner or not self.date_from or not self.date_to:
             return self.env["account.move.line"]
         return self.env["account.move.line"].search(
             [
-                ("move_id.cartona_config_id", "=", self.config_id.id),
+                ("company_id", "=", self.company_id.id),
                 ("partner_id", "=", partner.id),
                 ("parent_state", "=", "posted"),
                 ("account_type", "in", OPEN_ACCOUNT_TYPES),
-                ("date", ">=", self.date_from),
                 ("date", "<=", self.date_to),
+                "|",
+                ("reconciled", "=", False),
+                ("date", ">=", self.date_from),
             ],
             order="date, id",
         )
