@@ -479,15 +479,17 @@ class MarketplaceInvoicing(models.AbstractModel):
                     line.qty_to_invoice = line.qty_delivered - line.qty_invoiced
 
     @api.model
-    def _line_prices(self, config, product, price, amount):
+    def _line_prices(self, config, product, price, amount, taxes=None):
         """``tax_id`` and ``price_unit`` of a line Cartona sells at ``price``
         (what the retailer pays, tax included) for ``amount`` units: the
         product's own sales taxes, else the configuration's (price-included)
         ones. With a price-excluded tax the unit price is brought back, as
         Odoo's Amazon connector does with marketplace amounts that include
         tax, so that the line's total with tax stays Cartona's; what rounding
-        the unit price leaves is stated on the order (``_check_totals``)."""
-        taxes = product.taxes_id._filter_taxes_by_company(config.company_id) or config.tax_ids
+        the unit price leaves is stated on the order (``_check_totals``).
+        ``taxes``, when given, are the line's own."""
+        if taxes is None:
+            taxes = product.taxes_id._filter_taxes_by_company(config.company_id) or config.tax_ids
         vals = {"tax_id": [Command.set(taxes.ids)], "price_unit": price}
         excluded = taxes.filtered(lambda tax: not tax.price_include)
         if excluded and amount:

@@ -66,6 +66,10 @@ class MarketplaceOrderLines(models.AbstractModel):
     @api.model
     def _prepare_line_vals(self, line, page, sale=None):
         product = self._match_product(line, page, sale)
+        # A line Odoo holds keeps the taxes it was imported with (an order of
+        # a version that used the configuration's): Cartona's same price is no change.
+        known = sale and line.line_id and sale.order_line.filtered(lambda sol: sol.cartona_line_id == line.line_id)
+        taxes = known[0].tax_id if known else None
         return dict(
             page.line_defaults,
             product_id=product.id,
@@ -73,7 +77,7 @@ class MarketplaceOrderLines(models.AbstractModel):
             product_uom_qty=line.amount,
             # Written with the quantity: Odoo recomputes a price it did not see set.
             # Taxes: the product's own; a price-excluded one brings the unit price back.
-            **self.env["marketplace.invoicing"]._line_prices(page.config, product, line.price, line.amount),
+            **self.env["marketplace.invoicing"]._line_prices(page.config, product, line.price, line.amount, taxes),
             cartona_amount=line.amount,
             cartona_imported=True,
             cartona_line_id=line.line_id,

@@ -257,7 +257,7 @@ class TestOrderEdits(EditCase):
         """Cartona applies the edit but its answer never arrives: the retry
         sends the same amounts (not a difference), which Cartona has already."""
         self.serve_edits()
-        answer = self.http.registered()[-1].callback
+        answer = next(r for r in self.http.registered() if r.url == self.url(const.ENDPOINT_ORDER_DETAILS)).callback
 
         def applied_then_lost(request):
             answer(request)

@@ -252,6 +252,17 @@ class TestHeldChanges(EditCase):
         self.assertTrue(self.pull_acks(data))
         self.assertFalse(self.held(self.confirmed, HELD_CONFIRMED_SUMMARY))
 
+    def test_a_product_tax_set_after_the_import_is_no_change_of_cartona_s_lines(self):
+        # Imported without taxes (or with the configuration's, before 18.0.1.4.0); the
+        # supplier then gives the products a VAT excluded from the price.
+        vat = self.env["account.tax"].create({"name": "VAT 14 % excluded", "amount": 14, "price_include": False})
+        self.confirmed.order_line.product_id.taxes_id = vat
+        before = self.confirmed.order_line.read(["price_unit", "tax_id"])
+        acks = self.pull_acks(self.order_data("Lr4tN8wQ", note_message="Call first"))
+        self.assertEqual(acks[0].args[0], ["Lr4tN8wQ"], "Cartona's same lines are acknowledged")
+        self.assertFalse(self.held(self.confirmed, HELD_CONFIRMED_SUMMARY))
+        self.assertEqual(self.confirmed.order_line.read(["price_unit", "tax_id"]), before)
+
 
 class TestSamePullRefused(ImportCase):
     def test_two_configurations_pulling_the_same_orders_are_refused(self):
