@@ -86,8 +86,13 @@ class MarketplaceConfig(models.Model):
     pull_poll_floor = fields.Integer(
         "Fastest Poll (seconds)",
         default=3,
-        help="While orders keep coming, Cartona is asked again this many seconds after the start of "
-        "the last pull; when it has none, the wait doubles up to the minute of the pull cron.",
+        help="While orders keep coming, Cartona is asked again this many seconds after the start of the last pull.",
+    )
+    pull_poll_idle = fields.Integer(
+        "Idle Poll (seconds)",
+        default=4,
+        help="When Cartona has no new order, it is asked again this many seconds after the start of the last "
+        "pull: an order waits at most about this long. Raise it to ask Cartona less often.",
     )
 
     # Order pull cursor
@@ -200,6 +205,7 @@ class MarketplaceConfig(models.Model):
         ("retry_attempts_positive", "CHECK(retry_attempts > 0)", "Retry attempts must be at least 1."),
         ("pull_page_size_positive", "CHECK(pull_page_size > 0)", "The page size must be positive."),
         ("pull_poll_floor_positive", "CHECK(pull_poll_floor > 0)", "The fastest poll must be at least a second apart."),
+        ("pull_poll_idle_positive", "CHECK(pull_poll_idle > 0)", "The idle poll must be at least a second apart."),
         ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
     ]
 
@@ -207,12 +213,15 @@ class MarketplaceConfig(models.Model):
     def create(self, vals_list):
         configs = super().create(vals_list)
         configs._ensure_invoicing_setup()
+        self.env["marketplace.poller"]._arm(configs)
         return configs
 
     def write(self, vals):
         result = super().write(vals)
         if vals.get("invoice_mode", "off") != "off" or "cartona_partner_id" in vals or "cartona_journal_id" in vals:
             self._ensure_invoicing_setup()
+        if vals.get("active") or vals.get("auto_pull_orders"):
+            self.env["marketplace.poller"]._arm(self)
         return result
 
     def _ensure_invoicing_setup(self):
@@ -428,21 +437,20 @@ class MarketplaceConfig(models.Model):
     def _cron_pull_orders(self):
         """Every minute: one page per marketplace. Odoo commits the run and runs
         the cron again at once while pages remain. A marketplace whose poller
-        is running is left to it; one whose orders keep coming gets it started.
+        runs is left to it; one whose poller does not run gets it armed again,
+        and pulled meanwhile (for ever without a job runner).
         Never raises: a cron that keeps failing is deactivated."""
         configs = self.search([("auto_pull_orders", "=", True)])
         poller = self.env["marketplace.poller"]
         remaining = 0
         for config in configs:
-            if poller._waiting(config):
+            if poller._running(config):
                 continue
+            poller._arm(config)
             # No savepoint around the page: its orders have theirs, and what a
             # failing request records about itself must not be rolled back.
             try:
-                more, stats = config._api()._pull_next_page()
-                remaining += more
-                if poller._news(stats):
-                    poller._schedule(config, 0)  # it walks on, soon and while orders come
+                remaining += config._api()._pull_next_page()[0]
             except MarketplaceError:
                 continue  # in the sync log already: the configuration shows it as its last error
             except psycopg2.Error:
