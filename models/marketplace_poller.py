@@ -1,6 +1,5 @@
 import logging
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 
 from odoo import api, models
@@ -24,7 +23,8 @@ class MarketplacePoller(models.AbstractModel):
     nothing is held: the job runner waits for the ``eta``, no worker sleeps.
 
     The next poll starts *Fastest Poll* seconds after the start of one that
-    saw news or left pages, *Idle Poll* seconds after an idle one. The poller
+    saw news or left pages, *Idle Poll* seconds after an idle one, a minute
+    after a failed one (or when Cartona's ``Retry-After`` says). The poller
     is armed when a configuration is created or starts pulling; the minute
     cron arms it again whenever it is not running (its job failed, deleted,
     or died with its worker) and pulls in its stead meanwhile, or for ever
@@ -110,10 +110,9 @@ class MarketplacePoller(models.AbstractModel):
         )
         if others:
             return "Stopped: another poll job of the configuration is waiting."
-        more, news = self._poll_page(config)
-        wait = config.pull_poll_floor if (more or news) else config.pull_poll_idle
+        wait, summary = self._poll_page(config)
         raise RetryableJobError(
-            f"{news} new or changed orders; next poll in {wait} s.",
+            f"{summary}; next poll in {wait} s.",
             # queue_job reads 0 as "use the retry pattern".
             seconds=max(wait - (time.monotonic() - start), 0.1),
             ignore_retry=True,
@@ -123,14 +122,21 @@ class MarketplacePoller(models.AbstractModel):
     def _poll_page(self, config):
         """One page of ``config``'s pull, committed in a transaction of its
         own: the job itself is rolled back when it asks to run again. Returns
-        whether pages remain and how many orders were new or changed."""
+        the seconds to wait before the next poll, and what the page did."""
         with self.env.registry.cursor() as cr:
             env = self.env(cr=cr)
             try:
                 more, stats = config.with_env(env)._api()._pull_next_page()
-            except MarketplaceError as exc:  # in the sync log already: wait as when idle
-                more, stats = False, Counter()
+            except MarketplaceError as exc:
+                # In the sync log already. Cartona down or refusing the token
+                # is asked once a minute, as the cron would, or when it says.
                 _logger.info("Polling orders of %s failed: %s", config.name, exc)
+                wait = max(const.POLL_CRON_SECONDS, getattr(exc, "seconds", None) or 0)
+                summary = "The pull failed"
+            else:
+                news = self._news(stats)
+                wait = config.pull_poll_floor if (more or news) else config.pull_poll_idle
+                summary = f"{news} new or changed orders"
             # Odoo tracks environments weakly: flush this one before the commit.
             env.flush_all()
-        return more, self._news(stats)
+        return wait, summary

@@ -41,25 +41,27 @@ class PollerCase(ImportCase):
         """Run a stored job the way the job runner does (queue_job's
         ``RunJobController``): started, performed, then done, or put back to
         pending with its new ``eta`` when it asks to run again. Returns the
-        seconds it waits, or None when it is done."""
+        seconds from the start of the run to that ``eta``, or None when it is
+        done."""
         self.env.invalidate_all()  # a job starts with nothing in its cache
         job = Job.load(self.env, record.uuid)
         job.set_started()
         job.store()
+        started = datetime.now()
         try:
             job.perform()
         except RetryableJobError as again:
             job.postpone(result=str(again), seconds=again.seconds)
             job.set_pending(reset_retry=False)
             job.store()
-            return (record.eta - datetime.now()).total_seconds()
+            return (record.eta - started).total_seconds()
         job.set_done()
         job.store()
         return None
 
     def poll(self, config=None):
-        """Run the configuration's waiting poll; return the whole seconds it
-        waits before its next run (None: stopped)."""
+        """Run the configuration's waiting poll; return the whole seconds from
+        its start to the next run (None: stopped)."""
         [record] = self.polls(config)
         wait = self.run_job(record)
         return None if wait is None else round(wait)
@@ -90,7 +92,7 @@ class TestPoller(PollerCase):
         jobs, logs = self.env["queue.job"].search_count([]), self.env["marketplace.sync.log"].search_count([])
         poll = self.polls()
         waits = {self.run_job(poll) for _i in range(IDLE_POLLS_PER_HOUR)}
-        self.assertTrue(all(3 < wait <= 4 for wait in waits), waits)
+        self.assertTrue(all(abs(wait - 4) < 0.5 for wait in waits), waits)
         self.assertEqual(self.pulls(), IDLE_POLLS_PER_HOUR)
         self.assertEqual(self.env["queue.job"].search_count([]), jobs)
         self.assertEqual(self.env["marketplace.sync.log"].search_count([]), logs)
@@ -118,10 +120,20 @@ class TestPoller(PollerCase):
         self.cartona.list(*self.page[:1])
         self.assertEqual(self.poll(), 10)
 
-    def test_outage_waits_as_when_idle(self):
+    def test_outage_or_refused_token_asked_once_a_minute(self):
+        """Cartona down, or refusing the token, is asked once a minute, as the
+        cron would: not a request and a logged error every 4 s."""
         self.http.replace(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=503, body="down")
-        self.assertEqual(self.poll(), 4)
+        self.assertEqual(self.poll(), 60)
         self.assertIn("503", self.config.last_error)
+        self.http.replace(
+            responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=429, headers={"Retry-After": "120"}
+        )
+        self.assertEqual(self.poll(), 120, "or when Cartona says")
+        self.http.replace(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=401, body="revoked")
+        self.assertEqual(self.poll(), 60)
+        self.assertEqual(self.config.connection_status, "error")
+        self.assertEqual(self.polls().retry, 0)
 
     def test_stops_when_disabled_or_archived_and_starts_again(self):
         for change in ({"auto_pull_orders": False}, {"active": False}):
