@@ -22,9 +22,10 @@ class MarketplacePoller(models.AbstractModel):
     counted as a retry). An idle hour adds no row, and between two polls
     nothing is held: the job runner waits for the ``eta``, no worker sleeps.
 
-    The next poll starts *Fastest Poll* seconds after the start of one that
-    saw news or left pages, *Idle Poll* seconds after an idle one, a minute
-    after a failed one (or when Cartona's ``Retry-After`` says). The poller
+    A run walks the pages while they have orders, then the next run starts
+    *Fastest Poll* seconds after the start of a run that saw news, *Idle
+    Poll* seconds after an idle one, a minute after a failed pull (or when
+    Cartona's ``Retry-After`` says). The poller
     is armed when a configuration is created or starts pulling; the minute
     cron arms it again whenever it is not running (its job failed, deleted,
     or died with its worker) and pulls in its stead meanwhile, or for ever
@@ -110,9 +111,25 @@ class MarketplacePoller(models.AbstractModel):
         )
         if others:
             return "Stopped: another poll job of the configuration is waiting."
-        wait, summary = self._poll_page(config)
+        # The pages of a walk follow each other at once, within the run's
+        # share of time: under steady traffic the first pages of two walks
+        # are the floor apart, not the floor plus the wait after the walk's
+        # empty last page.
+        news = 0
+        while True:
+            more, page_news, failed = self._poll_page(config)
+            news += page_news
+            if failed:  # Cartona down or refusing the token: once a minute, as the cron would, or when it says
+                wait = max(const.POLL_CRON_SECONDS, failed)
+                break
+            if not more:
+                wait = config.pull_poll_floor if news else config.pull_poll_idle
+                break
+            if time.monotonic() - start >= config.pull_poll_idle:
+                wait = 0  # a long walk goes on in the next run, at once
+                break
         raise RetryableJobError(
-            f"{summary}; next poll in {wait} s.",
+            f"{news} new or changed orders; next poll in {wait} s.",
             # queue_job reads 0 as "use the retry pattern".
             seconds=max(wait - (time.monotonic() - start), 0.1),
             ignore_retry=True,
@@ -122,21 +139,17 @@ class MarketplacePoller(models.AbstractModel):
     def _poll_page(self, config):
         """One page of ``config``'s pull, committed in a transaction of its
         own: the job itself is rolled back when it asks to run again. Returns
-        the seconds to wait before the next poll, and what the page did."""
+        whether pages remain, how many orders were new or changed, and for a
+        failed pull (in the sync log already) the seconds Cartona asked to
+        wait, or True."""
         with self.env.registry.cursor() as cr:
             env = self.env(cr=cr)
             try:
                 more, stats = config.with_env(env)._api()._pull_next_page()
+                outcome = more, self._news(stats), False
             except MarketplaceError as exc:
-                # In the sync log already. Cartona down or refusing the token
-                # is asked once a minute, as the cron would, or when it says.
                 _logger.info("Polling orders of %s failed: %s", config.name, exc)
-                wait = max(const.POLL_CRON_SECONDS, getattr(exc, "seconds", None) or 0)
-                summary = "The pull failed"
-            else:
-                news = self._news(stats)
-                wait = config.pull_poll_floor if (more or news) else config.pull_poll_idle
-                summary = f"{news} new or changed orders"
+                outcome = False, 0, getattr(exc, "seconds", None) or True
             # Odoo tracks environments weakly: flush this one before the commit.
             env.flush_all()
-        return wait, summary
+        return outcome

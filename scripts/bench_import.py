@@ -64,7 +64,7 @@ def parse_args():
     parser.add_argument("--config", required=True, help="Odoo configuration file")
     parser.add_argument("--database", required=True)
     parser.add_argument(
-        "--shapes", default="500x5,100x40", help="orders x lines, comma separated (default: 500x5,100x40)"
+        "--shapes", default="100x5,25x40", help="orders x lines, comma separated (default: 100x5,25x40)"
     )
     parser.add_argument("--page-size", type=int, default=50, help="orders per pulled page")
     parser.add_argument("--orders-per-retailer", type=int, default=5)
@@ -397,7 +397,9 @@ def profile_page(registry, sandbox, config_id, codes, retailers):
     and the connector's steps by cumulative time."""
     create_partners(registry, config_id, retailers)
     with registry.cursor() as cr:
-        api.Environment(cr, SUPERUSER_ID, {})["marketplace.config"].browse(config_id).pull_page_size = 100
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["marketplace.config"].browse(config_id).pull_page_size = 100
+        env.flush_all()
     profiler = cProfile.Profile()
     queries = QUERIES[0]
     profiler.enable()
@@ -406,11 +408,39 @@ def profile_page(registry, sandbox, config_id, codes, retailers):
     stats = pstats.Stats(profiler)
     total = stats.total_tt
     print(f"profile: one page of 100 orders x 5 lines, {total:.1f} s under cProfile, {QUERIES[0] - queries} queries")
+    shares = Counter()
+    for (path, _line, name), (_calls, _primitive, own, _cumulative, _callers) in stats.stats.items():
+        shares[profile_area(path, name)] += own
+    for area, seconds in shares.most_common():
+        print(f"  {area:<42} {seconds:6.2f} s  {100 * seconds / total:4.1f} %")
     out = io.StringIO()
     stats.stream = out
-    stats.sort_stats("tottime").print_stats(15)
-    stats.sort_stats("cumulative").print_stats(r"cartona_marketplace|sale_order|stock_move|sql_db|fields.py", 25)
+    stats.sort_stats("cumulative").print_stats(r"cartona_marketplace/models", 12)
+    stats.sort_stats("tottime").print_stats(12)
     print(out.getvalue())
+
+
+PROFILE_AREAS = (
+    ("cartona_marketplace", "the connector's own code"),
+    ("queue_job", "queue_job"),
+    ("addons/stock", "Odoo stock (moves, reservation)"),
+    ("addons/sale", "Odoo sale"),
+    ("addons/account", "Odoo account (taxes, amounts)"),
+    ("addons/mail", "Odoo mail (tracking, followers)"),
+    ("addons/product", "Odoo product"),
+    ("odoo/", "Odoo ORM and framework"),
+    ("requests", "HTTP client"),
+    ("urllib3", "HTTP client"),
+    ("http/", "HTTP client"),
+)
+
+
+def profile_area(path, name):
+    if "psycopg2" in name:
+        return "PostgreSQL (waiting for queries)"
+    if "socket" in name:
+        return "HTTP client (waiting for the sandbox)"
+    return next((area for needle, area in PROFILE_AREAS if needle in path), "other Python")
 
 
 def main():

@@ -173,9 +173,21 @@ def wait_for(condition, timeout, step=0.3):
     return False
 
 
+def jobs_due(connection):
+    """Pushes and acknowledgements still to run: what a case leaves behind."""
+    with connection.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM queue_job WHERE channel = 'root.marketplace' "
+            "AND state IN ('pending', 'enqueued', 'started') AND (eta IS NULL OR eta < now() AT TIME ZONE 'UTC')"
+        )
+        return cr.fetchone()[0]
+
+
 def run_case(name, plan, registry, url, connection, timeout):
     """Make the orders of ``plan`` (``[(count, seconds apart)]``), confirming
-    those imported as they come, and wait for the last one."""
+    those imported as they come, and wait for the last one. A case starts
+    once what the one before left has gone out."""
+    wait_for(lambda: not jobs_due(connection), timeout)
     case = Case(name, url, connection)
     ordered = ", then ".join(f"{count} orders {every:g} s apart" for count, every in plan if count)
     print(f"{name}: {ordered or f'{plan[0][1]:g} s without an order'}", flush=True)

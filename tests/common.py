@@ -215,7 +215,10 @@ class CommittedCase(TransactionCase):
         super().setUpClass()
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            config = env["marketplace.config"].create({"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN})
+            # No order poller: its committed job would be run by the job runner of the tests' server.
+            config = env["marketplace.config"].create(
+                {"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN, "auto_pull_orders": False}
+            )
             product = env["product.product"].create({"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1"})
             env.flush_all()
             cls.config_id, cls.product_id = config.id, product.id

@@ -1,16 +1,19 @@
+import itertools
 from datetime import datetime, timedelta
+from unittest import mock
 
 import responses
 from psycopg2 import IntegrityError
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tools import mute_logger
 
 from odoo.addons.cartona_marketplace import const
+from odoo.addons.cartona_marketplace.models import marketplace_poller
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
-from .common import ImportCase
+from .common import BASE_URL, CommittedCase, ImportCase
 
 # An hour of an idle Cartona at the default idle wait.
 IDLE_POLLS_PER_HOUR = 3600 // 4
@@ -77,14 +80,24 @@ class TestPoller(PollerCase):
         self.cartona.list(*self.page[:2])
         self.assertEqual(self.poll(), 3, "orders came: again at the floor")
         self.assertTrue(self.sale(self.page[0]["hashed_id"]), "the poll imported them")
-        self.cartona.list(*self.page[2:])
-        self.config.pull_page_size = 1
-        self.assertEqual(self.poll(), 3, "pages remain")
-        self.assertEqual(self.poll(), 3)
+        self.assertEqual(self.pulls(), 5, "the walk's pages at once: its page and the empty one that ends it")
+        self.assertEqual(self.poll(), 4, "orders that come back unchanged are no news")
         self.assertEqual(self.polls(), poll, "the same job all along")
         self.assertEqual((poll.retry, poll.state), (0, "pending"), "asking to run again is no retry")
-        self.assertIn("next poll in 3 s", poll.result)
-        self.assertEqual(self.pulls(), 6)
+        self.assertIn("next poll in 4 s", poll.result)
+
+    def test_a_long_walk_goes_on_in_the_next_run(self):
+        """A run walks pages for its share of time (the idle wait), then the
+        walk goes on in the next run, at once."""
+        self.config.pull_page_size = 1
+        self.cartona.list(*self.page[:3])
+        clock = itertools.count(0, 5)  # each look at the clock is 5 s later
+        with mock.patch.object(marketplace_poller.time, "monotonic", lambda: next(clock)):
+            self.assertEqual(self.poll(), 0)
+        self.assertEqual(self.pulls(), 1)
+        self.assertEqual(self.poll(), 3, "the rest of the walk, then the floor")
+        self.assertEqual(self.pulls(), 4)
+        self.assertTrue(all(self.sale(order["hashed_id"]) for order in self.page[:3]))
 
     def test_an_idle_hour_adds_no_row(self):
         """An hour of an idle Cartona: one request per poll, and not one row
@@ -214,6 +227,57 @@ class TestPollerAndCron(PollerCase):
         self.assertIsNone(self.run_job(poll), "the other waits: this one stops")
         self.assertEqual(self.poll(), 4)
         self.assertEqual(self.polls(states=("pending", "enqueued", "started")), new)
+
+
+class TestPollInRealTransactions(CommittedCase):
+    """Real transactions, as on a server: queue_job's controller rolls the
+    job's transaction back when the job asks to run again."""
+
+    def setUp(self):
+        super().setUp()
+        http = responses.RequestsMock(assert_all_requests_are_fired=False)
+        http.start()
+        self.addCleanup(http.stop)
+        http.get(BASE_URL + const.ENDPOINT_PULL_ORDERS, json=[])
+
+    def test_the_page_is_committed_though_the_job_is_rolled_back(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            config = env["marketplace.config"].browse(self.config_id)
+            self.assertFalse(config.last_pull_date)
+            config.auto_pull_orders = True
+            [record] = env["marketplace.poller"]._poll_jobs(config, ("pending",))
+            uuid = record.uuid
+            self.addCleanup(self.remove_job, uuid)
+            # Due later: the job runner of the tests' server leaves it to this test.
+            record.with_context(_job_edit_sentinel=record.EDIT_SENTINEL).eta = datetime.now() + timedelta(hours=1)
+            cr.commit()
+            job = Job.load(env, record.uuid)
+            job.set_started()
+            job.store()
+            cr.commit()
+            try:
+                job.perform()
+            except RetryableJobError as again:
+                asked = again
+            cr.rollback()
+        # queue_job's controller puts the job back in a transaction of its own.
+        with self.registry.cursor() as cr:
+            job = Job.load(api.Environment(cr, SUPERUSER_ID, {}), uuid)
+            job.postpone(result=str(asked), seconds=asked.seconds)
+            job.set_pending(reset_retry=False)
+            job.store()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            config = env["marketplace.config"].browse(self.config_id)
+            self.assertTrue(config.last_pull_date, "the page (the history walk) was committed")
+            job = env["queue.job"].search([("uuid", "=", uuid)])
+            self.assertEqual((job.state, job.retry), ("pending", 0))
+            self.assertIn("next poll in 4 s", job.result)
+
+    def remove_job(self, uuid):
+        with self.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["queue.job"].search([("uuid", "=", uuid)]).unlink()
 
 
 class TestPromptPushes(PollerCase):
