@@ -251,11 +251,14 @@ class TestPollInRealTransactions(CommittedCase):
             self.addCleanup(self.remove_job, uuid)
             # Due later: the job runner of the tests' server leaves it to this test.
             record.with_context(_job_edit_sentinel=record.EDIT_SENTINEL).eta = datetime.now() + timedelta(hours=1)
-            cr.commit()
-            job = Job.load(env, record.uuid)
+        # queue_job's controller: the job started and committed, performed,
+        # and rolled back when it asks to run again.
+        with self.registry.cursor() as cr:
+            job = Job.load(api.Environment(cr, SUPERUSER_ID, {}), uuid)
             job.set_started()
             job.store()
-            cr.commit()
+        with self.registry.cursor() as cr:
+            job = Job.load(api.Environment(cr, SUPERUSER_ID, {}), uuid)
             try:
                 job.perform()
             except RetryableJobError as again:
