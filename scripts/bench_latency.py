@@ -14,7 +14,8 @@ Cases, in one run (``--case``, several allowed, in this order):
 - ``restart``: the first order once Odoo has restarted (scripts/bench_latency.sh
   restarts it and runs this case again).
 
-For each: p50/p95/max of the order latency (``scripts/latency.py``), the
+For each: p50/p95/max of the order latency and of the pushes (a status or
+stock, commit -> Cartona has it; ``scripts/latency.py``), the
 ``pull-orders`` requests per minute (the acknowledgements' reads of their
 orders included) and the rows PostgreSQL inserted in every table
 (``pg_stat_user_tables``), per order, or per hour when idle, with the tables
@@ -118,8 +119,15 @@ def confirm_new_orders(registry, since):
                 print(f"  confirming order {order_id} failed, will retry: {exc!r}")
 
 
+# PostgreSQL's backends report their statistics at most once a second, and
+# an idle one after 10 s: read the counters only after that long.
+STATS_LAG_SECONDS = 11
+
+
 def inserted_rows(connection):
-    """``Counter({table: rows inserted since the statistics were reset})``."""
+    """``Counter({table: rows inserted since the statistics were reset})``,
+    as PostgreSQL's backends reported them ``STATS_LAG_SECONDS`` from now."""
+    time.sleep(STATS_LAG_SECONDS)
     with connection.cursor() as cr:
         cr.execute("SELECT pg_stat_clear_snapshot()")
         cr.execute("SELECT relname, n_tup_ins FROM pg_stat_user_tables")
@@ -131,9 +139,9 @@ class Case:
 
     def __init__(self, name, url, connection):
         self.name, self.url, self.connection = name, url, connection
+        self.start_rows = inserted_rows(connection)  # first: it waits for the counters
         self.since = utcnow()
         self.start_journal = journal(url)["next"]
-        self.start_rows = inserted_rows(connection)
         self.started = time.monotonic()
         self.made = []
 
@@ -148,8 +156,9 @@ class Case:
     def report(self):
         seconds = time.monotonic() - self.started
         events = journal(self.url, self.start_journal)["events"]
-        acks, _pushes = latency.read_jobs(self.connection, self.since)
+        acks, pushes = latency.read_jobs(self.connection, self.since)
         orders = latency.order_latencies(events, acks)
+        pushes = latency.push_latencies(events, pushes)
         pulls = sum(event["kind"] == "pull" for event in events)
         rows = inserted_rows(self.connection) - self.start_rows
         if self.made:  # what the orders themselves add drowns polling's cost: per order
@@ -159,6 +168,7 @@ class Case:
         top = ", ".join(f"{table} {count * scale:.0f}" for table, count in rows.most_common(4))
         return [
             latency.summary(f"[{self.name}] Orders (Cartona -> Odoo)", orders),
+            latency.summary(f"[{self.name}] Pushes (Odoo -> Cartona)", pushes),
             f"[{self.name}] {seconds:.0f} s: {pulls * 60 / seconds:.1f} pull requests per minute, "
             f"{sum(rows.values()) * scale:.0f} rows added {unit} ({top})",
         ]
