@@ -16,7 +16,7 @@ class MarketplacePoller(models.AbstractModel):
     """Pulls each configuration's orders every few seconds, at any hour, at a
     bounded cost: one queue job per configuration (the identity key) polls.
 
-    Each run pulls one page in a transaction of its own, committed when the
+    A run pulls each page in a transaction of its own, committed when the
     page is done, then asks queue_job to run the same job again a few seconds
     later, the way queue_job postpones a job (``RetryableJobError``, not
     counted as a retry). An idle hour adds no row, and between two polls
@@ -25,11 +25,11 @@ class MarketplacePoller(models.AbstractModel):
     A run walks the pages while they have orders, then the next run starts
     *Fastest Poll* seconds after the start of a run that saw news, *Idle
     Poll* seconds after an idle one, a minute after a failed pull (or when
-    Cartona's ``Retry-After`` says). The poller
-    is armed when a configuration is created or starts pulling; the minute
-    cron arms it again whenever it is not running (its job failed, deleted,
-    or died with its worker) and pulls in its stead meanwhile, or for ever
-    when no job runner runs. The waiting job is stored: it outlives a restart.
+    Cartona's ``Retry-After`` says). The poller is armed when a
+    configuration is created or starts pulling; the minute cron arms it
+    again whenever it is not running (its job failed, deleted, or died with
+    its worker) and pulls in its stead meanwhile, or for ever when no job
+    runner runs. The waiting job is stored: it outlives a restart.
     """
 
     _name = "marketplace.poller"
@@ -96,9 +96,10 @@ class MarketplacePoller(models.AbstractModel):
 
     @api.model
     def _poll(self, config_id):
-        """Job: one page of the configuration's pull, then the same job again
-        after the floor or the idle wait, counted from the start of this poll
-        (a slow pull does not slow the next one)."""
+        """Job: the configuration's pull, page after page while they have
+        orders, then the same job again after the floor or the idle wait,
+        counted from the start of this run (a slow pull does not slow the
+        next one)."""
         start = time.monotonic()
         config = self.env["marketplace.config"].browse(config_id).exists()
         if not (config.active and config.auto_pull_orders):
