@@ -25,10 +25,8 @@ ACK_MAX_AGE_SECONDS = 120
 ORDER_EDIT_LOCK_KEY = 0x45444954
 # A pull never walks more pages than this in one go, whatever the server says.
 MAX_PULL_PAGES = 200
-# The poller: a poll that saw orders comes again after the configuration's
-# floor; each idle poll doubles the wait, and a wait that would reach the
-# pull cron's interval ends the poller: the cron polls from then on.
-POLL_BACKOFF_FACTOR = 2
+# The pull cron's interval: a poller whose job has not run for this long is
+# not running, and the cron pulls in its stead.
 POLL_CRON_SECONDS = 60
 # An order fetched by number without dates is looked for among the orders
 # changed in these last days: the fetch runs in the user's request.

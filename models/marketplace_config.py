@@ -84,8 +84,13 @@ class MarketplaceConfig(models.Model):
     pull_poll_floor = fields.Integer(
         "Fastest Poll (seconds)",
         default=3,
-        help="While orders keep coming, Cartona is asked again this many seconds after the start of "
-        "the last pull; when it has none, the wait doubles up to the minute of the pull cron.",
+        help="While orders keep coming, Cartona is asked again this many seconds after the start of the last pull.",
+    )
+    pull_poll_idle = fields.Integer(
+        "Idle Poll (seconds)",
+        default=4,
+        help="When Cartona has no new order, it is asked again this many seconds after the start of the last "
+        "pull: an order waits at most about this long. Raise it to ask Cartona less often.",
     )
 
     # Order pull cursor
@@ -206,6 +211,7 @@ class MarketplaceConfig(models.Model):
         ("retry_attempts_positive", "CHECK(retry_attempts > 0)", "Retry attempts must be at least 1."),
         ("pull_page_size_positive", "CHECK(pull_page_size > 0)", "The page size must be positive."),
         ("pull_poll_floor_positive", "CHECK(pull_poll_floor > 0)", "The fastest poll must be at least a second apart."),
+        ("pull_poll_idle_positive", "CHECK(pull_poll_idle > 0)", "The idle poll must be at least a second apart."),
         ("pull_overlap_positive", "CHECK(pull_overlap_minutes >= 0)", "The overlap cannot be negative."),
     ]
 
@@ -213,12 +219,15 @@ class MarketplaceConfig(models.Model):
     def create(self, vals_list):
         configs = super().create(vals_list)
         configs._ensure_invoicing_setup()
+        self.env["marketplace.poller"]._arm(configs)
         return configs
 
     def write(self, vals):
         result = super().write(vals)
         if vals.get("invoice_mode", "off") != "off" or "cartona_partner_id" in vals or "cartona_journal_id" in vals:
             self._ensure_invoicing_setup()
+        if vals.get("active") or vals.get("auto_pull_orders"):
+            self.env["marketplace.poller"]._arm(self)
         return result
 
     def _ensure_invoicing_setup(self):

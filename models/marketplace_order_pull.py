@@ -404,21 +404,20 @@ class MarketplaceOrderPull(models.AbstractModel):
     def _cron_pull_orders(self):
         """Every minute: one page per marketplace. Odoo commits the run and runs
         the cron again at once while pages remain. A marketplace whose poller
-        is running is left to it; one whose orders keep coming gets it started.
+        runs is left to it; one whose poller does not run gets it armed again,
+        and pulled meanwhile (for ever without a job runner).
         Never raises: a cron that keeps failing is deactivated."""
         configs = self.env["marketplace.config"].search([("auto_pull_orders", "=", True)])
         poller = self.env["marketplace.poller"]
         remaining = 0
         for config in configs:
-            if poller._waiting(config):
+            if poller._running(config):
                 continue
+            poller._arm(config)
             # No savepoint around the page: its orders have theirs, and what a
             # failing request records about itself must not be rolled back.
             try:
-                more, stats = self._pull_next_page(config)
-                remaining += more
-                if poller._news(stats):
-                    poller._schedule(config, 0)  # it walks on, soon and while orders come
+                remaining += self._pull_next_page(config)[0]
             except MarketplaceError:
                 continue  # in the sync log already: the configuration shows it as its last error
             except psycopg2.Error:

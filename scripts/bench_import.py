@@ -1,8 +1,12 @@
 """Order import benchmark: N Cartona orders of L lines each, pulled through
 the real path (``_pull_and_process_orders`` over HTTP from the sandbox,
-acknowledgements included), against a baseline that creates and confirms the
-same sale orders, with the same partners and products, through plain ORM
-``create`` + ``action_confirm``.
+acknowledgements included), against two baselines that create and confirm
+the same sale orders, with the same partners and products, through plain ORM:
+order by order (``create`` + ``action_confirm`` each), and batched (a page of
+orders in one ``create`` and one ``action_confirm``, Odoo's own floor).
+Each shape is measured ``--runs`` times; the ratios are printed per run and
+as their median. ``--profile`` profiles the import of one page of 100 orders
+with cProfile.
 
 Run by ``make bench`` (scripts/bench.sh) on a fresh database. The sandbox
 (scripts/cartona_sandbox.py) serves the generated orders on 127.0.0.1, so
@@ -12,10 +16,14 @@ counted on every cursor, the sync log's included.
 
 import argparse
 import contextlib
+import cProfile
 import importlib.util
+import io
 import logging
 import os
 import platform
+import pstats
+import statistics
 import sys
 import threading
 import time
@@ -56,10 +64,13 @@ def parse_args():
     parser.add_argument("--config", required=True, help="Odoo configuration file")
     parser.add_argument("--database", required=True)
     parser.add_argument(
-        "--shapes", default="500x5,100x40", help="orders x lines, comma separated (default: 500x5,100x40)"
+        "--shapes", default="100x5,25x40", help="orders x lines, comma separated (default: 100x5,25x40)"
     )
     parser.add_argument("--page-size", type=int, default=50, help="orders per pulled page")
     parser.add_argument("--orders-per-retailer", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="runs of each shape; ratios are their median")
+    parser.add_argument("--savepoints", action="store_true", help="also the baseline with a savepoint per order")
+    parser.add_argument("--profile", action="store_true", help="profile the import of one page of 100 orders")
     return parser.parse_args()
 
 
@@ -267,10 +278,11 @@ def import_run(registry, sandbox, config_id, orders, measure=None):
     return stats, sandbox.requests - requests
 
 
-def baseline_run(registry, config_id, orders, measure=None, savepoints=False):
+def baseline_run(registry, config_id, orders, measure=None, savepoints=False, batched=False):
     """The same sale orders through plain ``create`` + ``action_confirm``, in
-    one transaction; with ``savepoints``, each order in its own, as the import
-    isolates them once an order of their page fails."""
+    one transaction: order by order; with ``savepoints``, each order in its
+    own, as the import isolates them once an order of their page fails; or
+    ``batched``, all in one ``create`` and one ``action_confirm``."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         config = env["marketplace.config"].browse(config_id)
@@ -293,28 +305,30 @@ def baseline_run(registry, config_id, orders, measure=None, savepoints=False):
                     ]
                 )
             }
-            for order in orders:
-                isolated = cr.savepoint() if savepoints else contextlib.nullcontext()
-                with isolated:
-                    sale = env["sale.order"].create(
-                        {
-                            "partner_id": partners[order["retailer"]["retailer_code"]].id,
-                            "client_order_ref": order["receipt_id"],
-                            "warehouse_id": config.warehouse_id.id,
-                            "order_line": [
-                                Command.create(
-                                    {
-                                        "product_id": products[line["supplier_product_id"]].id,
-                                        "product_uom_qty": line["amount"],
-                                        "price_unit": line["selling_price"],
-                                        "tax_id": [Command.set(config.tax_ids.ids)],
-                                    }
-                                )
-                                for line in order["order_details"]
-                            ],
-                        }
-                    )
-                    sale.action_confirm()
+            vals_list = [
+                {
+                    "partner_id": partners[order["retailer"]["retailer_code"]].id,
+                    "client_order_ref": order["receipt_id"],
+                    "warehouse_id": config.warehouse_id.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": products[line["supplier_product_id"]].id,
+                                "product_uom_qty": line["amount"],
+                                "price_unit": line["selling_price"],
+                                "tax_id": [Command.set(config.tax_ids.ids)],
+                            }
+                        )
+                        for line in order["order_details"]
+                    ],
+                }
+                for order in orders
+            ]
+            if batched:
+                env["sale.order"].create(vals_list).action_confirm()
+            for vals in vals_list if not batched else []:
+                with cr.savepoint() if savepoints else contextlib.nullcontext():
+                    env["sale.order"].create(vals).action_confirm()
             env.flush_all()
             cr.commit()
 
@@ -329,6 +343,104 @@ def check_imported(registry, config_id, orders):
         lines = sum(len(o["order_details"]) for o in orders)
         if len(confirmed) != len(orders) or len(confirmed.order_line) != lines:
             raise SystemExit(f"unexpected import: {len(confirmed)} confirmed orders, {len(confirmed.order_line)} lines")
+
+
+def measure_shape(registry, sandbox, config_id, codes, retailers, prefix, count, lines, args):
+    """One run of a shape: ``{run name: Measure}``, and the import's outcomes
+    and requests. Page by page, each run in turn: a machine shared with
+    others slows them alike."""
+    measures = {name: Measure() for name in ("import", "per order", "batched", "savepoints")}
+    stats, requests = Counter(), 0
+    for start in range(0, count, args.page_size):
+        size = min(args.page_size, count - start)
+        orders = make_orders(f"{prefix}I{start}-", size, lines, codes, retailers)
+        page_stats, page_requests = import_run(registry, sandbox, config_id, orders, measures["import"])
+        check_imported(registry, config_id, orders)
+        stats += page_stats
+        requests += page_requests
+        for name, options in (("per order", {}), ("batched", {"batched": True}), ("savepoints", {"savepoints": True})):
+            if name == "savepoints" and not args.savepoints:
+                continue
+            orders = make_orders(f"{prefix}{name[0]}{start}-", size, lines, codes, retailers)
+            baseline_run(registry, config_id, orders, measures[name], **options)
+    return measures, stats, requests
+
+
+def report_shape(registry, runs, count, lines, retailers):
+    with registry.cursor() as cr:
+        where = machine(cr)
+    print(f"{count} orders x {lines} lines ({retailers} retailers), {len(runs)} runs — {where}")
+    names = [name for name in runs[0][0] if runs[0][0][name].seconds]
+    for name in names:
+        label = {
+            "import": "import",
+            "per order": "baseline, create + confirm per order",
+            "batched": "baseline, one create + one confirm",
+            "savepoints": "baseline, savepoint per order",
+        }[name]
+        middle = sorted((measures[name] for measures, _s, _r in runs), key=lambda m: m.seconds)[len(runs) // 2]
+        print(f"  {label:<37}: {middle.figures(count, lines)} (median run)")
+    for name in names[1:]:
+        times = [measures["import"].seconds / measures[name].seconds for measures, _s, _r in runs]
+        queries = [measures["import"].queries / measures[name].queries for measures, _s, _r in runs]
+        print(
+            f"  import / {name:<10}: time {statistics.median(times):.2f} median "
+            f"({', '.join(f'{t:.2f}' for t in times)}), queries {statistics.median(queries):.2f}"
+        )
+    _measures, stats, requests = runs[-1]
+    print(f"  requests to Cartona per run: {requests}; outcomes {dict(stats)}\n")
+
+
+def profile_page(registry, sandbox, config_id, codes, retailers):
+    """cProfile of the import of one page of 100 orders of 5 lines, pull and
+    acknowledgement jobs included: the functions with most time of their own,
+    and the connector's steps by cumulative time."""
+    create_partners(registry, config_id, retailers)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["marketplace.config"].browse(config_id).pull_page_size = 100
+        env.flush_all()
+    profiler = cProfile.Profile()
+    queries = QUERIES[0]
+    profiler.enable()
+    import_run(registry, sandbox, config_id, make_orders("PROF", 100, 5, codes, retailers))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    print(f"profile: one page of 100 orders x 5 lines, {total:.1f} s under cProfile, {QUERIES[0] - queries} queries")
+    shares = Counter()
+    for (path, _line, name), (_calls, _primitive, own, _cumulative, _callers) in stats.stats.items():
+        shares[profile_area(path, name)] += own
+    for area, seconds in shares.most_common():
+        print(f"  {area:<42} {seconds:6.2f} s  {100 * seconds / total:4.1f} %")
+    out = io.StringIO()
+    stats.stream = out
+    stats.sort_stats("cumulative").print_stats(r"cartona_marketplace/models", 12)
+    stats.sort_stats("tottime").print_stats(12)
+    print(out.getvalue())
+
+
+PROFILE_AREAS = (
+    ("cartona_marketplace", "the connector's own code"),
+    ("queue_job", "queue_job"),
+    ("addons/stock", "Odoo stock (moves, reservation)"),
+    ("addons/sale", "Odoo sale"),
+    ("addons/account", "Odoo account (taxes, amounts)"),
+    ("addons/mail", "Odoo mail (tracking, followers)"),
+    ("addons/product", "Odoo product"),
+    ("odoo/", "Odoo ORM and framework"),
+    ("requests", "HTTP client"),
+    ("urllib3", "HTTP client"),
+    ("http/", "HTTP client"),
+)
+
+
+def profile_area(path, name):
+    if "psycopg2" in name:
+        return "PostgreSQL (waiting for queries)"
+    if "socket" in name:
+        return "HTTP client (waiting for the sandbox)"
+    return next((area for needle, area in PROFILE_AREAS if needle in path), "other Python")
 
 
 def main():
@@ -357,42 +469,19 @@ def main():
     create_partners(registry, config_id, warm_retailers)
     import_run(registry, sandbox, config_id, make_orders("WI", 4, 3, codes, warm_retailers))
     baseline_run(registry, config_id, make_orders("WB", 4, 3, codes, warm_retailers))
+    baseline_run(registry, config_id, make_orders("WC", 4, 3, codes, warm_retailers), batched=True)
 
     for index, (count, lines) in enumerate(shapes):
-        prefix = f"S{index}"
-        retailers = retailers_of(prefix, max(1, count // args.orders_per_retailer))
+        retailers = retailers_of(f"S{index}", max(1, count // args.orders_per_retailer))
         create_partners(registry, config_id, retailers)
-        imported, plain, isolated = Measure(), Measure(), Measure()
-        stats, requests = Counter(), 0
-        # Page by page, each run in turn: a machine shared with others slows
-        # all three alike.
-        for start in range(0, count, args.page_size):
-            size = min(args.page_size, count - start)
-            orders = make_orders(f"{prefix}I{start}-", size, lines, codes, retailers)
-            page_stats, page_requests = import_run(registry, sandbox, config_id, orders, imported)
-            check_imported(registry, config_id, orders)
-            stats += page_stats
-            requests += page_requests
-            baseline_run(registry, config_id, make_orders(f"{prefix}B{start}-", size, lines, codes, retailers), plain)
-            baseline_run(
-                registry,
-                config_id,
-                make_orders(f"{prefix}S{start}-", size, lines, codes, retailers),
-                isolated,
-                savepoints=True,
-            )
-        with registry.cursor() as cr:
-            where = machine(cr)
-        print(f"{count} orders x {lines} lines ({len(retailers)} retailers) — {where}")
-        print(f"  import                       : {imported.figures(count, lines)}, {requests} requests")
-        print(f"  baseline (create + confirm)  : {plain.figures(count, lines)}")
-        print(f"  baseline, savepoint per order: {isolated.figures(count, lines)}")
-        print(
-            f"  ratio import/baseline: time {imported.seconds / plain.seconds:.2f}, "
-            f"queries {imported.queries / plain.queries:.2f}; against the baseline with savepoints: "
-            f"time {imported.seconds / isolated.seconds:.2f}, queries {imported.queries / isolated.queries:.2f}"
-            f"   outcomes {dict(stats)}\n"
-        )
+        runs = [
+            measure_shape(registry, sandbox, config_id, codes, retailers, f"S{index}R{run}", count, lines, args)
+            for run in range(args.runs)
+        ]
+        report_shape(registry, runs, count, lines, len(retailers))
+
+    if args.profile:
+        profile_page(registry, sandbox, config_id, codes, retailers_of("PR", 20))
 
     requests = sandbox.requests
     with Measure() as idle:

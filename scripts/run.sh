@@ -48,8 +48,8 @@ cat >&2 <<BANNER
   What it received  $SANDBOX_URL/sandbox/state
   Sandbox log       $STATE/sandbox.log
 
-  Orders are polled every few seconds while they come, every minute when
-  Cartona is idle; acknowledgements, statuses and stock go out within seconds
+  Orders are polled every 3 s while they come, every 4 s when Cartona is
+  idle; acknowledgements, statuses and stock go out within seconds
   through the job runner. Lines "[latency]" give each order's and each push's
   latency, read from the sandbox's journal; p50 and p95 over the run when
   Ctrl-C stops Odoo and the sandbox.

@@ -338,7 +338,10 @@ class CommittedCase(DatabaseCase):
         super().setUpClass()
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            config = env["marketplace.config"].create({"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN})
+            # No order poller: its committed job would be run by the job runner of the tests' server.
+            config = env["marketplace.config"].create(
+                {"name": cls.KEY, "api_base_url": BASE_URL, "auth_token": TOKEN, "auto_pull_orders": False}
+            )
             product = env["product.product"].create(
                 # No sales tax: Cartona's prices stay the lines' prices.
                 {"name": f"{cls.KEY} rice", "cartona_internal_id": f"{cls.KEY}#1", "taxes_id": [(5, 0, 0)]}

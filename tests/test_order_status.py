@@ -141,20 +141,20 @@ class TestPullCron(ImportCase):
             trap.assert_jobs_count(1, only=self.config._acknowledge_orders)
             self.assertTrue(self.sale("Lr4tN8wQ"))
             self.assertFalse(self.sale("Pz2cV6yE"))
-            # Orders came: the poller walks on (the cron leaves it the configuration).
+            # The cron arms the poller, which walks on a page per poll.
             trap.assert_jobs_count(1, only=poller._poll)
-            poller._poll(self.config.id, 3)
+            self.env["marketplace.order.pull"]._pull_next_page(self.config)
             self.assertTrue(self.sale("Pz2cV6yE"))
             self.config.invalidate_recordset()  # read from the pull's state again
             self.assertEqual(self.config.pull_next_page, 3)
             self.assertEqual(self.config.last_pull_date, watermark)
-            poller._poll(self.config.id, 3)  # an empty page ends the walk
+            self.env["marketplace.order.pull"]._pull_next_page(self.config)  # an empty page ends the walk
             self.config.invalidate_recordset()
             self.assertEqual(self.config.pull_next_page, 1)
             self.assertEqual(self.config.last_pull_date, watermark, "a walk that acknowledged orders keeps the window")
             self.http.reset()
             self.serve_pages([])
-            poller._poll(self.config.id, 3)
+            self.env["marketplace.order.pull"]._pull_next_page(self.config)
         self.config.invalidate_recordset()
         self.assertGreater(self.config.last_pull_date, watermark, "a walk that acknowledged nothing saw everything")
         self.assertEqual(self.config.total_orders_pulled, 4)

@@ -1,20 +1,27 @@
-from collections import Counter
+import itertools
 from datetime import datetime, timedelta
+from unittest import mock
 
 import responses
 from psycopg2 import IntegrityError
 
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tools import mute_logger
 
 from odoo.addons.cartona_marketplace import const
+from odoo.addons.cartona_marketplace.models import marketplace_poller
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
-from odoo.addons.queue_job.tests.common import trap_jobs
 
-from .common import ImportCase, perform_jobs
+from .common import BASE_URL, CommittedCase, ImportCase
+
+# An hour of an idle Cartona at the default idle wait.
+IDLE_POLLS_PER_HOUR = 3600 // 4
 
 
 class PollerCase(ImportCase):
-    """Cartona (``self.cartona``) lists the orders not acknowledged yet."""
+    """Cartona (``self.cartona``) lists the orders not acknowledged yet. The
+    configuration's poller was armed when it was created."""
 
     def setUp(self):
         super().setUp()
@@ -30,190 +37,250 @@ class PollerCase(ImportCase):
         )
         return len(self.cartona.requests) - acknowledgements
 
-    def next_polls(self, trap):
-        """``[(config id, delay)]`` of the polls waiting in ``trap``, checking
-        that each waits its delay (counted from the start of the poll before)."""
-        polls = [job for job in trap.enqueued_jobs if job.method_name == "_poll"]
-        for job in polls:
-            wait = (job.eta - datetime.now()).total_seconds()
-            self.assertTrue(job.args[1] - 2 < wait <= job.args[1], f"waits {wait} s, not {job.args[1]}")
-        return [tuple(job.args) for job in polls]
-
-    def step(self, trap):
-        """Run the waiting jobs as the runner would; return the next polls."""
-        perform_jobs(trap)
-        return self.next_polls(trap)
+    def polls(self, config=None, states=("pending",)):
+        return self.poller._poll_jobs(config or self.config, states)
 
     def run_job(self, record):
-        """Run a stored job the way the job runner does."""
+        """Run a stored job the way the job runner does (queue_job's
+        ``RunJobController``): started, performed, then done, or put back to
+        pending with its new ``eta`` when it asks to run again. Returns the
+        seconds from the start of the run to that ``eta``, or None when it is
+        done."""
+        self.env.invalidate_all()  # a job starts with nothing in its cache
         job = Job.load(self.env, record.uuid)
         job.set_started()
         job.store()
-        job.perform()
+        started = datetime.now()
+        try:
+            job.perform()
+        except RetryableJobError as again:
+            job.postpone(result=str(again), seconds=again.seconds)
+            job.set_pending(reset_retry=False)
+            job.store()
+            return (record.eta - started).total_seconds()
         job.set_done()
         job.store()
+        return None
 
-    def waiting(self, config=None):
-        config = config or self.config
-        return self.env["queue.job"].search(
-            [("identity_key", "=", self.poller._identity(config.id)), ("state", "=", "pending")]
-        )
+    def poll(self, config=None):
+        """Run the configuration's waiting poll; return the whole seconds from
+        its start to the next run (None: stopped)."""
+        [record] = self.polls(config)
+        wait = self.run_job(record)
+        return None if wait is None else round(wait)
 
 
 class TestPoller(PollerCase):
-    def test_speeds_up_under_traffic(self):
+    def test_polls_every_few_seconds_at_any_hour(self):
+        """One job polls, again and again: at the floor while orders come, at
+        the idle wait when Cartona has none, and never gives up to the cron."""
+        poll = self.polls()
+        self.assertEqual((len(poll), poll.channel, poll.max_retries), (1, "root.marketplace_poll", 0))
+        self.assertEqual([self.poll() for _i in range(3)], [4, 4, 4], "idle: every 4 s, for ever")
         self.cartona.list(*self.page[:2])
-        with trap_jobs() as trap:
-            self.env["marketplace.order.pull"]._cron_pull_orders()
-            self.assertEqual(self.next_polls(trap), [(self.config.id, 3)], "orders came: poll again in 3 s")
-            self.cartona.list(*self.page[2:])
-            self.assertEqual(self.step(trap), [(self.config.id, 6)], "the walk's empty page: twice the wait")
-            self.assertEqual(self.step(trap), [(self.config.id, 3)])
-            self.assertTrue(self.sale("Pz2cV6yE"), "the poll imported the new orders")
-            self.assertEqual(self.step(trap), [(self.config.id, 6)], "one idle poll: twice the wait")
-            # A change on Cartona is news too.
-            self.cartona.list(self.order_data(self.page[0]["hashed_id"], status="approved"))
-            self.assertEqual(self.step(trap), [(self.config.id, 3)], "orders again: fast again")
-        self.assertEqual(self.pulls(), 5)
+        self.assertEqual(self.poll(), 3, "orders came: again at the floor")
+        self.assertTrue(self.sale(self.page[0]["hashed_id"]), "the poll imported them")
+        self.assertEqual(self.pulls(), 5, "the walk's pages at once: its page and the empty one that ends it")
+        self.assertEqual(self.poll(), 4, "orders that come back unchanged are no news")
+        self.assertEqual(self.polls(), poll, "the same job all along")
+        self.assertEqual((poll.retry, poll.state), (0, "pending"), "asking to run again is no retry")
+        self.assertIn("next poll in 4 s", poll.result)
 
-    def test_backs_off_when_idle_down_to_the_cron(self):
-        with trap_jobs() as trap:
-            self.poller._schedule(self.config, 0)
-            delays = []
-            while polls := self.next_polls(trap):
-                delays.append(polls[0][1])
-                self.step(trap)
-            self.assertEqual(delays, [3, 6, 12, 24, 48])
-            self.assertEqual(self.pulls(), 5)
-            # The minute cron polls from now on, and starts the poller again
-            # once orders come.
-            self.env["marketplace.order.pull"]._cron_pull_orders()
-            self.assertEqual(self.next_polls(trap), [])
-            self.cartona.list(*self.page[:1])
-            self.env["marketplace.order.pull"]._cron_pull_orders()
-            self.assertEqual(self.next_polls(trap), [(self.config.id, 3)])
-        self.assertEqual(self.pulls(), 7)
-
-    def test_orders_that_come_back_the_same_are_no_traffic(self):
-        """An order waiting for a product comes back at every pull until it is
-        imported: the poller backs off all the same."""
-        waiting = self.order_data("Qx7mK2aP")
-        for line in waiting["order_details"]:
-            line.update(supplier_product_id="999999", internal_product_id="999#9")
-        self.cartona.list(waiting)
-        with trap_jobs() as trap:
-            self.poller._schedule(self.config, 0)
-            self.assertEqual([self.step(trap)[0][1] for _i in range(3)], [6, 12, 24])
-        self.assertEqual(self.env["marketplace.parked.order"].search_count([("cartona_id", "=", "Qx7mK2aP")]), 1)
-
-    def test_outage_backs_off_too(self):
-        self.http.replace(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=503, body="down")
-        with trap_jobs() as trap:
-            self.poller._schedule(self.config, 0)
-            self.assertEqual(self.step(trap), [(self.config.id, 6)])
-        self.assertIn("503", self.config.last_error)
-
-    def test_respects_the_floor(self):
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
-            self.config.pull_poll_floor = 0
-            self.env.flush_all()
-        self.config.pull_poll_floor = 10
-        self.cartona.list(*self.page[:1])
-        with trap_jobs() as trap:
-            self.poller._schedule(self.config, 0)
-            self.assertEqual(self.next_polls(trap), [(self.config.id, 10)])
-            self.assertEqual(self.step(trap), [(self.config.id, 10)], "under traffic: the floor")
-            self.assertEqual(self.step(trap), [(self.config.id, 20)])
-            self.assertEqual(self.step(trap), [(self.config.id, 40)])
-            self.assertEqual(self.step(trap), [], "80 s is past the cron's minute")
-            # A chain started under an older, lower floor waits the new one.
-            self.poller._poll(self.config.id, 1)
-            self.assertEqual(self.next_polls(trap), [(self.config.id, 20)])
-
-    def test_stops_when_disabled_or_archived(self):
-        for change in ({"auto_pull_orders": False}, {"active": False}):
-            with self.subTest(change=change), trap_jobs() as trap:
-                self.config.write({"auto_pull_orders": True, "active": True})
-                self.poller._schedule(self.config, 0)
-                self.config.write(change)
-                self.assertEqual(self.step(trap), [])
-                self.assertEqual(self.pulls(), 0)
-        self.config.unlink()
-        self.assertIn("Stopped", self.poller._poll(self.config.id, 3))
-
-    def test_one_per_configuration(self):
-        other = self.config.copy({"name": "Other account", "auth_token": "another-token"})
-        # Stored jobs, as in production: the identity key lets one wait per configuration.
-        self.poller._schedule(self.config, 0)
-        self.poller._schedule(self.config, 12)
-        self.poller._schedule(other, 0)
-        self.assertEqual(len(self.waiting()), 1)
-        self.assertEqual(self.waiting().channel, "root.marketplace_poll")
-        self.assertEqual(len(self.waiting(other)), 1)
-        # The cron leaves a configuration whose poll waits to its poller.
-        self.env["marketplace.order.pull"]._cron_pull_orders()
-        self.assertEqual(self.pulls(), 0)
-        # The pull lock keeps one pull at a time: a poll that meets a running
-        # pull skips it, and waits longer.
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
-        self.assertEqual(self.env["marketplace.order.pull"]._pull_next_page(self.config), (False, Counter()))
-
-    def test_a_stuck_poll_does_not_stop_the_cron(self):
-        """No job runner, or its job left enqueued: a poll overdue by more than
-        the cron's minute no longer keeps the cron from pulling."""
-        self.poller._schedule(self.config, 0)
-        stuck = self.waiting()
-        stuck = stuck.with_context(_job_edit_sentinel=stuck.EDIT_SENTINEL)  # as the runner writes it
-        overdue = datetime.now() - timedelta(seconds=const.POLL_CRON_SECONDS + 5)
-        stuck.write({"eta": overdue})
-        self.cartona.list(*self.page[:1])
-        self.env["marketplace.order.pull"]._cron_pull_orders()
-        self.assertEqual(self.pulls(), 1)
-        self.assertTrue(self.sale(self.page[0]["hashed_id"]))
-        # Stuck enqueued, or never given an eta: the same.
-        for vals in ({"state": "enqueued"}, {"eta": False, "date_created": overdue}):
-            stuck.write(vals)
-            self.env["marketplace.order.pull"]._cron_pull_orders()
-        self.assertEqual(self.pulls(), 3)
-        # A poll due soon still has the configuration to itself.
-        stuck.write({"state": "pending", "eta": datetime.now() + timedelta(seconds=3)})
-        self.env["marketplace.order.pull"]._cron_pull_orders()
-        self.assertEqual(self.pulls(), 3)
-
-    def test_resumes_after_a_restart(self):
+    def test_a_long_walk_goes_on_in_the_next_run(self):
+        """A run walks pages for its share of time (the idle wait), then the
+        walk goes on in the next run, at once."""
         self.config.pull_page_size = 1
-        self.cartona.list(*self.page[:1])
-        self.env["marketplace.order.pull"]._cron_pull_orders()
-        left = self.waiting()
-        self.assertEqual(len(left), 1, "the poll is stored, with its eta: it outlives the server")
-        self.assertTrue(left.eta)
-        # The server restarts: the runner finds the job pending and runs it.
-        self.env.invalidate_all()
-        self.cartona.list(*self.page[1:2])
-        self.run_job(left)
-        self.assertEqual(left.state, "done")
-        self.assertTrue(self.sale("Lr4tN8wQ"))
-        successor = self.waiting()
-        self.assertEqual(len(successor), 1)
-        self.assertNotEqual(successor, left)
-        self.assertEqual(successor.args, [self.config.id, 3])
-        # A chain that is lost (a failed job, a job deleted) is started again
-        # by the minute cron once orders come.
-        successor.unlink()
-        self.cartona.list(*self.page[2:3])
-        self.env["marketplace.order.pull"]._cron_pull_orders()
-        self.assertEqual(len(self.waiting()), 1)
+        self.cartona.list(*self.page[:3])
+        clock = itertools.count(0, 5)  # each look at the clock is 5 s later
+        with mock.patch.object(marketplace_poller.time, "monotonic", lambda: next(clock)):
+            self.assertEqual(self.poll(), 0)
+        self.assertEqual(self.pulls(), 1)
+        self.assertEqual(self.poll(), 3, "the rest of the walk, then the floor")
+        self.assertEqual(self.pulls(), 4)
+        self.assertTrue(all(self.sale(order["hashed_id"]) for order in self.page[:3]))
+
+    def test_an_idle_hour_adds_no_row(self):
+        """An hour of an idle Cartona: one request per poll, and not one row
+        more in the job queue or the sync log."""
+        jobs, logs = self.env["queue.job"].search_count([]), self.env["marketplace.sync.log"].search_count([])
+        poll = self.polls()
+        waits = {self.run_job(poll) for _i in range(IDLE_POLLS_PER_HOUR)}
+        self.assertTrue(all(abs(wait - 4) < 0.5 for wait in waits), waits)
+        self.assertEqual(self.pulls(), IDLE_POLLS_PER_HOUR)
+        self.assertEqual(self.env["queue.job"].search_count([]), jobs)
+        self.assertEqual(self.env["marketplace.sync.log"].search_count([]), logs)
 
     def test_idle_poll_costs_one_request_and_few_queries(self):
-        self.poller._poll(self.config.id, 3)  # warm the caches
-        self.waiting().unlink()
+        poll = self.polls()
+        self.run_job(poll)  # warm the caches
         self.http.calls.reset()
-        self.env.invalidate_all()  # a job starts with nothing in its cache
-        # Among them, the pull window's bounds: the oldest waiting order and held change.
-        with self.assertQueryCount(16):
-            self.poller._poll(self.config.id, 3)
+        self.env.invalidate_all()
+        job = Job.load(self.env, poll.uuid)
+        # The job's own queries, not queue_job's bookkeeping; among them the
+        # pull window's bounds (the oldest waiting order and held change) and
+        # the savepoints of the page's transaction in a test.
+        with self.assertQueryCount(17), self.assertRaises(RetryableJobError):
+            job.perform()
         self.assertEqual(len(self.http.calls), 1)
-        self.assertEqual(self.waiting().args, [self.config.id, 6])
+
+    def test_idle_wait_and_floor(self):
+        for field in ("pull_poll_floor", "pull_poll_idle"):
+            with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.config[field] = 0
+                self.env.flush_all()
+        self.config.write({"pull_poll_floor": 10, "pull_poll_idle": 30})
+        self.assertEqual(self.poll(), 30, "a supplier may ask Cartona less often")
+        self.cartona.list(*self.page[:1])
+        self.assertEqual(self.poll(), 10)
+
+    def test_outage_or_refused_token_asked_once_a_minute(self):
+        """Cartona down, or refusing the token, is asked once a minute, as the
+        cron would: not a request and a logged error every 4 s."""
+        self.http.replace(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=503, body="down")
+        self.assertEqual(self.poll(), 60)
+        self.assertIn("503", self.config.last_error)
+        self.http.replace(
+            responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=429, headers={"Retry-After": "120"}
+        )
+        self.assertEqual(self.poll(), 120, "or when Cartona says")
+        self.http.replace(responses.GET, self.url(const.ENDPOINT_PULL_ORDERS), status=401, body="revoked")
+        self.assertEqual(self.poll(), 60)
+        self.assertEqual(self.config.connection_status, "error")
+        self.assertEqual(self.polls().retry, 0)
+
+    def test_stops_when_disabled_or_archived_and_starts_again(self):
+        for change in ({"auto_pull_orders": False}, {"active": False}):
+            with self.subTest(change=change):
+                self.config.write(change)
+                self.assertIsNone(self.poll(), "stopped")
+                self.assertFalse(self.polls())
+                self.config.write({"auto_pull_orders": True, "active": True})
+                self.assertEqual(len(self.polls()), 1, "armed again")
+        self.assertEqual(self.pulls(), 0)
+        self.config.unlink()
+        self.assertIsNone(self.poll(), "deleted: stopped")
+
+    def test_armed_when_created(self):
+        """A new configuration's first pull (the history walk) and its first
+        order come within seconds, not at the cron's next minute."""
+        other = self.config.copy({"name": "Other account", "auth_token": "another-token"})
+        self.assertEqual(len(self.polls(other)), 1)
+        self.assertEqual(self.poll(other), 4, "the history walk: nothing to import")
+        self.assertTrue(other.import_orders_from, "gone live")
+        live = fields.Datetime.to_string(fields.Datetime.now() + timedelta(seconds=2))
+        self.cartona.list(self.order_data("Lr4tN8wQ", updated_at=live))
+        self.assertEqual(self.poll(other), 3)
+        self.assertTrue(
+            self.env["sale.order"].search([("marketplace_config_id", "=", other.id), ("cartona_id", "=", "Lr4tN8wQ")])
+        )
+        idle = other.copy({"name": "Idle", "auth_token": "third-token", "auto_pull_orders": False})
+        self.assertFalse(self.polls(idle), "not pulling: not armed")
+
+
+class TestPollerAndCron(PollerCase):
+    def cron(self):
+        self.env["marketplace.order.pull"]._cron_pull_orders()
+
+    def test_the_cron_leaves_a_running_poller_alone(self):
+        self.poll()
+        self.cron()
+        self.assertEqual(self.pulls(), 1, "the poller's pull only")
+        # The pull lock keeps one pull at a time all the same.
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [const.PULL_LOCK_KEY, self.config.id])
+        self.assertEqual(self.env["marketplace.order.pull"]._pull_next_page(self.config)[0], False)
+
+    def test_without_a_job_runner_the_cron_pulls_and_adds_no_row(self):
+        """The poll job never runs: the cron pulls every minute, as before the
+        poller existed, and its poll job stays the one."""
+        self.cartona.list(*self.page[:1])
+        for _minute in range(3):
+            self.cron()
+        self.assertEqual(self.pulls(), 3)
+        self.assertTrue(self.sale(self.page[0]["hashed_id"]))
+        self.assertEqual(self.env["queue.job"].search_count([("method_name", "=", "_poll")]), 1)
+
+    def test_a_lost_poller_is_armed_again_by_the_cron(self):
+        self.polls().unlink()  # failed, or deleted by a person
+        self.cron()
+        self.assertEqual(len(self.polls()), 1)
+        self.assertEqual(self.poll(), 4)
+
+    def test_after_a_restart(self):
+        """The waiting job is stored: after a restart the runner runs it. A
+        poll whose worker was killed stays started: the cron pulls, arms a new
+        job, and once the old one is put back, one of them stops."""
+        [poll] = self.polls()
+        self.poll()
+        self.env.invalidate_all()  # the server restarts
+        self.assertEqual(self.poll(), 4, "the stored job runs on")
+        # Killed while it ran.
+        poll = poll.with_context(_job_edit_sentinel=poll.EDIT_SENTINEL)  # as the runner writes it
+        poll.write({"state": "started", "date_started": datetime.now() - timedelta(seconds=10)})
+        self.cron()
+        self.assertEqual(self.pulls(), 2, "started 10 s ago: still running")
+        poll.write({"date_started": datetime.now() - timedelta(seconds=const.POLL_CRON_SECONDS + 5)})
+        self.cron()
+        self.assertEqual(self.pulls(), 3, "not running: the cron pulls")
+        new = self.polls()
+        self.assertEqual(len(new), 1)
+        poll.write({"state": "pending"})  # put back by the jobs garbage collector
+        self.assertIsNone(self.run_job(poll), "the other waits: this one stops")
+        self.assertEqual(self.poll(), 4)
+        self.assertEqual(self.polls(states=("pending", "enqueued", "started")), new)
+
+
+class TestPollInRealTransactions(CommittedCase):
+    """Real transactions, as on a server: queue_job's controller rolls the
+    job's transaction back when the job asks to run again."""
+
+    def setUp(self):
+        super().setUp()
+        http = responses.RequestsMock(assert_all_requests_are_fired=False)
+        http.start()
+        self.addCleanup(http.stop)
+        http.get(BASE_URL + const.ENDPOINT_PULL_ORDERS, json=[])
+
+    def test_the_page_is_committed_though_the_job_is_rolled_back(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            config = env["marketplace.config"].browse(self.config_id)
+            self.assertFalse(config.last_pull_date)
+            config.auto_pull_orders = True
+            [record] = env["marketplace.poller"]._poll_jobs(config, ("pending",))
+            uuid = record.uuid
+            self.addCleanup(self.remove_job, uuid)
+            # Due later: the job runner of the tests' server leaves it to this test.
+            record.with_context(_job_edit_sentinel=record.EDIT_SENTINEL).eta = datetime.now() + timedelta(hours=1)
+        # queue_job's controller: the job started and committed, performed,
+        # and rolled back when it asks to run again.
+        with self.registry.cursor() as cr:
+            job = Job.load(api.Environment(cr, SUPERUSER_ID, {}), uuid)
+            job.set_started()
+            job.store()
+        with self.registry.cursor() as cr:
+            job = Job.load(api.Environment(cr, SUPERUSER_ID, {}), uuid)
+            try:
+                job.perform()
+            except RetryableJobError as again:
+                asked = again
+            cr.rollback()
+        # queue_job's controller puts the job back in a transaction of its own.
+        with self.registry.cursor() as cr:
+            job = Job.load(api.Environment(cr, SUPERUSER_ID, {}), uuid)
+            job.postpone(result=str(asked), seconds=asked.seconds)
+            job.set_pending(reset_retry=False)
+            job.store()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            config = env["marketplace.config"].browse(self.config_id)
+            self.assertTrue(config.last_pull_date, "the page (the history walk) was committed")
+            job = env["queue.job"].search([("uuid", "=", uuid)])
+            self.assertEqual((job.state, job.retry), ("pending", 0))
+            self.assertIn("next poll in 4 s", job.result)
+
+    def remove_job(self, uuid):
+        with self.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["queue.job"].search([("uuid", "=", uuid)]).unlink()
 
 
 class TestPromptPushes(PollerCase):
@@ -222,13 +289,13 @@ class TestPromptPushes(PollerCase):
         and in the marketplace channel (one job at a time) an order's status
         push and acknowledgement pass the product publications waiting there."""
         jobs = self.env["queue.job"]
-        self.env["marketplace.publication"]._add(self.config, self.oil, ["stock"])
+        self.env["product.product"]._marketplace_enqueue(self.config, self.oil, ["stock"])
         self.cartona.list(*self.page[:1])
-        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
+        self.api._pull_and_process_orders()
         self.sale("Qx7mK2aP").action_confirm()
         publish, ack, push = (
             jobs.search([("method_name", "=", name)])
-            for name in ("_publish_pending", "_acknowledge_orders", "_push_marketplace_status")
+            for name in ("_marketplace_sync_job", "_acknowledge_orders", "_push_marketplace_status")
         )
         self.assertEqual((bool(publish), len(ack), len(push)), (True, 1, 1))
         for job in publish | ack | push:
