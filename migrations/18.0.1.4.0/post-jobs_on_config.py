@@ -3,7 +3,8 @@ configuration they work for (``config.with_delay()``), an order's edits a job
 of the order, and the minute cron is the pull's. Their records are
 ``noupdate``: they are moved here. A job queued by the previous version, with
 the configuration's id first, is moved too, as it would have been queued
-now: nothing queued is lost."""
+now: nothing queued is lost. The previous poller's jobs, which took a delay,
+are cancelled: the minute cron arms the new poller at its next run."""
 
 from odoo import SUPERUSER_ID, api, fields
 
@@ -61,3 +62,9 @@ def migrate(cr, version):
                 "args": args,
             }
         )
+    old_polls = env["queue.job"].search(
+        [("model_name", "=", "marketplace.poller"), ("method_name", "=", "_poll"), ("state", "!=", "done")]
+    )
+    old_polls.filtered(lambda job: len(job.args) > 1).write(
+        {"state": "cancelled", "result": "Replaced by the poller of 18.0.1.4.0, armed by the minute cron."}
+    )
