@@ -30,6 +30,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from jobs import run_pending  # scripts/ is the script's own folder, first on the path
+
 import odoo
 from odoo import SUPERUSER_ID, Command, api
 
@@ -230,23 +232,7 @@ def create_partners(registry, config_id, retailers):
 
 
 def run_ack_jobs(registry):
-    from odoo.addons.queue_job.job import Job
-
-    with registry.cursor() as cr:
-        jobs = api.Environment(cr, SUPERUSER_ID, {})["queue.job"].search(
-            [("method_name", "=", ACK_METHOD), ("state", "=", "pending")]
-        )
-        uuids = jobs.mapped("uuid")
-    for uuid in uuids:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            job = Job.load(env, uuid)
-            job.set_started()
-            job.perform()
-            job.set_done()
-            job.store()
-            env.flush_all()
-    return len(uuids)
+    return run_pending(registry, ACK_METHOD)
 
 
 def pull(registry, config_id):

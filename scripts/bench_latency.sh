@@ -19,22 +19,7 @@ SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
 mkdir -p "$LOG"
 rm -f "$LOG/sandbox.json"
 
-PIDS=()
-stop_children() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap stop_children EXIT
-
-wait_for_url() {
-    local url=$1 tries=${2:-100}
-    until "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
-        tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || return 1
-        sleep 0.3
-    done
-}
+stop_children_at_exit
 
 say "Sandbox on $SANDBOX_URL (no orders of its own; log: $LOG/sandbox.log)"
 "$PY" -u "$ROOT/scripts/cartona_sandbox.py" --port "$SANDBOX_PORT" --token "$TOKEN" --order-every 0 \

@@ -13,6 +13,7 @@ import time
 
 import responses
 from bench_import import machine  # scripts/ is the script's own folder, first on the path
+from jobs import run_pending
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -93,30 +94,11 @@ def apply_inventory(registry, product_ids, location_id):
 
 
 def run_jobs(registry):
-    """Perform the pending drain as the job runner would, one transaction
-    each, and the next drain each one queues, until none is left; returns
-    (seconds, runs)."""
-    # Importable once the configuration has set the addons path.
-    from odoo.addons.queue_job.job import Job
-
-    start, runs = time.monotonic(), 0
-    while True:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            jobs = pending_jobs(env)
-            if not jobs:
-                return time.monotonic() - start, runs
-            job = Job.load(env, jobs[0].uuid)
-            job.set_started()
-            job.store()
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            job = Job.load(env, job.uuid)
-            job.perform()
-            job.set_done()
-            job.store()
-            env.flush_all()
-        runs += 1
+    """Run the pending drain, and the next drain each run queues, until none
+    is left; returns (seconds, runs)."""
+    start = time.monotonic()
+    runs = run_pending(registry, JOB_METHOD)
+    return time.monotonic() - start, runs
 
 
 def main():
