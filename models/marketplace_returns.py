@@ -24,9 +24,13 @@ class MarketplaceReturns(models.AbstractModel):
     @api.model
     def _on_returned(self, sale):
         sale = sale.sudo().with_context(skip_marketplace_sync=True)
+        invoicing = self.env["marketplace.invoicing"]
+        if sale.state == "cancel":
+            # The state mapping cancelled it already (``returned`` mapped to cancel): the money follows.
+            invoicing._reverse(sale)
+            return
         if sale.state != "sale":
             return
-        invoicing = self.env["marketplace.invoicing"]
         outgoing = sale.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
         delivered = outgoing.filtered(lambda p: p.state == "done")
         if not delivered:
@@ -79,13 +83,20 @@ class MarketplaceReturns(models.AbstractModel):
     def _on_received(self, pickings):
         """Returns of returned Cartona orders received: the money follows."""
         invoicing = self.env["marketplace.invoicing"]
-        received = pickings.sudo().filtered(lambda p: p.return_id and p.picking_type_code == "incoming")
+        # A return's backorder is a copy, without ``return_id``: its moves still name what they return.
+        received = pickings.sudo().filtered(
+            lambda p: p.picking_type_code == "incoming" and (p.return_id or p.move_ids.origin_returned_move_id)
+        )
         for sale in received.sale_id.filtered(
             lambda o: o.is_marketplace_order and o.marketplace_status in const.RETURNED_STATUSES
         ):
             invoicing._run_safely(sale, self._credit_received)
-            config = sale.marketplace_config_id
-            config._resolve_alert(RETURN_SUMMARY, f"The return of {sale.name} is received.", record=sale)
+            still = sale.picking_ids.filtered(
+                lambda p: p.picking_type_code == "incoming" and p.state not in ("done", "cancel")
+            )
+            if not still:
+                config = sale.marketplace_config_id
+                config._resolve_alert(RETURN_SUMMARY, f"The return of {sale.name} is received.", record=sale)
 
     @api.model
     def _credit_received(self, sale):
@@ -96,8 +107,18 @@ class MarketplaceReturns(models.AbstractModel):
         invoicing = self.env["marketplace.invoicing"]
         booked = invoicing._bookings(sale)
         invoice = booked.get("invoice")
-        if not invoice or invoice.state != "posted" or "refund" in booked:
+        if not invoice:
             return
+        if invoice.state != "posted" or "refund" in booked:
+            # A second part of the return, or an invoice still in draft: one
+            # credit note per order is the connector's; the rest is a person's.
+            raise UserError(
+                self.env._(
+                    "Goods of %s came back after its credit note, or its invoice is not posted: "
+                    "credit what came back by hand.",
+                    sale.name,
+                )
+            )
         goods = sale.order_line.filtered(lambda line: line.qty_delivered_method == "stock_move")
         if all(float_is_zero(line.qty_delivered, precision_rounding=line.product_uom.rounding) for line in goods):
             invoicing._reverse(sale)

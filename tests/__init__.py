@@ -34,3 +34,4 @@ from . import test_going_live
 from . import test_pull_walk
 from . import test_order_lives
 from . import test_returns
+from . import test_every_door

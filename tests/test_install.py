@@ -26,11 +26,12 @@ class TestInstall(MarketplaceCase):
 
     def test_every_model_file_is_loaded_by_its_package(self):
         # A file no ``__init__`` imports is loaded only when a test happens to
-        # import it: the tests would pass and the server would miss the model.
-        for package in ("models", "wizards"):
+        # import it: the tests would pass and the server would miss the model;
+        # Odoo's own test runner would miss a test file.
+        for package, pattern in (("models", "*.py"), ("wizards", "*.py"), ("tests", "test_*.py")):
             folder = ADDON / package
             loaded = set(re.findall(r"^from \. import (\w+)$", (folder / "__init__.py").read_text(), re.M))
-            files = {path.stem for path in folder.glob("*.py") if path.stem != "__init__"}
+            files = {path.stem for path in folder.glob(pattern) if path.stem != "__init__"}
             with self.subTest(package=package):
                 self.assertEqual(files - loaded, set())
 

@@ -296,8 +296,8 @@ class TestOrderEdits(EditCase):
         self.assertEqual(
             self.details(),
             [
-                {"supplier_product_id": "220790", "amount": 5, "price": 1.15},
-                {"supplier_product_id": "220790", "amount": 3, "price": 1.15},
+                {"supplier_product_id": "220790", "amount": 5, "price": 1.0},
+                {"supplier_product_id": "220790", "amount": 3, "price": 1.0},
             ],
         )
         first, second = self.line(self.draft, "70001"), self.line(self.draft, "70002")

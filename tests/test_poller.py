@@ -116,6 +116,8 @@ class TestPoller(PollerCase):
         self.http.calls.reset()
         self.env.invalidate_all()
         job = Job.load(self.env, poll.uuid)
+        job.set_started()  # as the job runner does before it runs it
+        job.store()
         # The job's own queries, not queue_job's bookkeeping; among them the
         # pull window's bounds (the oldest waiting order and held change) and
         # the savepoints of the page's transaction in a test.
@@ -197,7 +199,7 @@ class TestPollerAndCron(PollerCase):
             self.cron()
         self.assertEqual(self.pulls(), 3)
         self.assertTrue(self.sale(self.page[0]["hashed_id"]))
-        self.assertEqual(self.env["queue.job"].search_count([("method_name", "=", "_poll")]), 1)
+        self.assertEqual(len(self.polls(states=("pending", "enqueued", "started", "failed"))), 1)
 
     def test_a_lost_poller_is_armed_again_by_the_cron(self):
         self.polls().unlink()  # failed, or deleted by a person
@@ -289,13 +291,13 @@ class TestPromptPushes(PollerCase):
         and in the marketplace channel (one job at a time) an order's status
         push and acknowledgement pass the product publications waiting there."""
         jobs = self.env["queue.job"]
-        self.env["product.product"]._marketplace_enqueue(self.config, self.oil, ["stock"])
+        self.env["marketplace.publication"]._add(self.config, self.oil, ["stock"])
         self.cartona.list(*self.page[:1])
-        self.api._pull_and_process_orders()
+        self.env["marketplace.order.pull"]._pull_and_process_orders(self.config)
         self.sale("Qx7mK2aP").action_confirm()
         publish, ack, push = (
             jobs.search([("method_name", "=", name)])
-            for name in ("_marketplace_sync_job", "_acknowledge_orders", "_push_marketplace_status")
+            for name in ("_publish_pending", "_acknowledge_orders", "_push_marketplace_status")
         )
         self.assertEqual((bool(publish), len(ack), len(push)), (True, 1, 1))
         for job in publish | ack | push:

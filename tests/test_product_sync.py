@@ -52,7 +52,8 @@ class TestPricePublishing(CartonaProductCase):
             self.assertTrue(trap.enqueued_jobs[0].recordset.env.su, "queued as the connector")
         function = self.env.ref("cartona_marketplace.job_function_publish_pending")
         self.assertEqual(function.channel, const.JOB_CHANNEL)
-        self.assertEqual(function._parse_retry_pattern(), {1: 60, 2: 300, 3: 1800})
+        # Changes wait on it while it waits for a retry: it is tried again within a minute.
+        self.assertEqual(function._parse_retry_pattern(), {1: 10, 2: 30, 3: 60})
 
     def test_price_change_publishes_the_price_only(self):
         product = self.make_products(1)
@@ -479,6 +480,7 @@ class TestConcurrentDrains(CommittedCase):
             cr.precommit.clear()
             env["marketplace.publication"]._add(config, products, const.SYNC_PARTS)
             env["queue.job"].search([("identity_key", "=", f"cartona-publish-{self.config_id}")]).unlink()
+            cr.postcommit.clear()  # nor the drain a second look would queue after the commit
             self.product_ids = products.ids
         self.addCleanup(self._remove_products)
 
@@ -487,6 +489,7 @@ class TestConcurrentDrains(CommittedCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["product.product"].browse(self.product_ids).product_tmpl_id.unlink()
             cr.precommit.clear()
+            cr.postcommit.clear()
 
     def _drain(self, results, name):
         try:
@@ -539,7 +542,9 @@ class TestConcurrentDrains(CommittedCase):
         key = f"cartona-publish-{self.config_id}"
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            uuid = env["marketplace.config"].browse(self.config_id).with_delay(identity_key=key)._publish_pending().uuid
+            # Due in an hour: the job runner of the tests' server leaves it to the test.
+            config = env["marketplace.config"].browse(self.config_id)
+            uuid = config.with_delay(identity_key=key, eta=3600)._publish_pending().uuid
         self.addCleanup(self._remove_drains, key)
         with responses.RequestsMock() as http, self.registry.cursor() as late:
             http.post(BASE_URL + const.ENDPOINT_PRODUCTS_BULK_UPDATE, json=[])
@@ -556,12 +561,9 @@ class TestConcurrentDrains(CommittedCase):
             config = env["marketplace.config"].browse(self.config_id)
             env["marketplace.publication"]._add(config, env["product.product"].browse(self.product_ids[:1]), ["price"])
         with self.registry.cursor() as cr:
-            cr.execute(
-                "SELECT count(*) FROM marketplace_publication WHERE marketplace_config_id = %s", [self.config_id]
-            )
-            self.assertEqual(cr.fetchone()[0], 1, "the row added after the drain read its rows")
-            cr.execute("SELECT count(*) FROM queue_job WHERE identity_key = %s AND state = 'pending'", [key])
-            self.assertEqual(cr.fetchone()[0], 1, "a drain waits for it")
+            # Whatever the tests' job runner has done with it since.
+            cr.execute("SELECT count(*) FROM queue_job WHERE identity_key = %s AND uuid != %s", [key, uuid])
+            self.assertEqual(cr.fetchone()[0], 1, "a drain is queued for the row added after the drain read its rows")
 
     def _remove_drains(self, key):
         with self.registry.cursor() as cr:

@@ -63,7 +63,9 @@ class MarketplaceSettlementWizard(models.TransientModel):
     def _statement_lines(self):
         """The Cartona partner's receivable and payable lines of the period,
         and every one still open from before, whatever its journal: a
-        payment a reversal left open counts as much as a booking."""
+        payment a reversal left open counts as much as a booking. Only this
+        configuration's (the configurations of a company share the Cartona
+        partner), and those of none (a payment)."""
         self.ensure_one()
         partner = self.config_id.cartona_partner_id
         if not partner or not self.date_from or not self.date_to:
@@ -72,6 +74,7 @@ class MarketplaceSettlementWizard(models.TransientModel):
             [
                 ("company_id", "=", self.company_id.id),
                 ("partner_id", "=", partner.id),
+                ("move_id.cartona_config_id", "in", [self.config_id.id, False]),
                 ("parent_state", "=", "posted"),
                 ("account_type", "in", OPEN_ACCOUNT_TYPES),
                 ("date", "<=", self.date_to),

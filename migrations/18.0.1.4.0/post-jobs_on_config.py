@@ -52,6 +52,9 @@ def migrate(cr, version):
             )
         else:
             records, args = configs.browse(config_id).exists(), tuple(rest)
+        if not records:
+            job.write({"state": "cancelled", "result": "Its order or configuration no longer exists."})
+            continue
         # Moving a queued job is the upgrade's business alone: queue_job
         # protects these fields from any other writer.
         job.with_context(_job_edit_sentinel=job.EDIT_SENTINEL).write(
