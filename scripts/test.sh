@@ -12,7 +12,9 @@ ensure_free "$http_port" TEST_HTTP_PORT
 cd "$STATE/addons/$ADDON"
 say "Running the test suite"
 set +e
-"$VENV/bin/pytest" -p no:cacheprovider -rfEs --odoo-database="$DB" --odoo-config="$(odoo_conf)" \
+# No job runner in the tests' server: tests run their jobs themselves, and a
+# job another test committed, run by it, would share a test's cursor mid-query.
+ODOO_QUEUE_JOB_CHANNELS=root:0 "$VENV/bin/pytest" -p no:cacheprovider -rfEs --odoo-database="$DB" --odoo-config="$(odoo_conf)" \
     --odoo-log-level=warn --odoo-http --odoo-extra="http-port=$http_port" tests "$@" 2>&1 | tee "$STATE/pytest.log"
 rc=${PIPESTATUS[0]}
 set -e
