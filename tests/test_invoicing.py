@@ -2,7 +2,7 @@
 
 import psycopg2
 
-from odoo import api, models
+from odoo import Command, api, models
 from odoo.exceptions import AccessError
 from odoo.tests import Form
 from odoo.tools import mute_logger
@@ -543,6 +543,19 @@ class TestInvoicesByHand(InvoicingCase):
         self.assertFalse(sale.activity_ids.filtered(lambda a: a.summary == "Cartona: invoice by hand"))
         self.assertEqual(sale.invoice_status, "invoiced")
 
+    def test_returned_mapped_to_cancel_credits_the_invoice(self):
+        # The supplier maps Cartona's "returned" to a cancellation: the order
+        # is cancelled by the mapping, and its invoice credited all the same.
+        self.config.custom_state_mapping = '{"returned": "cancel"}'
+        with trap_jobs():
+            self.pull([self.installment_order()])
+        sale = self.sale("Qx7mK2aP")
+        self.invoice_by_hand(sale)
+        with trap_jobs():
+            self.pull([dict(self.installment_order(), status="returned")])
+        self.assertEqual(sale.state, "cancel")
+        self.assertIn("refund", self.bookings(sale), "the invoice is credited with its order")
+
     def test_reset_to_draft_and_post_again_matches_cartona_s_part_again(self):
         sale = self.import_and_deliver(self.installment_order())
         booked = self.bookings(sale)
@@ -658,6 +671,37 @@ class TestSettlement(InvoicingCase):
         self.env.invalidate_all()
         self.assertEqual((self.cartona.credit, self.cartona.debit), (0.0, 0.0))
         self.assertEqual(sale.partner_id.credit, 1270.0)
+
+    def test_a_statement_keeps_to_its_configuration(self):
+        # Two Cartona accounts of one company share the Cartona partner: each
+        # statement is its own account's, with the payments of none.
+        other = self.config.copy({"name": "Other account", "api_base_url": "http://127.0.0.1:8069/other/api/v1/"})
+        self.assertEqual(other.cartona_partner_id, self.cartona)
+        sale = self.env["sale.order"].create(
+            {"partner_id": self.cartona.id, "marketplace_config_id": other.id, "cartona_id": "Other1"}
+        )
+        entry = self.env["account.move"].create(
+            {
+                "move_type": "entry",
+                "journal_id": other.cartona_journal_id.id,
+                "cartona_sale_order_id": sale.id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "account_id": self.cartona.property_account_receivable_id.id,
+                            "partner_id": self.cartona.id,
+                            "debit": 50.0,
+                        }
+                    ),
+                    Command.create({"account_id": self.company_data["default_account_revenue"].id, "credit": 50.0}),
+                ],
+            }
+        )
+        entry.action_post()
+        mine = self.env["marketplace.settlement.wizard"].create({"config_id": self.config.id})
+        theirs = self.env["marketplace.settlement.wizard"].create({"config_id": other.id})
+        self.assertFalse(mine.line_ids & entry.line_ids, "another account's booking")
+        self.assertTrue(theirs.line_ids & entry.line_ids)
 
 
 class TestInvoicingCallers(InvoicingCase):
