@@ -86,9 +86,7 @@ class MarketplaceInvoicing(models.AbstractModel):
             status = "error"
             config = sale.marketplace_config_id.sudo()
             config._schedule_activity(sale, "Cartona: invoice by hand", message, sale=sale)
-        self.env["marketplace.sync.log"]._log_operation(
-            sale.marketplace_config_id.id, "invoicing", status, message, res_model=sale._name, res_id=sale.id
-        )
+        self._log(sale, status, message)
         return None
 
     # Bookings -------------------------------------------------------------
@@ -125,14 +123,10 @@ class MarketplaceInvoicing(models.AbstractModel):
             invoice.message_post(body=message)
             # A short delivery, say: the retailer owes what it received, Cartona's figures differ.
             config._schedule_activity(sale, "Cartona: invoice differs from Cartona's total", message, sale=sale)
-            self.env["marketplace.sync.log"]._log_operation(
-                config.id, "invoicing", "warning", message, res_model=sale._name, res_id=sale.id
-            )
+            self._log(sale, "warning", message)
         if config.invoice_mode == "posted":
             invoice.action_post()
-        self.env["marketplace.sync.log"]._log_operation(
-            config.id, "invoicing", "success", f"{sale.name} invoiced", res_model=sale._name, res_id=sale.id
-        )
+        self._log(sale, "success", f"{sale.name} invoiced")
 
     @api.model
     def _round_to_cartona(self, sale, invoice):
@@ -389,15 +383,15 @@ class MarketplaceInvoicing(models.AbstractModel):
         self._log_credited(sale)
 
     @api.model
-    def _log_credited(self, sale):
+    def _log(self, sale, status, message):
+        """One line of the invoicing's sync log, on the order."""
         self.env["marketplace.sync.log"]._log_operation(
-            sale.marketplace_config_id.id,
-            "invoicing",
-            "success",
-            f"{sale.name} credited back: Cartona order {sale.marketplace_status}",
-            res_model=sale._name,
-            res_id=sale.id,
+            sale.marketplace_config_id.id, "invoicing", status, message, res_model=sale._name, res_id=sale.id
         )
+
+    @api.model
+    def _log_credited(self, sale):
+        self._log(sale, "success", f"{sale.name} credited back: Cartona order {sale.marketplace_status}")
 
     @api.model
     def _reverse_bookings(self, sale, booked, kinds):
@@ -455,13 +449,10 @@ class MarketplaceInvoicing(models.AbstractModel):
                 *(booked.get(REVERSAL_KINDS[kind]) for kind in kinds),
             ]
             self.env["account.move"].sudo().union(*filter(None, closed)).write({"cartona_move_kind": False})
-            self.env["marketplace.sync.log"]._log_operation(
-                sale.marketplace_config_id.id,
-                "invoicing",
+            self._log(
+                sale,
                 "success",
                 f"{invoice.name or invoice.id} of {sale.name} cancelled: Cartona's part booked on it is reversed",
-                res_model=sale._name,
-                res_id=sale.id,
             )
 
     @api.model

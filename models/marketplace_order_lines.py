@@ -53,11 +53,15 @@ class MarketplaceOrderLines(models.AbstractModel):
             value = getattr(line, key)
             if value and (key, value) in page.products:
                 return page.products[key, value]
-        if sale and line.line_id:
-            known = sale.order_line.filtered(lambda sol: sol.cartona_line_id == line.line_id)
-            if known.product_id:
-                return known.product_id[0]
-        return None
+        known = self._known_line(line, sale)
+        return known.product_id[:1] or None
+
+    @api.model
+    def _known_line(self, line, sale=None):
+        """The line of ``sale`` Odoo holds for Cartona's ``line`` (its Cartona line id), if any."""
+        if not (sale and line.line_id):
+            return self.env["sale.order.line"]
+        return sale.order_line.filtered(lambda sol: sol.cartona_line_id == line.line_id)[:1]
 
     @api.model
     def _missing_products(self, order, page, sale=None):
@@ -68,8 +72,8 @@ class MarketplaceOrderLines(models.AbstractModel):
         product = self._match_product(line, page, sale)
         # A line Odoo holds keeps the taxes it was imported with (an order of
         # a version that used the configuration's): Cartona's same price is no change.
-        known = sale and line.line_id and sale.order_line.filtered(lambda sol: sol.cartona_line_id == line.line_id)
-        taxes = known[0].tax_id if known else None
+        known = self._known_line(line, sale)
+        taxes = known.tax_id if known else None
         return dict(
             page.line_defaults,
             product_id=product.id,

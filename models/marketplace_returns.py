@@ -51,9 +51,7 @@ class MarketplaceReturns(models.AbstractModel):
             )
             config = sale.marketplace_config_id
             config._schedule_activity(sale, RETURN_SUMMARY, message, sale=sale)
-        self.env["marketplace.sync.log"]._log_operation(
-            sale.marketplace_config_id.id, "invoicing", "success", message, res_model=sale._name, res_id=sale.id
-        )
+        invoicing._log(sale, "success", message)
 
     @api.model
     def _prepare_returns(self, pickings):
